@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a profile needs, only those that are missing.
+#   base: what `make run` needs (a Python with venv)
+#   test: what the test suite's real peers need
+set -euo pipefail
+profile=${1:-base}
+
+need=()
+case "$profile" in
+  base)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    ;;
+  test)
+    command -v pg_isready >/dev/null || need+=(postgresql-client)
+    ;;
+  *) echo "unknown profile $profile" >&2; exit 2 ;;
+esac
+
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+echo "installing Debian packages: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "need root to install: ${need[*]}" >&2; exit 1
+  fi
+else SUDO=""; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

@@ -1,0 +1,150 @@
+"""One ConferenceActor per live conference: the only writer of its state (house rule 2).
+
+Keypad presses, browser buttons and API calls all arrive here as ``Command`` objects on
+one queue; the actor applies them to the domain ``Conference`` one at a time, publishes
+the resulting events, and answers the sender. When the conference ends the actor stops
+and leaves the registry, so the next join starts a new conference (F-RS4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confero.app.ports import EventBus
+from confero.domain import commands as c
+from confero.domain.conference import Conference
+from confero.domain.errors import DomainError
+from confero.domain.events import Event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Envelope:
+    command: c.Command
+    reply: asyncio.Future[list[Event]]
+
+
+class ConferenceActor:
+    def __init__(
+        self, conference: Conference, bus: EventBus, on_stop: Callable[[ConferenceActor], None]
+    ) -> None:
+        self.conference = conference
+        self._bus = bus
+        self._on_stop = on_stop
+        self._queue: asyncio.Queue[_Envelope | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._helpers: set[asyncio.Task[Any]] = set()
+
+    @property
+    def room_id(self) -> str:
+        return self.conference.room_id
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self.conference.ended
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"conference-{self.conference.id}")
+
+    def spawn(self, coro: Any) -> None:
+        """Tasks that live and die with this conference (e.g. the window timer)."""
+        task = asyncio.create_task(coro)
+        self._helpers.add(task)
+        task.add_done_callback(self._helpers.discard)
+
+    async def send(self, command: c.Command) -> list[Event]:
+        if not self.running:
+            raise DomainError("conference.ended", "the conference has ended")
+        reply: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Envelope(command, reply))
+        return await reply
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.conference.snapshot()
+
+    async def _run(self) -> None:
+        try:
+            while not self.conference.ended:
+                envelope = await self._queue.get()
+                if envelope is None:
+                    break
+                try:
+                    events = self.conference.apply(envelope.command)
+                except DomainError as exc:
+                    envelope.reply.set_exception(exc)
+                except Exception as exc:  # a bug: answer the caller, keep the room alive
+                    log.exception("command %s failed", envelope.command.name)
+                    envelope.reply.set_exception(exc)
+                else:
+                    for event in events:
+                        await self._bus.publish(event)
+                    if not envelope.reply.done():
+                        envelope.reply.set_result(events)
+                self.conference.close_if_idle()
+        finally:
+            self._drain()
+            for task in list(self._helpers):
+                if task is not asyncio.current_task():
+                    task.cancel()
+            self._on_stop(self)
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            envelope = self._queue.get_nowait()
+            if envelope is not None and not envelope.reply.done():
+                envelope.reply.set_exception(
+                    DomainError("conference.ended", "the conference has ended")
+                )
+
+    async def stop(self) -> None:
+        """Shut down without ending the conference for its participants (server stop)."""
+        if self._task is None:
+            return
+        await self._queue.put(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        helpers = list(self._helpers)
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+
+
+class ConferenceRegistry:
+    """The live conferences of this process, at most one per room."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self._actors: dict[str, ConferenceActor] = {}
+
+    def get(self, room_id: str) -> ConferenceActor | None:
+        actor = self._actors.get(room_id)
+        return actor if actor is not None and actor.running else None
+
+    def open(
+        self, room_id: str, factory: Callable[[str], Conference]
+    ) -> tuple[ConferenceActor, bool]:
+        """The room's running actor, or a new one; True when it was just started."""
+        actor = self.get(room_id)
+        if actor is not None:
+            return actor, False
+        actor = ConferenceActor(factory(uuid.uuid4().hex), self._bus, self._stopped)
+        self._actors[room_id] = actor
+        actor.start()
+        return actor, True
+
+    def _stopped(self, actor: ConferenceActor) -> None:
+        if self._actors.get(actor.room_id) is actor:
+            del self._actors[actor.room_id]
+
+    def live_rooms(self) -> list[str]:
+        return [room_id for room_id, a in self._actors.items() if a.running]
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(a.stop() for a in list(self._actors.values())))

@@ -1,0 +1,195 @@
+"""Live conferences: who may join a room now, and commands from any channel.
+
+Phone, browser and REST all come through here: the join checks the room's reservation
+window (F-RS3), then the room's ConferenceActor takes the command. Lock, unlock and
+reset also work while no conference runs; they then change the stored room directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from typing import Any
+
+from confero.app.actor import ConferenceActor, ConferenceRegistry
+from confero.app.ports import Clock, EventBus
+from confero.app.reservations import ReservationService
+from confero.app.rooms import RoomService
+from confero.domain import commands as c
+from confero.domain.conference import Conference
+from confero.domain.errors import DomainError
+from confero.domain.events import Event, LockChanged, WindowClosing
+from confero.domain.reservations import CLOSING_WARNING, JoinState, Reservation
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+
+#: Commands a client may send by name; ``join`` has its own path, ``close_window`` is ours.
+EXTERNAL_COMMANDS = frozenset(set(c.COMMANDS) - {"join", "close_window"})
+
+
+def build_command(
+    name: str,
+    *,
+    by: str | None,
+    by_role: Role | None,
+    target: str | None = None,
+    number: str | None = None,
+    confirm: bool | None = None,
+    reason: str | None = None,
+) -> c.Command:
+    """A command from its wire name; arguments the command does not take are ignored."""
+    cls = c.COMMANDS.get(name)
+    if cls is None or name not in EXTERNAL_COMMANDS:
+        raise DomainError("command.unknown", f"unknown command {name!r}")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {"by": by, "by_role": by_role}
+    given = {"target": target, "number": number, "confirm": confirm}
+    if cls is c.Leave:
+        given["reason"] = reason
+    for key, value in given.items():
+        if key in fields and value is not None:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+class ConferenceService:
+    def __init__(
+        self,
+        registry: ConferenceRegistry,
+        rooms: RoomService,
+        reservations: ReservationService,
+        bus: EventBus,
+        clock: Clock,
+    ) -> None:
+        self.registry = registry
+        self._rooms = rooms
+        self._reservations = reservations
+        self._bus = bus
+        self._clock = clock
+
+    async def check_open(self, room: Room) -> Reservation | None:
+        state, window = await self._reservations.join_state(room)
+        if state is JoinState.TOO_EARLY:
+            assert window is not None
+            raise DomainError(
+                "conference.too_early",
+                f"this conference starts at {window.start.isoformat()}",
+                starts_at=window.start.isoformat(),
+            )
+        if state is JoinState.ENDED:
+            raise DomainError("conference.window_ended", "this conference has ended")
+        return window
+
+    async def join(
+        self,
+        room: Room,
+        *,
+        display_name: str,
+        role: Role,
+        channel: str,
+        identity: str,
+        account_id: str | None = None,
+        participant_id: str | None = None,
+    ) -> tuple[str, list[Event]]:
+        """Join (or knock on) the room's conference, starting one if none runs."""
+        window = await self.check_open(room)
+        pid = participant_id or uuid.uuid4().hex
+        command = c.Join(
+            participant_id=pid,
+            display_name=display_name,
+            role=role,
+            channel=channel,
+            identity=identity,
+            account_id=account_id,
+        )
+        for _ in range(3):  # an actor that ended just now makes way for a new one
+            actor, new = self.registry.open(room.id, lambda cid: self._conference(cid, room))
+            if new and window is not None:
+                actor.spawn(self._window_timer(actor, window))
+            try:
+                return pid, await actor.send(command)
+            except DomainError as exc:
+                if exc.code != "conference.ended" or actor.conference.end_reason != "empty":
+                    raise
+        raise DomainError("conference.busy", "the conference is restarting; try again")
+
+    @staticmethod
+    def _conference(conference_id: str, room: Room) -> Conference:
+        return Conference(
+            conference_id,
+            room.id,
+            capacity=room.capacity,
+            locked=room.locked,
+            allow_self_unmute=room.allow_self_unmute,
+            mute_on_entry=room.mute_on_entry,
+        )
+
+    async def _window_timer(self, actor: ConferenceActor, window: Reservation) -> None:
+        """Warn 5 minutes before the window closes, then close it (F-RS4)."""
+        warn_at = window.end - CLOSING_WARNING
+        if self._clock.now() < warn_at:
+            await self._clock.sleep_until(warn_at)
+            if actor.running:
+                await self._bus.publish(
+                    WindowClosing(
+                        room_id=actor.room_id,
+                        conference_id=actor.conference.id,
+                        audience=frozenset(actor.conference.participants),
+                        ends_at=window.end.isoformat(),
+                    )
+                )
+        await self._clock.sleep_until(window.end)
+        if actor.running:
+            with contextlib.suppress(DomainError):  # ended meanwhile
+                await actor.send(c.CloseWindow(by_role=Role.MODERATOR))
+
+    async def command(self, room: Room, command: c.Command) -> list[Event]:
+        actor = self.registry.get(room.id)
+        if actor is not None:
+            return await actor.send(command)
+        role = command.by_role
+        if isinstance(command, c.Lock | c.Unlock | c.Reset) and command.by is None:
+            if role is None or not role.allows(command.required_role):
+                raise DomainError("conference.moderator_only", "this is only for the moderator")
+            return await self._offline(room, command)
+        raise DomainError("conference.not_running", "no conference is running in this room")
+
+    async def _offline(self, room: Room, command: c.Command) -> list[Event]:
+        if isinstance(command, c.Reset):
+            if not command.confirm:
+                raise DomainError(
+                    "command.confirmation_required",
+                    "resetting deletes the room's chat, files and activity: confirm to go on",
+                )
+            await self._rooms.reset_content(room.id)
+            return []
+        locked = isinstance(command, c.Lock)
+        if room.locked == locked:
+            return []
+        event = LockChanged(room_id=room.id, locked=locked)
+        await self._bus.publish(event)
+        return [event]
+
+    async def end_if_running(self, room: Room) -> None:
+        """Before a room is deleted, everyone in it is told and let go."""
+        actor = self.registry.get(room.id)
+        if actor is not None:
+            with contextlib.suppress(DomainError):
+                await actor.send(c.EndForAll(by_role=Role.MODERATOR))
+
+    def snapshot(self, room: Room) -> dict[str, Any]:
+        actor = self.registry.get(room.id)
+        if actor is None:
+            return {"running": False, "locked": room.locked, "participants": [], "lobby": []}
+        return {"running": True, **actor.snapshot()}
+
+    def participant_account(self, room: Room, participant_id: str) -> str | None:
+        actor = self.registry.get(room.id)
+        if actor is None:
+            return None
+        p = actor.conference.participants.get(participant_id)
+        if p is not None:
+            return p.account_id
+        entry = actor.conference.lobby.get(participant_id)
+        return entry.account_id if entry is not None else None

@@ -1,0 +1,186 @@
+"""Booking rooms ahead of time with the rules of seed 004 (F-RS1..F-RS4, F-RS7).
+
+A reservation without a room gets a new booked room (capacity 30, fresh number and
+PINs) in the same transaction; a later reservation may reuse a booked room the account
+owns, keeping its access data. Per-account limits are checked under a lock on the
+account (an asyncio lock in process, SELECT ... FOR UPDATE in the database), so two
+bookings at once cannot both take the last place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from confero.app.ports import Clock, UnitOfWorkFactory
+from confero.app.rooms import RoomService
+from confero.domain.accounts import Account, normalize_email
+from confero.domain.errors import DomainError
+from confero.domain.reservations import (
+    JoinState,
+    Reservation,
+    check_limit,
+    check_overlap,
+    room_join_state,
+    validate_change,
+    validate_window,
+)
+from confero.domain.rooms import BOOKED_CAPACITY, Room
+
+_PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+MAX_INVITEES = 100
+
+
+def _clean_invitees(
+    emails: Sequence[str] | None, phones: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
+    emails = list(emails or [])
+    phones = list(phones or [])
+    if len(emails) > MAX_INVITEES or len(phones) > MAX_INVITEES:
+        raise DomainError("reservation.too_many_invitees", f"at most {MAX_INVITEES} invitees")
+    clean_emails: list[str] = []
+    for e in emails:
+        try:
+            clean_emails.append(normalize_email(e))
+        except DomainError:
+            raise DomainError(
+                "reservation.invalid_invitee", f"not an email address: {e!r}"
+            ) from None
+    clean_phones: list[str] = []
+    for p in phones:
+        digits = re.sub(r"[\s\-()]", "", p)
+        if not _PHONE.match(digits):
+            raise DomainError("reservation.invalid_invitee", f"not a phone number: {p!r}")
+        clean_phones.append(digits)
+    return list(dict.fromkeys(clean_emails)), list(dict.fromkeys(clean_phones))
+
+
+class ReservationService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, rooms: RoomService) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._rooms = rooms
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def book(
+        self,
+        account: Account,
+        start: datetime,
+        end: datetime,
+        *,
+        room_id: str | None = None,
+        title: str = "",
+        invitee_emails: Sequence[str] | None = None,
+        invitee_phones: Sequence[str] | None = None,
+    ) -> tuple[Reservation, Room]:
+        now = self._clock.now()
+        validate_window(start, end, now)
+        emails, phones = _clean_invitees(invitee_emails, invitee_phones)
+        title = " ".join(title.split())[:120]
+        async with self._locks[account.id], self._uow() as uow:
+            await uow.accounts.lock(account.id)
+            check_limit(await uow.reservations.list_for_account(account.id), now)
+            if room_id is not None:
+                room = await RoomService.visible(uow, account, room_id)
+                RoomService.require_owner(account, room)
+                if not room.booked:
+                    raise DomainError(
+                        "reservation.room_not_bookable",
+                        "only booked rooms take reservations; omit room_id for a new one",
+                    )
+                check_overlap(await uow.reservations.list_for_room(room.id), start, end)
+            else:
+                name = title or f"Teleconference {start:%Y-%m-%d %H:%M}"
+                room = await self._rooms.add_room(
+                    uow,
+                    account,
+                    name,
+                    capacity=min(BOOKED_CAPACITY, self._rooms.policy.max_capacity),
+                    booked=True,
+                )
+            reservation = Reservation(
+                id=uuid.uuid4().hex,
+                account_id=account.id,
+                room_id=room.id,
+                start=start,
+                end=end,
+                created_at=now,
+                title=title,
+                invitee_emails=emails,
+                invitee_phones=phones,
+            )
+            await uow.reservations.add(reservation)
+            await uow.commit()
+        return reservation, room
+
+    async def _own(self, account: Account, reservation_id: str) -> Reservation:
+        async with self._uow() as uow:
+            r = await uow.reservations.get(reservation_id)
+        if r is None or r.account_id != account.id or not r.is_visible(self._clock.now()):
+            raise DomainError("reservation.not_found", "no such reservation")
+        return r
+
+    async def get(self, account: Account, reservation_id: str) -> Reservation:
+        return await self._own(account, reservation_id)
+
+    async def list(self, account: Account) -> list[Reservation]:
+        """What the panel shows: everything until an hour after its end (F-RS2)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.reservations.list_for_account(account.id)
+        return sorted((r for r in found if r.is_visible(now)), key=lambda r: r.start)
+
+    async def update(
+        self,
+        account: Account,
+        reservation_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        title: str | None = None,
+        invitee_emails: Sequence[str] | None = None,
+        invitee_phones: Sequence[str] | None = None,
+    ) -> Reservation:
+        now = self._clock.now()
+        current = await self._own(account, reservation_id)
+        new_start = start or current.start
+        new_end = end or current.end
+        if (new_start, new_end) != (current.start, current.end):
+            validate_change(current, new_start, new_end, now)
+        emails, phones = _clean_invitees(
+            current.invitee_emails if invitee_emails is None else invitee_emails,
+            current.invitee_phones if invitee_phones is None else invitee_phones,
+        )
+        async with self._locks[account.id], self._uow() as uow:
+            check_overlap(
+                await uow.reservations.list_for_room(current.room_id),
+                new_start,
+                new_end,
+                ignore_id=current.id,
+            )
+            current.start, current.end = new_start, new_end
+            if title is not None:
+                current.title = " ".join(title.split())[:120]
+            current.invitee_emails, current.invitee_phones = emails, phones
+            await uow.reservations.update(current)
+            await uow.commit()
+        return current
+
+    async def delete(self, account: Account, reservation_id: str) -> None:
+        """Frees its place at once (F-RS2); the room stays, closed without a window."""
+        current = await self._own(account, reservation_id)
+        async with self._locks[account.id], self._uow() as uow:
+            await uow.reservations.delete(current.id)
+            await uow.commit()
+
+    async def join_state(self, room: Room) -> tuple[JoinState, Reservation | None]:
+        """Permanent rooms are always open; booked rooms only inside a window (F-RS3)."""
+        if not room.booked:
+            return JoinState.OPEN, None
+        async with self._uow() as uow:
+            found = await uow.reservations.list_for_room(room.id)
+        return room_join_state(found, self._clock.now())

@@ -1,0 +1,294 @@
+"""Rooms: create, find, change, delete; their chat and activity (F-RC1, F-EN8).
+
+A room is visible to its owner and members only; to anyone else it does not exist
+(``room.not_found``), so room ids cannot be probed. Only the owner changes a room or
+sees its PINs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from confero.app.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
+from confero.app.ratelimit import RateLimiter
+from confero.domain.accounts import Account
+from confero.domain.content import ActivityEntry, ChatMessage, clean_chat_text
+from confero.domain.errors import DomainError
+from confero.domain.events import ChatPosted, RoomContentReset
+from confero.domain.roles import Role
+from confero.domain.rooms import (
+    CONFERENCE_NUMBER_LENGTH,
+    DEFAULT_CAPACITY,
+    Language,
+    Room,
+    generate_pins,
+    random_digits,
+    validate_capacity,
+    validate_name,
+)
+
+_NUMBER_ATTEMPTS = 50
+
+
+@dataclass(frozen=True)
+class RoomPolicy:
+    max_capacity: int = 30
+    pin_length: int = 6
+
+
+def _language(value: str) -> Language:
+    try:
+        return Language(value)
+    except ValueError:
+        raise DomainError("room.invalid_language", "language is one of en, nl, de, pl") from None
+
+
+class RoomService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        bus: EventBus,
+        policy: RoomPolicy,
+        limiter: RateLimiter,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._bus = bus
+        self._limiter = limiter
+        self.policy = policy
+
+    async def add_room(
+        self,
+        uow: UnitOfWork,
+        owner: Account,
+        name: str,
+        *,
+        capacity: int | None = None,
+        language: str = "en",
+        booked: bool = False,
+        allow_self_unmute: bool = True,
+        mute_on_entry: bool = False,
+    ) -> Room:
+        """Inside the caller's unit of work, so a reservation and its room commit together."""
+        capacity = (
+            capacity if capacity is not None else min(DEFAULT_CAPACITY, self.policy.max_capacity)
+        )
+        validate_capacity(capacity, self.policy.max_capacity)
+        pin, admin_pin = generate_pins(self.policy.pin_length)
+        for _ in range(_NUMBER_ATTEMPTS):
+            number = random_digits(CONFERENCE_NUMBER_LENGTH)
+            if number[0] != "0" and await uow.rooms.by_number(number) is None:
+                break
+        else:  # pragma: no cover - a million numbers exhausted
+            raise DomainError("room.no_number_free", "no conference number is free")
+        room = Room(
+            id=uuid.uuid4().hex,
+            owner_id=owner.id,
+            name=validate_name(name),
+            conference_number=number,
+            pin=pin,
+            admin_pin=admin_pin,
+            invite_token=secrets.token_urlsafe(24),
+            created_at=self._clock.now(),
+            capacity=capacity,
+            language=_language(language),
+            booked=booked,
+            allow_self_unmute=allow_self_unmute,
+            mute_on_entry=mute_on_entry,
+        )
+        await uow.rooms.add(room)
+        return room
+
+    async def create(self, owner: Account, name: str, **options: object) -> Room:
+        async with self._uow() as uow:
+            room = await self.add_room(uow, owner, name, **options)  # type: ignore[arg-type]
+            await uow.commit()
+        return room
+
+    @staticmethod
+    async def visible(uow: UnitOfWork, account: Account, room_id: str) -> Room:
+        room = await uow.rooms.get(room_id)
+        if room is None or room.role_for_account(account.id) is None:
+            raise DomainError("room.not_found", "no such room")
+        return room
+
+    @staticmethod
+    def require_owner(account: Account, room: Room) -> None:
+        if room.owner_id != account.id:
+            raise DomainError("auth.forbidden", "only the room's owner may do this")
+
+    async def get(self, account: Account, room_id: str) -> Room:
+        async with self._uow() as uow:
+            return await self.visible(uow, account, room_id)
+
+    async def get_by_id(self, room_id: str) -> Room | None:
+        async with self._uow() as uow:
+            return await uow.rooms.get(room_id)
+
+    async def by_number(self, conference_number: str) -> Room | None:
+        async with self._uow() as uow:
+            return await uow.rooms.by_number(conference_number)
+
+    async def access_by_pin(
+        self, conference_number: str, pin: str, source: str
+    ) -> tuple[Room, Role]:
+        """The room and role a conference number + PIN open (F-PH1).
+
+        Failures count per source (a caller id, an address): 5 per 10 minutes, then every
+        attempt is refused, so PINs cannot be guessed. Wrong number and wrong PIN answer
+        alike, so numbers cannot be probed either.
+        """
+        now = self._clock.now()
+        key = f"pin:{source}"
+        self._limiter.check(key, now)
+        room = await self.by_number(conference_number) if conference_number.isdigit() else None
+        role = room.role_for_pin(pin) if room is not None and pin.isdigit() else None
+        if room is None or role is None:
+            self._limiter.fail(key, now)
+            raise DomainError("access.invalid", "wrong conference number or PIN")
+        return room, role
+
+    async def by_invite_token(self, token: str) -> Room | None:
+        async with self._uow() as uow:
+            return await uow.rooms.by_invite_token(token)
+
+    async def list(self, account: Account) -> Sequence[Room]:
+        async with self._uow() as uow:
+            return await uow.rooms.list_for_account(account.id)
+
+    async def update(
+        self,
+        account: Account,
+        room_id: str,
+        *,
+        name: str | None = None,
+        capacity: int | None = None,
+        language: str | None = None,
+        allow_self_unmute: bool | None = None,
+        mute_on_entry: bool | None = None,
+    ) -> Room:
+        async with self._uow() as uow:
+            room = await self.visible(uow, account, room_id)
+            self.require_owner(account, room)
+            changed = replace(room, members=dict(room.members))
+            if name is not None:
+                changed.name = validate_name(name)
+            if capacity is not None:
+                validate_capacity(capacity, self.policy.max_capacity)
+                changed.capacity = capacity
+            if language is not None:
+                changed.language = _language(language)
+            if allow_self_unmute is not None:
+                changed.allow_self_unmute = allow_self_unmute
+            if mute_on_entry is not None:
+                changed.mute_on_entry = mute_on_entry
+            await uow.rooms.update(changed)
+            await uow.commit()
+        return changed
+
+    async def set_locked(self, room_id: str, locked: bool) -> None:
+        async with self._uow() as uow:
+            room = await uow.rooms.get(room_id)
+            if room is not None and room.locked != locked:
+                room.locked = locked
+                await uow.rooms.update(room)
+                await uow.commit()
+
+    async def regenerate_pins(self, account: Account, room_id: str) -> Room:
+        async with self._uow() as uow:
+            room = await self.visible(uow, account, room_id)
+            self.require_owner(account, room)
+            room.pin, room.admin_pin = generate_pins(self.policy.pin_length)
+            await uow.rooms.update(room)
+            await uow.commit()
+        return room
+
+    async def set_member(
+        self, account: Account, room_id: str, member_email: str, role: str | None
+    ) -> Room:
+        """Add or change a member (``role``), or remove them (``None``)."""
+        async with self._uow() as uow:
+            room = await self.visible(uow, account, room_id)
+            self.require_owner(account, room)
+            member = await uow.accounts.by_email(member_email.strip().lower())
+            if member is None:
+                raise DomainError("account.not_found", "no account with that email")
+            if member.id == room.owner_id:
+                raise DomainError("room.owner_is_moderator", "the owner is always moderator")
+            if role is None:
+                room.members.pop(member.id, None)
+            else:
+                try:
+                    room.members[member.id] = Role(role)
+                except ValueError:
+                    raise DomainError(
+                        "room.invalid_role", "role is participant or moderator"
+                    ) from None
+            await uow.rooms.update(room)
+            await uow.commit()
+        return room
+
+    async def delete(self, account: Account, room_id: str) -> None:
+        async with self._uow() as uow:
+            room = await self.visible(uow, account, room_id)
+            self.require_owner(account, room)
+            await uow.rooms.delete(room.id)
+            await uow.commit()
+
+    # ----------------------------------------------------------------- content
+    async def post_chat(
+        self, room: Room, author_name: str, text: str, account_id: str | None = None
+    ) -> ChatMessage:
+        name = " ".join(author_name.split())[:80] or "Guest"
+        message = ChatMessage(
+            room_id=room.id,
+            author_name=name,
+            text=clean_chat_text(text),
+            created_at=self._clock.now(),
+            account_id=account_id,
+        )
+        async with self._uow() as uow:
+            message = await uow.chat.add(message)
+            await uow.commit()
+        assert message.id is not None
+        await self._bus.publish(
+            ChatPosted(
+                room_id=room.id,
+                message_id=message.id,
+                author_name=message.author_name,
+                text=message.text,
+                created_at=message.created_at.isoformat(),
+                account_id=account_id,
+            )
+        )
+        return message
+
+    async def list_chat(
+        self, room_id: str, before: int | None = None, limit: int = 50
+    ) -> Sequence[ChatMessage]:
+        async with self._uow() as uow:
+            return await uow.chat.list(room_id, before=before, limit=limit)
+
+    async def list_activity(
+        self, room_id: str, before: int | None = None, limit: int = 50
+    ) -> Sequence[ActivityEntry]:
+        async with self._uow() as uow:
+            return await uow.activity.list(room_id, before=before, limit=limit)
+
+    async def record(self, entry: ActivityEntry) -> None:
+        async with self._uow() as uow:
+            await uow.activity.add(entry)
+            await uow.commit()
+
+    async def reset_content(self, room_id: str, by: str | None = None) -> None:
+        """Delete chat and activity in one transaction (F-EN4); files, whiteboards and
+        recordings join this when they exist."""
+        async with self._uow() as uow:
+            await uow.chat.delete_for_room(room_id)
+            await uow.activity.delete_for_room(room_id)
+            await uow.commit()
+        await self._bus.publish(RoomContentReset(room_id=room_id, by=by))

@@ -1,0 +1,68 @@
+"""The app's services wired together; built by the composition root (confero.server)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from confero.app.accounts import AccountService
+from confero.app.activity import ActivityRecorder
+from confero.app.actor import ConferenceRegistry
+from confero.app.conferences import ConferenceService
+from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
+from confero.app.ratelimit import RateLimiter
+from confero.app.reservations import ReservationService
+from confero.app.rooms import RoomPolicy, RoomService
+
+
+@dataclass
+class Services:
+    clock: Clock
+    bus: EventBus
+    uow: UnitOfWorkFactory
+    limiter: RateLimiter
+    accounts: AccountService
+    rooms: RoomService
+    reservations: ReservationService
+    registry: ConferenceRegistry
+    conferences: ConferenceService
+    recorder: ActivityRecorder
+    base_url: str
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        await self.registry.shutdown()
+        self.recorder.close()
+        for closer in reversed(self._closers):
+            await closer()
+
+
+def build_services(
+    uow: UnitOfWorkFactory,
+    bus: EventBus,
+    clock: Clock,
+    *,
+    policy: RoomPolicy,
+    base_url: str,
+    limiter: RateLimiter | None = None,
+) -> Services:
+    limiter = limiter or RateLimiter()
+    rooms = RoomService(uow, clock, bus, policy, limiter)
+    reservations = ReservationService(uow, clock, rooms)
+    registry = ConferenceRegistry(bus)
+    return Services(
+        clock=clock,
+        bus=bus,
+        uow=uow,
+        limiter=limiter,
+        accounts=AccountService(uow, clock, limiter),
+        rooms=rooms,
+        reservations=reservations,
+        registry=registry,
+        conferences=ConferenceService(registry, rooms, reservations, bus, clock),
+        recorder=ActivityRecorder(bus, rooms, clock),
+        base_url=base_url,
+    )

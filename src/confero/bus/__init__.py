@@ -1,0 +1,1 @@
+"""Event buses: in-process by default, Redis pub/sub in a cluster."""

@@ -1,0 +1,64 @@
+"""All settings in one place (house rule 6): ``CONFERO_*`` environment variables, then an
+optional TOML file named by ``CONFERO_CONFIG``, then the defaults of the one-process
+profile (SQLite under ./var, in-process bus, HTTP on 127.0.0.1:8080)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONFERO_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    #: Empty means an SQLite file in ``data_dir``.
+    database_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    #: Where people reach the server; used in invite links. Empty: http://host:port.
+    public_url: str = ""
+    admin_email: str = "admin@confero.local"
+    max_capacity: int = Field(default=30, ge=2, le=1000)
+    pin_length: int = Field(default=6, ge=4, le=12)
+    #: Set when served over HTTPS so the session cookie is never sent in clear text.
+    secure_cookies: bool = False
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=0, le=65535)
+    access_number: str = ""
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = os.environ.get("CONFERO_CONFIG")
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'confero.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"

@@ -1,0 +1,220 @@
+"""Conference commands: the one vocabulary shared by keypad, browser buttons and REST.
+
+Each command names itself (``name``, used on the wire) and the role it needs, so that the
+keypad table, the API and the actor check permissions from one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from confero.domain.roles import Role
+
+
+@dataclass(frozen=True)
+class Command:
+    """``by`` is the issuing participant's id, or None for an API caller who is not in
+    the conference; then ``by_role`` carries the role the app resolved for them."""
+
+    name: ClassVar[str]
+    required_role: ClassVar[Role] = Role.PARTICIPANT
+    by: str | None = None
+    by_role: Role | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Join(Command):
+    name: ClassVar[str] = "join"
+    participant_id: str
+    display_name: str
+    role: Role
+    channel: str  # "phone" | "browser" | "api"
+    #: Who this is across drops: an account id, a resume token, a caller id. A rejoin
+    #: with the same identity gets its role back and does not knock again (F-EN7).
+    identity: str
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Leave(Command):
+    name: ClassVar[str] = "leave"
+    #: "left" (hung up, clicked Leave) or "dropped" (network loss, closed tab).
+    reason: str = "left"
+
+
+@dataclass(frozen=True)
+class ToggleMute(Command):
+    name: ClassVar[str] = "toggle_mute"
+
+
+@dataclass(frozen=True)
+class Mute(Command):
+    """Mute oneself, or (moderator) mute ``target``."""
+
+    name: ClassVar[str] = "mute"
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Unmute(Command):
+    name: ClassVar[str] = "unmute"
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ToggleAnnouncements(Command):
+    name: ClassVar[str] = "toggle_announcements"
+
+
+@dataclass(frozen=True)
+class ListParticipants(Command):
+    name: ClassVar[str] = "list_participants"
+
+
+@dataclass(frozen=True)
+class Menu(Command):
+    name: ClassVar[str] = "menu"
+
+
+@dataclass(frozen=True)
+class VolumeDown(Command):
+    name: ClassVar[str] = "volume_down"
+
+
+@dataclass(frozen=True)
+class VolumeUp(Command):
+    name: ClassVar[str] = "volume_up"
+
+
+@dataclass(frozen=True)
+class RaiseHand(Command):
+    name: ClassVar[str] = "raise_hand"
+
+
+@dataclass(frozen=True)
+class LowerHand(Command):
+    """Lower one's own hand, or (moderator) someone else's."""
+
+    name: ClassVar[str] = "lower_hand"
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Invite(Command):
+    name: ClassVar[str] = "invite"
+    required_role: ClassVar[Role] = Role.MODERATOR
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class EndForAll(Command):
+    name: ClassVar[str] = "end_for_all"
+    required_role: ClassVar[Role] = Role.MODERATOR
+    reason: str = "ended_by_host"
+
+
+@dataclass(frozen=True)
+class EndForAllButMe(Command):
+    name: ClassVar[str] = "end_for_all_but_me"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class KickLast(Command):
+    name: ClassVar[str] = "kick_last"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class Kick(Command):
+    name: ClassVar[str] = "kick"
+    required_role: ClassVar[Role] = Role.MODERATOR
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Lock(Command):
+    name: ClassVar[str] = "lock"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class Unlock(Command):
+    name: ClassVar[str] = "unlock"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class MuteAll(Command):
+    name: ClassVar[str] = "mute_all"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class UnmuteAll(Command):
+    name: ClassVar[str] = "unmute_all"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class Admit(Command):
+    name: ClassVar[str] = "admit"
+    required_role: ClassVar[Role] = Role.MODERATOR
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Deny(Command):
+    name: ClassVar[str] = "deny"
+    required_role: ClassVar[Role] = Role.MODERATOR
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Reset(Command):
+    """Ends the conference and deletes the room's content; asks first (F-EN4)."""
+
+    name: ClassVar[str] = "reset"
+    required_role: ClassVar[Role] = Role.MODERATOR
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
+class CloseWindow(Command):
+    """Issued by the system when a reservation window ends (F-RS4)."""
+
+    name: ClassVar[str] = "close_window"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+COMMANDS: dict[str, type[Command]] = {
+    cls.name: cls
+    for cls in (
+        Join,
+        Leave,
+        ToggleMute,
+        Mute,
+        Unmute,
+        ToggleAnnouncements,
+        ListParticipants,
+        Menu,
+        VolumeDown,
+        VolumeUp,
+        RaiseHand,
+        LowerHand,
+        Invite,
+        EndForAll,
+        EndForAllButMe,
+        KickLast,
+        Kick,
+        Lock,
+        Unlock,
+        MuteAll,
+        UnmuteAll,
+        Admit,
+        Deny,
+        Reset,
+        CloseWindow,
+    )
+}

@@ -1,0 +1,534 @@
+"""The live conference as a state machine: every action of F-PH2, F-PH3 and F-EN1..F-EN7.
+
+``Conference.apply`` validates one command against the rules and returns the events it
+caused; it raises ``DomainError`` and changes nothing when a rule forbids the command.
+Only a ``ConferenceActor`` calls it, so there is exactly one writer per conference.
+
+Decisions where the sources are silent (what Zoom / ConfBridge users expect):
+- moderators (admin PIN, owner, moderator members) never knock on a locked room;
+- someone who dropped or left rejoins at once with their old role, lock or not (F-EN7),
+  but not after being removed, and not after "end for everyone" (F-EN2: they knock);
+- "mute all" (``*11``) mutes every participant but the moderators, and newcomers too,
+  until "unmute all" (``*10``); "unmute all" lifts only mutes the moderator imposed, not
+  a participant's own;
+- a participant muted by the moderator may unmute themselves when the room allows it
+  (``allow_self_unmute``, on by default), otherwise only a moderator can unmute them;
+- ``*31`` removes the most recently joined participant who is not a moderator;
+- unlocking admits everyone waiting in the lobby who still fits; the rest are told the
+  room is full, so a lobby exists only while the room is locked;
+- the conference ends when the last participant leaves (F-RS4).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from confero.domain import commands as c
+from confero.domain import events as ev
+from confero.domain.controls import controls_for
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
+
+VOLUME_MIN = -4
+VOLUME_MAX = 4
+MAX_DISPLAY_NAME = 80
+_DIAL_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+
+E = TypeVar("E", bound=ev.Event)
+
+
+@dataclass
+class Participant:
+    id: str
+    display_name: str
+    role: Role
+    channel: str
+    identity: str
+    joined_seq: int
+    account_id: str | None = None
+    muted: bool = False
+    muted_by_host: bool = False
+    hand_raised: bool = False
+    volume: int = 0
+    announcements: bool = True
+
+    def view(self) -> ev.ParticipantView:
+        return ev.ParticipantView(
+            id=self.id,
+            display_name=self.display_name,
+            role=self.role.value,
+            channel=self.channel,
+            muted=self.muted,
+            hand_raised=self.hand_raised,
+            volume=self.volume,
+            account_id=self.account_id,
+        )
+
+
+@dataclass
+class LobbyEntry:
+    id: str
+    display_name: str
+    role: Role
+    channel: str
+    identity: str
+    account_id: str | None = None
+
+
+def clean_display_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_DISPLAY_NAME:
+        raise DomainError(
+            "participant.invalid_name", f"a name has 1 to {MAX_DISPLAY_NAME} characters"
+        )
+    return cleaned
+
+
+class Conference:
+    def __init__(
+        self,
+        conference_id: str,
+        room_id: str,
+        *,
+        capacity: int,
+        locked: bool = False,
+        allow_self_unmute: bool = True,
+        mute_on_entry: bool = False,
+    ) -> None:
+        self.id = conference_id
+        self.room_id = room_id
+        self.capacity = capacity
+        self.locked = locked
+        self.allow_self_unmute = allow_self_unmute
+        self.mute_on_entry = mute_on_entry
+        self.participants: dict[str, Participant] = {}
+        self.lobby: dict[str, LobbyEntry] = {}
+        self.all_muted = False
+        self.started = False
+        self.ended = False
+        self.end_reason: str | None = None
+        self._remembered: dict[str, Role] = {}
+        self._seq = 0
+        self._handlers: dict[type[c.Command], Callable[[Any], list[ev.Event]]] = {
+            c.Join: self._join,
+            c.Leave: self._leave,
+            c.ToggleMute: self._toggle_mute,
+            c.Mute: self._mute,
+            c.Unmute: self._unmute,
+            c.ToggleAnnouncements: self._toggle_announcements,
+            c.ListParticipants: self._list,
+            c.Menu: self._menu,
+            c.VolumeDown: lambda cmd: self._volume(cmd, -1),
+            c.VolumeUp: lambda cmd: self._volume(cmd, +1),
+            c.RaiseHand: self._raise_hand,
+            c.LowerHand: self._lower_hand,
+            c.Invite: self._invite,
+            c.EndForAll: lambda cmd: self._end(cmd.reason, cmd.by),
+            c.EndForAllButMe: self._end_all_but_me,
+            c.KickLast: self._kick_last,
+            c.Kick: self._kick,
+            c.Lock: self._lock,
+            c.Unlock: self._unlock,
+            c.MuteAll: self._mute_all,
+            c.UnmuteAll: self._unmute_all,
+            c.Admit: self._admit,
+            c.Deny: self._deny,
+            c.Reset: self._reset,
+            c.CloseWindow: lambda cmd: self._end("window_closed", None),
+        }
+
+    # ------------------------------------------------------------------ queries
+    def role_of(self, participant_id: str) -> Role | None:
+        p = self.participants.get(participant_id)
+        return p.role if p else None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "conference_id": self.id,
+            "room_id": self.room_id,
+            "locked": self.locked,
+            "all_muted": self.all_muted,
+            "allow_self_unmute": self.allow_self_unmute,
+            "capacity": self.capacity,
+            "ended": self.ended,
+            "end_reason": self.end_reason,
+            "participants": [ev._plain(p.view()) for p in self._in_join_order()],
+            "lobby": [
+                {"id": e.id, "display_name": e.display_name, "channel": e.channel}
+                for e in self.lobby.values()
+            ],
+        }
+
+    def close_if_idle(self) -> bool:
+        """A conference nobody is in or waiting for is over (e.g. after a refused first
+        join); True when this call ended it."""
+        if self.ended or self.participants or self.lobby:
+            return False
+        self.ended = True
+        self.end_reason = "empty"
+        return True
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, cmd: c.Command) -> list[ev.Event]:
+        if self.ended:
+            raise DomainError("conference.ended", "the conference has ended")
+        handler = self._handlers.get(type(cmd))
+        if handler is None:
+            raise DomainError("command.unknown", f"unknown command {cmd.name!r}")
+        if not isinstance(cmd, c.Join | c.Leave):
+            self._authorize(cmd, cmd.required_role)
+        return handler(cmd)
+
+    def _issuer_role(self, cmd: c.Command) -> Role | None:
+        if cmd.by is not None:
+            p = self.participants.get(cmd.by)
+            if p is None:
+                raise DomainError("conference.not_a_participant", "only participants can do this")
+            return p.role
+        return cmd.by_role
+
+    def _authorize(self, cmd: c.Command, required: Role) -> None:
+        role = self._issuer_role(cmd)
+        if role is None:
+            raise DomainError("auth.forbidden", "not allowed")
+        if not role.allows(required):
+            raise DomainError("conference.moderator_only", "this is only for the moderator")
+
+    def _self(self, cmd: c.Command) -> Participant:
+        if cmd.by is None or cmd.by not in self.participants:
+            raise DomainError("conference.not_a_participant", "only participants can do this")
+        return self.participants[cmd.by]
+
+    def _target(self, cmd: c.Command, target: str | None) -> Participant:
+        """Oneself, or with the moderator role anyone present."""
+        if target is None or target == cmd.by:
+            return self._self(cmd)
+        self._authorize(cmd, Role.MODERATOR)
+        p = self.participants.get(target)
+        if p is None:
+            raise DomainError("conference.unknown_participant", "no such participant")
+        return p
+
+    # ------------------------------------------------------------------ helpers
+    def _event(self, cls: type[E], audience: frozenset[str] | set[str], **kw: Any) -> E:
+        return cls(room_id=self.room_id, conference_id=self.id, audience=frozenset(audience), **kw)
+
+    def _everyone(self) -> set[str]:
+        return set(self.participants)
+
+    def _moderators(self) -> set[str]:
+        return {p.id for p in self.participants.values() if p.role is Role.MODERATOR}
+
+    def _in_join_order(self) -> list[Participant]:
+        return sorted(self.participants.values(), key=lambda p: p.joined_seq)
+
+    def _remove(
+        self, pid: str, reason: str, by: str | None, *, remember: bool, end_if_empty: bool = True
+    ) -> list[ev.Event]:
+        p = self.participants.pop(pid)
+        if remember:
+            self._remembered[p.identity] = p.role
+        else:
+            self._remembered.pop(p.identity, None)
+        events: list[ev.Event] = [
+            self._event(
+                ev.ParticipantLeft,
+                self._everyone() | {pid},
+                participant_id=pid,
+                display_name=p.display_name,
+                reason=reason,
+                count=len(self.participants),
+                by=by,
+            )
+        ]
+        if end_if_empty and not self.participants:
+            events += self._end("empty", None)
+        return events
+
+    def _end(self, reason: str, by: str | None) -> list[ev.Event]:
+        audience = self._everyone() | set(self.lobby)
+        self.participants.clear()
+        self.lobby.clear()
+        self._remembered.clear()
+        self.ended = True
+        self.end_reason = reason
+        return [self._event(ev.ConferenceEnded, audience, reason=reason, by=by)]
+
+    def _enter(self, entry: LobbyEntry | c.Join, role: Role, rejoined: bool) -> list[ev.Event]:
+        if len(self.participants) >= self.capacity:
+            raise DomainError("room.full", "the conference is full")
+        pid = entry.participant_id if isinstance(entry, c.Join) else entry.id
+        name = entry.display_name
+        muted = self.mute_on_entry or (self.all_muted and role is Role.PARTICIPANT)
+        self._seq += 1
+        p = Participant(
+            id=pid,
+            display_name=name,
+            role=role,
+            channel=entry.channel,
+            identity=entry.identity,
+            joined_seq=self._seq,
+            account_id=entry.account_id,
+            muted=muted,
+            muted_by_host=muted,
+        )
+        self._remembered.pop(p.identity, None)
+        listeners = {q.id for q in self.participants.values() if q.announcements}
+        self.participants[pid] = p
+        events: list[ev.Event] = []
+        if not self.started:
+            self.started = True
+            events.append(self._event(ev.ConferenceStarted, {pid}))
+        events.append(
+            self._event(
+                ev.ParticipantJoined,
+                self._everyone(),
+                participant=p.view(),
+                count=len(self.participants),
+                rejoined=rejoined,
+                announce_to=frozenset(listeners),
+            )
+        )
+        return events
+
+    # ------------------------------------------------------------------ handlers
+    def _join(self, cmd: c.Join) -> list[ev.Event]:
+        name = clean_display_name(cmd.display_name)
+        cmd = c.Join(
+            participant_id=cmd.participant_id,
+            display_name=name,
+            role=cmd.role,
+            channel=cmd.channel,
+            identity=cmd.identity,
+            account_id=cmd.account_id,
+        )
+        if cmd.participant_id in self.participants or cmd.participant_id in self.lobby:
+            raise DomainError("conference.duplicate_participant", "already in the conference")
+        events: list[ev.Event] = []
+        # A reload or a second device with the same identity replaces the old leg.
+        for old in [p for p in self.participants.values() if p.identity == cmd.identity]:
+            events += self._remove(old.id, "replaced", None, remember=True, end_if_empty=False)
+        for old_entry in [e for e in self.lobby.values() if e.identity == cmd.identity]:
+            del self.lobby[old_entry.id]
+            events.append(self._lobby_left(old_entry, "left", None))
+        remembered = self._remembered.get(cmd.identity)
+        rejoined = remembered is not None
+        role = Role.MODERATOR if Role.MODERATOR in (cmd.role, remembered) else Role.PARTICIPANT
+        if self.locked and role is not Role.MODERATOR and not rejoined:
+            entry = LobbyEntry(
+                id=cmd.participant_id,
+                display_name=name,
+                role=role,
+                channel=cmd.channel,
+                identity=cmd.identity,
+                account_id=cmd.account_id,
+            )
+            self.lobby[entry.id] = entry
+            events.append(
+                self._event(
+                    ev.Knocked,
+                    self._moderators() | {entry.id},
+                    lobby_id=entry.id,
+                    display_name=name,
+                    channel=cmd.channel,
+                )
+            )
+            return events
+        return events + self._enter(cmd, role, rejoined)
+
+    def _lobby_left(self, entry: LobbyEntry, reason: str, by: str | None) -> ev.LobbyLeft:
+        return self._event(
+            ev.LobbyLeft,
+            self._moderators() | {entry.id},
+            lobby_id=entry.id,
+            display_name=entry.display_name,
+            reason=reason,
+            by=by,
+        )
+
+    def _leave(self, cmd: c.Leave) -> list[ev.Event]:
+        if cmd.reason not in ("left", "dropped"):
+            raise DomainError("command.invalid", "a leave reason is 'left' or 'dropped'")
+        if cmd.by in self.lobby:
+            entry = self.lobby.pop(cmd.by)
+            return [self._lobby_left(entry, "left", None), *self._end_if_idle()]
+        p = self._self(cmd)
+        return self._remove(p.id, cmd.reason, None, remember=True)
+
+    def _set_mute(self, p: Participant, muted: bool, by: str | None) -> list[ev.Event]:
+        if p.muted == muted:
+            return []
+        p.muted = muted
+        p.muted_by_host = muted and by != p.id
+        return [
+            self._event(ev.MuteChanged, self._everyone(), participant_id=p.id, muted=muted, by=by)
+        ]
+
+    def _self_unmute(self, p: Participant) -> list[ev.Event]:
+        if p.muted_by_host and not self.allow_self_unmute and p.role is not Role.MODERATOR:
+            raise DomainError("conference.unmute_not_allowed", "the moderator has muted you")
+        return self._set_mute(p, False, p.id)
+
+    def _toggle_mute(self, cmd: c.ToggleMute) -> list[ev.Event]:
+        p = self._self(cmd)
+        return self._self_unmute(p) if p.muted else self._set_mute(p, True, p.id)
+
+    def _mute(self, cmd: c.Mute) -> list[ev.Event]:
+        p = self._target(cmd, cmd.target)
+        return self._set_mute(p, True, cmd.by)
+
+    def _unmute(self, cmd: c.Unmute) -> list[ev.Event]:
+        p = self._target(cmd, cmd.target)
+        if p.id == cmd.by:
+            return self._self_unmute(p)
+        return self._set_mute(p, False, cmd.by)
+
+    def _mute_all(self, cmd: c.MuteAll) -> list[ev.Event]:
+        self.all_muted = True
+        events: list[ev.Event] = []
+        for p in self._in_join_order():
+            if p.role is Role.PARTICIPANT and p.id != cmd.by:
+                events += self._set_mute(p, True, cmd.by)
+        events.append(self._event(ev.AllMuteChanged, self._everyone(), muted=True, by=cmd.by))
+        return events
+
+    def _unmute_all(self, cmd: c.UnmuteAll) -> list[ev.Event]:
+        self.all_muted = False
+        events: list[ev.Event] = []
+        for p in self._in_join_order():
+            if p.muted_by_host:
+                events += self._set_mute(p, False, cmd.by)
+        events.append(self._event(ev.AllMuteChanged, self._everyone(), muted=False, by=cmd.by))
+        return events
+
+    def _toggle_announcements(self, cmd: c.ToggleAnnouncements) -> list[ev.Event]:
+        p = self._self(cmd)
+        p.announcements = not p.announcements
+        return [
+            self._event(
+                ev.AnnouncementsChanged, {p.id}, participant_id=p.id, enabled=p.announcements
+            )
+        ]
+
+    def _list(self, cmd: c.ListParticipants) -> list[ev.Event]:
+        p = self._self(cmd)
+        views = tuple(q.view() for q in self._in_join_order())
+        return [self._event(ev.ParticipantsListed, {p.id}, participants=views)]
+
+    def _menu(self, cmd: c.Menu) -> list[ev.Event]:
+        p = self._self(cmd)
+        rows = tuple((k.keys, k.command.name, k.label) for k in controls_for(p.role))
+        return [self._event(ev.MenuListed, {p.id}, controls=rows)]
+
+    def _volume(self, cmd: c.Command, step: int) -> list[ev.Event]:
+        p = self._self(cmd)
+        level = min(VOLUME_MAX, max(VOLUME_MIN, p.volume + step))
+        at_limit = level == p.volume
+        p.volume = level
+        return [
+            self._event(
+                ev.VolumeChanged, {p.id}, participant_id=p.id, level=level, at_limit=at_limit
+            )
+        ]
+
+    def _set_hand(self, p: Participant, raised: bool, by: str | None) -> list[ev.Event]:
+        if p.hand_raised == raised:
+            return []
+        p.hand_raised = raised
+        return [
+            self._event(ev.HandChanged, self._everyone(), participant_id=p.id, raised=raised, by=by)
+        ]
+
+    def _raise_hand(self, cmd: c.RaiseHand) -> list[ev.Event]:
+        return self._set_hand(self._self(cmd), True, cmd.by)
+
+    def _lower_hand(self, cmd: c.LowerHand) -> list[ev.Event]:
+        return self._set_hand(self._target(cmd, cmd.target), False, cmd.by)
+
+    def _invite(self, cmd: c.Invite) -> list[ev.Event]:
+        if not _DIAL_NUMBER.match(cmd.number):
+            raise DomainError("invite.invalid_number", "enter a phone number of 2 to 20 digits")
+        audience = {cmd.by} if cmd.by else set()
+        return [self._event(ev.InviteRequested, audience, number=cmd.number, by=cmd.by)]
+
+    def _end_all_but_me(self, cmd: c.EndForAllButMe) -> list[ev.Event]:
+        me = self._self(cmd)
+        events: list[ev.Event] = []
+        for p in self._in_join_order():
+            if p.id != me.id:
+                events += self._remove(p.id, "removed_by_host", me.id, remember=False)
+        return events
+
+    def _kick_last(self, cmd: c.KickLast) -> list[ev.Event]:
+        candidates = [
+            p for p in self._in_join_order() if p.role is Role.PARTICIPANT and p.id != cmd.by
+        ]
+        if not candidates:
+            raise DomainError("conference.nobody_to_remove", "there is no participant to remove")
+        return self._remove(candidates[-1].id, "kicked", cmd.by, remember=False)
+
+    def _kick(self, cmd: c.Kick) -> list[ev.Event]:
+        if cmd.target == cmd.by:
+            raise DomainError("conference.cannot_kick_self", "use leave to go yourself")
+        if cmd.target not in self.participants:
+            raise DomainError("conference.unknown_participant", "no such participant")
+        return self._remove(cmd.target, "kicked", cmd.by, remember=False)
+
+    def _lock(self, cmd: c.Lock) -> list[ev.Event]:
+        if self.locked:
+            return []
+        self.locked = True
+        return [self._event(ev.LockChanged, self._everyone(), locked=True, by=cmd.by)]
+
+    def _unlock(self, cmd: c.Unlock) -> list[ev.Event]:
+        if not self.locked:
+            return []
+        self.locked = False
+        events: list[ev.Event] = [
+            self._event(ev.LockChanged, self._everyone() | set(self.lobby), locked=False, by=cmd.by)
+        ]
+        for entry in list(self.lobby.values()):
+            if len(self.participants) < self.capacity:
+                events += self._admit_entry(entry, cmd.by)
+            else:
+                del self.lobby[entry.id]
+                events.append(self._lobby_left(entry, "full", cmd.by))
+        return events
+
+    def _admit_entry(self, entry: LobbyEntry, by: str | None) -> list[ev.Event]:
+        events = self._enter(entry, entry.role, rejoined=False)
+        del self.lobby[entry.id]
+        return [self._lobby_left(entry, "admitted", by), *events]
+
+    def _lobby_entry(self, target: str) -> LobbyEntry:
+        entry = self.lobby.get(target)
+        if entry is None:
+            raise DomainError("conference.unknown_knocker", "nobody with that id is waiting")
+        return entry
+
+    def _admit(self, cmd: c.Admit) -> list[ev.Event]:
+        return self._admit_entry(self._lobby_entry(cmd.target), cmd.by)
+
+    def _deny(self, cmd: c.Deny) -> list[ev.Event]:
+        entry = self._lobby_entry(cmd.target)
+        del self.lobby[entry.id]
+        return [self._lobby_left(entry, "denied", cmd.by), *self._end_if_idle()]
+
+    def _end_if_idle(self) -> list[ev.Event]:
+        """Nobody inside and nobody waiting: the conference is over."""
+        if not self.participants and not self.lobby:
+            return self._end("empty", None)
+        return []
+
+    def _reset(self, cmd: c.Reset) -> list[ev.Event]:
+        if not cmd.confirm:
+            raise DomainError(
+                "command.confirmation_required",
+                "resetting deletes the room's chat, files and activity: confirm to go on",
+            )
+        events = self._end("reset", cmd.by)
+        events.append(self._event(ev.RoomResetRequested, set(), by=cmd.by))
+        return events

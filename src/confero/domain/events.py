@@ -1,0 +1,205 @@
+"""Domain events: what happened, published after every change (house rule 2).
+
+``audience`` is the set of participant (or lobby) ids that should be told. The conference
+fills it in from its state at the moment of the change, which is how "a removed
+participant gets no further events" is guaranteed in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    name: ClassVar[str]
+    room_id: str
+    conference_id: str | None = None
+    audience: frozenset[str] = field(default_factory=frozenset)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "audience"
+        }
+        return {"event": self.name, **_plain(data)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    """What others may see of a participant."""
+
+    id: str
+    display_name: str
+    role: str
+    channel: str
+    muted: bool
+    hand_raised: bool
+    volume: int
+    account_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConferenceStarted(Event):
+    name: ClassVar[str] = "conference_started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantJoined(Event):
+    name: ClassVar[str] = "participant_joined"
+    participant: ParticipantView
+    count: int
+    rejoined: bool = False
+    #: ids that asked to hear entry announcements (*2 turns it off per listener).
+    announce_to: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantLeft(Event):
+    name: ClassVar[str] = "participant_left"
+    participant_id: str
+    display_name: str
+    #: left | dropped | kicked | ended_by_host | removed_by_host
+    reason: str
+    count: int
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MuteChanged(Event):
+    name: ClassVar[str] = "mute_changed"
+    participant_id: str
+    muted: bool
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllMuteChanged(Event):
+    name: ClassVar[str] = "all_mute_changed"
+    muted: bool
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockChanged(Event):
+    name: ClassVar[str] = "lock_changed"
+    locked: bool
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Knocked(Event):
+    name: ClassVar[str] = "knocked"
+    lobby_id: str
+    display_name: str
+    channel: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LobbyLeft(Event):
+    """A knocker's wait is over: admitted, denied, no room (full), ended, or gave up (left)."""
+
+    name: ClassVar[str] = "lobby_left"
+    lobby_id: str
+    display_name: str
+    reason: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandChanged(Event):
+    name: ClassVar[str] = "hand_changed"
+    participant_id: str
+    raised: bool
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementsChanged(Event):
+    name: ClassVar[str] = "announcements_changed"
+    participant_id: str
+    enabled: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeChanged(Event):
+    name: ClassVar[str] = "volume_changed"
+    participant_id: str
+    level: int
+    at_limit: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantsListed(Event):
+    """The answer to ``*3``: spoken to the one who asked."""
+
+    name: ClassVar[str] = "participants_listed"
+    participants: tuple[ParticipantView, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MenuListed(Event):
+    name: ClassVar[str] = "menu_listed"
+    controls: tuple[tuple[str, str, str], ...]  # (keys, command, label)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InviteRequested(Event):
+    name: ClassVar[str] = "invite_requested"
+    number: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConferenceEnded(Event):
+    name: ClassVar[str] = "conference_ended"
+    #: empty | ended_by_host | reset | window_closed
+    reason: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomResetRequested(Event):
+    """The conference is over; the room's content must go too (F-EN4)."""
+
+    name: ClassVar[str] = "room_reset_requested"
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowClosing(Event):
+    """The reservation window ends soon: warn everyone (F-RS4)."""
+
+    name: ClassVar[str] = "window_closing"
+    ends_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatPosted(Event):
+    """Room chat lives with the room, not a conference (F-EN8)."""
+
+    name: ClassVar[str] = "chat_posted"
+    message_id: int
+    author_name: str
+    text: str
+    created_at: str
+    account_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomContentReset(Event):
+    """Chat, files and activity of the room are gone (F-EN4)."""
+
+    name: ClassVar[str] = "room_content_reset"
+    by: str | None = None

@@ -1,0 +1,99 @@
+"""Composition root: the only module that knows every adapter (house rule 1).
+
+``build`` wires the store, the bus and the services from ``Settings``; ``serve`` migrates,
+creates the first admin on first start, and runs the HTTP server on uvloop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import uvicorn
+
+from confero.app.clock import SystemClock
+from confero.app.ports import Clock
+from confero.app.rooms import RoomPolicy
+from confero.app.services import Services, build_services
+from confero.bus.local import LocalBus
+from confero.config import Settings
+from confero.store.database import create_engine, upgrade
+from confero.store.uow import make_uow_factory
+from confero.web.app import create_app
+
+log = logging.getLogger("confero")
+
+
+async def build(settings: Settings, clock: Clock | None = None) -> Services:
+    """Services on a migrated database."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    await upgrade(engine)
+    services = build_services(
+        make_uow_factory(engine),
+        LocalBus(),
+        clock or SystemClock(),
+        policy=RoomPolicy(max_capacity=settings.max_capacity, pin_length=settings.pin_length),
+        base_url=settings.base_url,
+    )
+    services.on_close(engine.dispose)
+    return services
+
+
+@dataclass
+class FirstStart:
+    email: str
+    password: str
+    room_name: str
+    conference_number: str
+
+
+async def first_start(services: Services, settings: Settings) -> FirstStart | None:
+    """On an empty database: an admin with a random password, and a demo room."""
+    password = await services.accounts.ensure_admin(settings.admin_email)
+    if password is None:
+        return None
+    admin = await services.accounts.by_email(settings.admin_email)
+    assert admin is not None
+    room = await services.rooms.create(admin, "Demo room")
+    return FirstStart(settings.admin_email, password, room.name, room.conference_number)
+
+
+async def serve(settings: Settings) -> None:
+    services = await build(settings)
+    first = await first_start(services, settings)
+    app = create_app(services, secure_cookies=settings.secure_cookies)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        loop="uvloop",
+        log_level=settings.log_level,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    if first is not None:
+        print(
+            f"\nFirst start: created the administrator account\n"
+            f"  email:    {first.email}\n"
+            f"  password: {first.password}   (shown only this once)\n"
+            f"  and '{first.room_name}' with conference number {first.conference_number}\n",
+            flush=True,
+        )
+    print(
+        f"Confero is running: open {settings.base_url}/ (API docs at {settings.base_url}/docs)",
+        flush=True,
+    )
+    await server.serve()
+
+
+def run(settings: Settings | None = None) -> None:
+    import uvloop
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvloop.run(serve(settings or Settings()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    asyncio.run(serve(Settings()))

@@ -1,0 +1,1 @@
+"""The HTTP adapter: REST API (FastAPI), later WebSocket signaling and pages."""

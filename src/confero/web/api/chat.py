@@ -1,0 +1,112 @@
+"""Room chat and activity log: they belong to the room, so they work with no
+conference running (F-EN8) and disappear only on reset or deletion (F-RC1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from confero.web.deps import AccountDep, ServicesDep
+
+router = APIRouter(prefix="/api/v1/rooms/{room_id}", tags=["chat"])
+
+
+class ChatIn(BaseModel):
+    text: str = Field(max_length=8000)
+
+
+class ChatOut(BaseModel):
+    id: int
+    author_name: str
+    account_id: str | None
+    text: str
+    created_at: datetime
+
+
+class ChatPage(BaseModel):
+    messages: list[ChatOut]
+    #: Pass as ``before`` to get the next (older) page; null on the last page.
+    next_before: int | None
+
+
+class ActivityOut(BaseModel):
+    id: int
+    kind: str
+    conference_id: str | None
+    actor: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class ActivityPage(BaseModel):
+    entries: list[ActivityOut]
+    next_before: int | None
+
+
+Before = Query(default=None, ge=1)
+Limit = Query(default=50, ge=1, le=200)
+
+
+@router.get("/chat", response_model=ChatPage)
+async def list_chat(
+    room_id: str,
+    account: AccountDep,
+    svc: ServicesDep,
+    before: int | None = Before,
+    limit: int = Limit,
+) -> ChatPage:
+    room = await svc.rooms.get(account, room_id)
+    found = await svc.rooms.list_chat(room.id, before, limit)
+    messages = [
+        ChatOut(
+            id=m.id or 0,
+            author_name=m.author_name,
+            account_id=m.account_id,
+            text=m.text,
+            created_at=m.created_at,
+        )
+        for m in found
+    ]
+    next_before = messages[-1].id if len(messages) == limit else None
+    return ChatPage(messages=messages, next_before=next_before)
+
+
+@router.post("/chat", response_model=ChatOut, status_code=status.HTTP_201_CREATED)
+async def post_chat(room_id: str, body: ChatIn, account: AccountDep, svc: ServicesDep) -> ChatOut:
+    room = await svc.rooms.get(account, room_id)
+    m = await svc.rooms.post_chat(room, account.display_name, body.text, account.id)
+    return ChatOut(
+        id=m.id or 0,
+        author_name=m.author_name,
+        account_id=m.account_id,
+        text=m.text,
+        created_at=m.created_at,
+    )
+
+
+@router.get("/activity", response_model=ActivityPage)
+async def list_activity(
+    room_id: str,
+    account: AccountDep,
+    svc: ServicesDep,
+    before: int | None = Before,
+    limit: int = Limit,
+) -> ActivityPage:
+    room = await svc.rooms.get(account, room_id)
+    found = await svc.rooms.list_activity(room.id, before, limit)
+    entries = [
+        ActivityOut(
+            id=e.id or 0,
+            kind=e.kind,
+            conference_id=e.conference_id,
+            actor=e.actor,
+            detail=e.detail,
+            created_at=e.created_at,
+        )
+        for e in found
+    ]
+    next_before = entries[-1].id if len(entries) == limit else None
+    return ActivityPage(entries=entries, next_before=next_before)

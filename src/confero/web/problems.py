@@ -1,0 +1,107 @@
+"""Errors as RFC 9457 problem+json with a stable ``code`` (house rule 7).
+
+Every failure leaves through here: domain rule violations, malformed requests and
+unexpected bugs alike. Bugs are logged with their traceback on the server and answered
+with a plain 500 problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from confero.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+_STATUS: dict[str, int] = {
+    "auth.required": 401,
+    "auth.invalid_credentials": 401,
+    "auth.forbidden": 403,
+    "auth.rate_limited": 429,
+    "access.invalid": 403,
+    "conference.moderator_only": 403,
+    "conference.not_a_participant": 403,
+    "account.email_taken": 409,
+    "reservation.limit_reached": 409,
+    "reservation.overlap": 409,
+    "reservation.already_started": 409,
+    "room.full": 409,
+    "room.locked": 409,
+    "conference.ended": 409,
+    "conference.not_running": 409,
+    "conference.too_early": 409,
+    "conference.window_ended": 409,
+    "conference.nobody_to_remove": 409,
+    "conference.unmute_not_allowed": 409,
+    "conference.busy": 503,
+}
+
+
+def status_for(code: str) -> int:
+    if code in _STATUS:
+        return _STATUS[code]
+    if code.endswith(".not_found") or code in (
+        "conference.unknown_participant",
+        "conference.unknown_knocker",
+    ):
+        return 404
+    return 422
+
+
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {"type": "about:blank", "title": code, "status": status, "code": code, "detail": detail}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = status_for(exc.code)
+    headers = None
+    extra = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
+    if exc.code == "auth.rate_limited" and "retry_after" in exc.context:
+        headers = {"Retry-After": str(exc.context["retry_after"])}
+    return problem(status, exc.code, exc.detail, headers, **extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    return problem(422, "request.invalid", "the request is not valid", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {
+        404: "http.not_found",
+        405: "http.method_not_allowed",
+        401: "auth.required",
+        403: "auth.forbidden",
+        413: "request.too_large",
+    }.get(exc.status_code, f"http.{exc.status_code}")
+    return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "server.error", "something went wrong on our side")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,91 @@
+"""`confero serve` as a user starts it: a real process, real HTTP, first-start admin."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CONFERO_DATA_DIR": str(tmp_path / "var"),
+        "CONFERO_HTTP_PORT": str(port),
+        "CONFERO_DATABASE_URL": "",
+    }
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "confero.cli", "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+            assert proc.poll() is None, log.read_text()
+        else:
+            pytest.fail("server did not answer: " + log.read_text())
+        yield base, proc, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_first_start_prints_admin_and_serves_api(
+    server: tuple[str, subprocess.Popen[str], Path],
+) -> None:
+    base, _proc, log = server
+    output = log.read_text()
+    assert f"open {base}/" in output
+    match = re.search(r"password:\s+(\S+)", output)
+    assert match, output
+    password = match.group(1)
+
+    assert httpx.get(f"{base}/docs").status_code == 200
+    assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Confero"
+
+    with httpx.Client(base_url=base) as web:
+        signed_in = web.post(
+            "/api/v1/session", json={"email": "admin@confero.local", "password": password}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        rooms = web.get("/api/v1/rooms").json()
+        assert [r["name"] for r in rooms] == ["Demo room"]
+        assert rooms[0]["pin"] != rooms[0]["admin_pin"]
+
+
+def test_server_stops_cleanly_and_keeps_data(
+    server: tuple[str, subprocess.Popen[str], Path], tmp_path: Path
+) -> None:
+    _base, proc, log = server
+    proc.terminate()
+    assert proc.wait(timeout=15) == 0
+    assert "Traceback" not in log.read_text()
+    assert (tmp_path / "var" / "confero.db").exists()
