@@ -26,8 +26,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(room_app, name="room")
 app.add_typer(reservation_app, name="reservation")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:

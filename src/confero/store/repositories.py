@@ -1,0 +1,357 @@
+"""Repositories: rows <-> domain dataclasses, inside one session (one unit of work)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from confero.domain.accounts import Account
+from confero.domain.content import ActivityEntry, ChatMessage
+from confero.domain.reservations import Reservation
+from confero.domain.roles import Role
+from confero.domain.rooms import Language, Room
+from confero.store.models import (
+    AccountRow,
+    ActivityRow,
+    ChatRow,
+    MemberRow,
+    ReservationRow,
+    RoomRow,
+    TokenRow,
+)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _account(row: AccountRow) -> Account:
+    return Account(
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        password_hash=row.password_hash,
+        created_at=utc(row.created_at),
+        is_admin=row.is_admin,
+    )
+
+
+class SqlAccounts:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, account: Account) -> None:
+        self._s.add(
+            AccountRow(
+                id=account.id,
+                email=account.email,
+                display_name=account.display_name,
+                password_hash=account.password_hash,
+                is_admin=account.is_admin,
+                created_at=utc(account.created_at),
+            )
+        )
+        await self._s.flush()
+
+    async def get(self, account_id: str) -> Account | None:
+        row = await self._s.get(AccountRow, account_id)
+        return _account(row) if row else None
+
+    async def by_email(self, email: str) -> Account | None:
+        row = (await self._s.execute(select(AccountRow).where(AccountRow.email == email))).scalar()
+        return _account(row) if row else None
+
+    async def count(self) -> int:
+        return int(
+            (await self._s.execute(select(func.count()).select_from(AccountRow))).scalar_one()
+        )
+
+    async def lock(self, account_id: str) -> None:
+        await self._s.execute(
+            select(AccountRow.id).where(AccountRow.id == account_id).with_for_update()
+        )
+
+
+class SqlTokens:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        token_hash: str,
+        account_id: str,
+        kind: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        self._s.add(
+            TokenRow(
+                token_hash=token_hash,
+                account_id=account_id,
+                kind=kind,
+                created_at=utc(created_at),
+                expires_at=utc(expires_at),
+            )
+        )
+        await self._s.flush()
+
+    async def get(self, token_hash: str) -> tuple[str, datetime] | None:
+        row = await self._s.get(TokenRow, token_hash)
+        return (row.account_id, utc(row.expires_at)) if row else None
+
+    async def delete(self, token_hash: str) -> None:
+        await self._s.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash))
+
+
+class SqlRooms:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def _room(self, row: RoomRow) -> Room:
+        members = (
+            await self._s.execute(select(MemberRow).where(MemberRow.room_id == row.id))
+        ).scalars()
+        return Room(
+            id=row.id,
+            owner_id=row.owner_id,
+            name=row.name,
+            conference_number=row.conference_number,
+            pin=row.pin,
+            admin_pin=row.admin_pin,
+            invite_token=row.invite_token,
+            created_at=utc(row.created_at),
+            capacity=row.capacity,
+            language=Language(row.language),
+            locked=row.locked,
+            allow_self_unmute=row.allow_self_unmute,
+            mute_on_entry=row.mute_on_entry,
+            booked=row.booked,
+            members={m.account_id: Role(m.role) for m in members},
+        )
+
+    @staticmethod
+    def _fill(row: RoomRow, room: Room) -> None:
+        row.owner_id = room.owner_id
+        row.name = room.name
+        row.conference_number = room.conference_number
+        row.pin = room.pin
+        row.admin_pin = room.admin_pin
+        row.invite_token = room.invite_token
+        row.capacity = room.capacity
+        row.language = room.language.value
+        row.locked = room.locked
+        row.allow_self_unmute = room.allow_self_unmute
+        row.mute_on_entry = room.mute_on_entry
+        row.booked = room.booked
+
+    async def add(self, room: Room) -> None:
+        row = RoomRow(id=room.id, created_at=utc(room.created_at))
+        self._fill(row, room)
+        self._s.add(row)
+        await self._s.flush()
+        await self._write_members(room)
+
+    async def _write_members(self, room: Room) -> None:
+        await self._s.execute(delete(MemberRow).where(MemberRow.room_id == room.id))
+        for account_id, role in room.members.items():
+            self._s.add(MemberRow(room_id=room.id, account_id=account_id, role=role.value))
+        await self._s.flush()
+
+    async def _one(self, *where: object) -> Room | None:
+        row = (await self._s.execute(select(RoomRow).where(*where))).scalar()  # type: ignore[arg-type]
+        return await self._room(row) if row else None
+
+    async def get(self, room_id: str) -> Room | None:
+        return await self._one(RoomRow.id == room_id)
+
+    async def by_number(self, conference_number: str) -> Room | None:
+        return await self._one(RoomRow.conference_number == conference_number)
+
+    async def by_invite_token(self, token: str) -> Room | None:
+        return await self._one(RoomRow.invite_token == token)
+
+    async def list_for_account(self, account_id: str) -> Sequence[Room]:
+        member_of = select(MemberRow.room_id).where(MemberRow.account_id == account_id)
+        rows = (
+            (
+                await self._s.execute(
+                    select(RoomRow)
+                    .where(or_(RoomRow.owner_id == account_id, RoomRow.id.in_(member_of)))
+                    .order_by(RoomRow.created_at, RoomRow.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [await self._room(r) for r in rows]
+
+    async def update(self, room: Room) -> None:
+        row = await self._s.get(RoomRow, room.id)
+        if row is None:
+            return
+        self._fill(row, room)
+        await self._s.flush()
+        await self._write_members(room)
+
+    async def delete(self, room_id: str) -> None:
+        # Explicit deletes as well as ON DELETE CASCADE: nothing depends on the pragma.
+        for table in (ReservationRow, ChatRow, ActivityRow, MemberRow):
+            await self._s.execute(delete(table).where(table.room_id == room_id))
+        await self._s.execute(delete(RoomRow).where(RoomRow.id == room_id))
+
+
+def _reservation(row: ReservationRow) -> Reservation:
+    return Reservation(
+        id=row.id,
+        account_id=row.account_id,
+        room_id=row.room_id,
+        start=utc(row.starts_at),
+        end=utc(row.ends_at),
+        created_at=utc(row.created_at),
+        title=row.title,
+        invitee_emails=list(row.invitee_emails or []),
+        invitee_phones=list(row.invitee_phones or []),
+    )
+
+
+class SqlReservations:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, r: Reservation) -> None:
+        self._s.add(
+            ReservationRow(
+                id=r.id,
+                account_id=r.account_id,
+                room_id=r.room_id,
+                title=r.title,
+                starts_at=utc(r.start),
+                ends_at=utc(r.end),
+                created_at=utc(r.created_at),
+                invitee_emails=list(r.invitee_emails),
+                invitee_phones=list(r.invitee_phones),
+            )
+        )
+        await self._s.flush()
+
+    async def get(self, reservation_id: str) -> Reservation | None:
+        row = await self._s.get(ReservationRow, reservation_id)
+        return _reservation(row) if row else None
+
+    async def _list(self, *where: object) -> Sequence[Reservation]:
+        rows = (
+            (
+                await self._s.execute(
+                    select(ReservationRow).where(*where).order_by(ReservationRow.starts_at)  # type: ignore[arg-type]
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [_reservation(r) for r in rows]
+
+    async def list_for_account(self, account_id: str) -> Sequence[Reservation]:
+        return await self._list(ReservationRow.account_id == account_id)
+
+    async def list_for_room(self, room_id: str) -> Sequence[Reservation]:
+        return await self._list(ReservationRow.room_id == room_id)
+
+    async def update(self, r: Reservation) -> None:
+        row = await self._s.get(ReservationRow, r.id)
+        if row is None:
+            return
+        row.title = r.title
+        row.starts_at = utc(r.start)
+        row.ends_at = utc(r.end)
+        row.invitee_emails = list(r.invitee_emails)
+        row.invitee_phones = list(r.invitee_phones)
+        await self._s.flush()
+
+    async def delete(self, reservation_id: str) -> None:
+        await self._s.execute(delete(ReservationRow).where(ReservationRow.id == reservation_id))
+
+
+class SqlChat:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, m: ChatMessage) -> ChatMessage:
+        row = ChatRow(
+            room_id=m.room_id,
+            account_id=m.account_id,
+            author_name=m.author_name,
+            text=m.text,
+            created_at=utc(m.created_at),
+        )
+        self._s.add(row)
+        await self._s.flush()
+        m.id = row.id
+        return m
+
+    async def list(
+        self, room_id: str, *, before: int | None = None, limit: int = 50
+    ) -> Sequence[ChatMessage]:
+        q = select(ChatRow).where(ChatRow.room_id == room_id)
+        if before is not None:
+            q = q.where(ChatRow.id < before)
+        rows = (await self._s.execute(q.order_by(ChatRow.id.desc()).limit(limit))).scalars()
+        return [
+            ChatMessage(
+                id=r.id,
+                room_id=r.room_id,
+                account_id=r.account_id,
+                author_name=r.author_name,
+                text=r.text,
+                created_at=utc(r.created_at),
+            )
+            for r in rows
+        ]
+
+    async def delete_for_room(self, room_id: str) -> None:
+        await self._s.execute(delete(ChatRow).where(ChatRow.room_id == room_id))
+
+
+class SqlActivity:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, e: ActivityEntry) -> ActivityEntry:
+        row = ActivityRow(
+            room_id=e.room_id,
+            conference_id=e.conference_id,
+            kind=e.kind,
+            actor=e.actor,
+            detail=dict(e.detail),
+            created_at=utc(e.created_at),
+        )
+        self._s.add(row)
+        await self._s.flush()
+        e.id = row.id
+        return e
+
+    async def list(
+        self, room_id: str, *, before: int | None = None, limit: int = 50
+    ) -> Sequence[ActivityEntry]:
+        q = select(ActivityRow).where(ActivityRow.room_id == room_id)
+        if before is not None:
+            q = q.where(ActivityRow.id < before)
+        rows = (await self._s.execute(q.order_by(ActivityRow.id.desc()).limit(limit))).scalars()
+        return [
+            ActivityEntry(
+                id=r.id,
+                room_id=r.room_id,
+                conference_id=r.conference_id,
+                kind=r.kind,
+                actor=r.actor,
+                detail=dict(r.detail or {}),
+                created_at=utc(r.created_at),
+            )
+            for r in rows
+        ]
+
+    async def delete_for_room(self, room_id: str) -> None:
+        await self._s.execute(delete(ActivityRow).where(ActivityRow.room_id == room_id))
