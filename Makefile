@@ -9,7 +9,7 @@ ifeq ($(CI),true)
 export CONFERO_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 endif
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck clean
 
 $(PY):
 	scripts/system-deps.sh base
@@ -28,19 +28,16 @@ run: install
 	$(VENV)/bin/confero serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests $(wildcard bench)
 
 typecheck: install
 	$(VENV)/bin/mypy
 
 test: install
 	scripts/system-deps.sh test
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests $(wildcard bench)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
-
-bench: install
-	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
