@@ -12,6 +12,8 @@ case "$profile" in
     ;;
   test)
     command -v pg_isready >/dev/null || need+=(postgresql-client)
+    # sipp is the real SIP peer of the phone tests; its RFC 2833 captures come with it
+    command -v sipp >/dev/null || need+=(sip-tester)
     ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac

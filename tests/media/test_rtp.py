@@ -1,0 +1,279 @@
+"""RTP packets, sender state, wrap-around and the receive filter (RFC 3550)."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from confero.media.rtp import (
+    RtpError,
+    RtpExtension,
+    RtpPacket,
+    RtpReceiverFilter,
+    RtpSender,
+    Unwrapper,
+    Verdict,
+    is_rtcp,
+)
+
+PHONE = ("192.0.2.10", 40000)
+OTHER = ("198.51.100.7", 40000)
+
+
+def test_parse_a_handmade_packet() -> None:
+    data = struct.pack("!BBHII", 0x80, 0x80 | 0, 4660, 0xDEADBEEF, 0x01020304) + b"\xff" * 160
+    p = RtpPacket.parse(data)
+    assert (p.payload_type, p.marker, p.sequence, p.timestamp, p.ssrc) == (
+        0,
+        True,
+        4660,
+        0xDEADBEEF,
+        0x01020304,
+    )
+    assert p.payload == b"\xff" * 160 and p.csrcs == () and p.extension is None
+    assert p.to_bytes() == data
+
+
+def test_round_trip_with_csrcs_extension_and_padding() -> None:
+    p = RtpPacket(
+        payload_type=101,
+        sequence=65535,
+        timestamp=0xFFFFFFFF,
+        ssrc=7,
+        payload=b"\x05\x8a\x03\x20",
+        marker=True,
+        csrcs=(1, 2, 0xFFFFFFFF),
+        extension=RtpExtension(0xBEDE, b"\x10\xab\x00\x00"),
+        padding=3,
+    )
+    data = p.to_bytes()
+    assert data[0] == 0x80 | 0x20 | 0x10 | 3
+    assert data[-3:] == b"\x00\x00\x03"
+    assert len(data) == 12 + 12 + 4 + 4 + 4 + 3
+    assert RtpPacket.parse(data) == p
+    assert RtpPacket.parse(bytearray(data)) == p
+    assert RtpPacket.parse(memoryview(data)) == p
+
+
+def test_padding_of_one_octet_and_empty_payload() -> None:
+    p = RtpPacket(8, 1, 2, 3, b"", padding=1)
+    assert p.to_bytes()[-1] == 1
+    assert RtpPacket.parse(p.to_bytes()) == p
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "shorter"),
+        (b"\x80\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00", "shorter"),
+        (struct.pack("!BBHII", 0x40, 0, 1, 2, 3), "version"),
+        (struct.pack("!BBHII", 0x00, 0, 1, 2, 3), "version"),
+        (struct.pack("!BBHII", 0x82, 0, 1, 2, 3) + b"\x00" * 4, "CSRC"),
+        (struct.pack("!BBHII", 0x90, 0, 1, 2, 3) + b"\x00\x00", "extension header"),
+        (struct.pack("!BBHII", 0x90, 0, 1, 2, 3) + b"\xbe\xde\x00\x02" + b"\x00" * 4, "extension"),
+        (struct.pack("!BBHII", 0xA0, 0, 1, 2, 3) + b"\x00\x00", "padding count is 0"),
+        (struct.pack("!BBHII", 0xA0, 0, 1, 2, 3) + b"\x05", "padding count runs"),
+        (struct.pack("!BBHII", 0xA1, 0, 1, 2, 3) + b"\x00\x00\x00\x04", "CSRC"),
+    ],
+)
+def test_malformed_packets_raise_rtp_error(data: bytes, reason: str) -> None:
+    with pytest.raises(RtpError, match=reason):
+        RtpPacket.parse(data)
+
+
+def test_out_of_range_fields_raise_rtp_error() -> None:
+    for kwargs in (
+        {"payload_type": 128},
+        {"sequence": 65536},
+        {"timestamp": -1},
+        {"ssrc": 1 << 32},
+        {"csrcs": tuple(range(16))},
+        {"padding": 256},
+    ):
+        fields = {"payload_type": 0, "sequence": 0, "timestamp": 0, "ssrc": 0} | kwargs
+        with pytest.raises(RtpError):
+            RtpPacket(**fields)
+    with pytest.raises(RtpError):
+        RtpExtension(1, b"abc")
+    assert issubclass(RtpError, ValueError)
+
+
+def test_is_rtcp_demultiplexes_a_muxed_port() -> None:
+    assert is_rtcp(b"\x81\xc9\x00\x07")  # RR
+    assert is_rtcp(b"\x80\xc8")  # SR
+    assert not is_rtcp(RtpPacket(0, 1, 2, 3).to_bytes())
+    assert not is_rtcp(RtpPacket(111, 1, 2, 3, marker=True).to_bytes())
+    assert not is_rtcp(b"\x80")
+
+
+packets = st.builds(
+    RtpPacket,
+    payload_type=st.integers(0, 127),
+    sequence=st.integers(0, 0xFFFF),
+    timestamp=st.integers(0, 0xFFFFFFFF),
+    ssrc=st.integers(0, 0xFFFFFFFF),
+    payload=st.binary(max_size=64),
+    marker=st.booleans(),
+    csrcs=st.lists(st.integers(0, 0xFFFFFFFF), max_size=15).map(tuple),
+    extension=st.none()
+    | st.builds(
+        RtpExtension,
+        st.integers(0, 0xFFFF),
+        st.binary(max_size=32).map(lambda b: b[: len(b) - len(b) % 4]),
+    ),
+    padding=st.integers(0, 255),
+)
+
+
+@given(packets)
+def test_any_packet_round_trips(packet: RtpPacket) -> None:
+    assert RtpPacket.parse(packet.to_bytes()) == packet
+
+
+@given(st.binary(max_size=128))
+def test_parse_arbitrary_bytes_raises_only_rtp_error(data: bytes) -> None:
+    try:
+        packet = RtpPacket.parse(data)
+    except RtpError:
+        return
+    assert RtpPacket.parse(packet.to_bytes()) == packet
+
+
+@given(packets, st.data())
+def test_parse_corrupted_packets_raises_only_rtp_error(
+    packet: RtpPacket, data: st.DataObject
+) -> None:
+    raw = bytearray(packet.to_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(raw) - 1))
+        raw[index] = data.draw(st.integers(0, 255))
+    raw = raw[: data.draw(st.integers(0, len(raw)))]
+    with contextlib.suppress(RtpError):
+        RtpPacket.parse(bytes(raw))
+
+
+# -- sender ----------------------------------------------------------------------------
+
+
+def test_sender_starts_at_random_values_and_advances_per_frame() -> None:
+    senders = [RtpSender(payload_type=0) for _ in range(4)]
+    assert len({s.ssrc for s in senders}) > 1  # 1 in 2**96 chance of a false failure
+    s = RtpSender(payload_type=0, ssrc=99, sequence=65534, timestamp=0xFFFFFF00)
+    first = s.next(b"a" * 160, 160)
+    second = s.next(b"b" * 160, 160)
+    third = s.next(b"c" * 160, 160)
+    assert [p.sequence for p in (first, second, third)] == [65534, 65535, 0]
+    assert [p.timestamp for p in (first, second, third)] == [0xFFFFFF00, 0xFFFFFFA0, 0x40]
+    assert [p.marker for p in (first, second, third)] == [True, False, False]
+    assert {p.ssrc for p in (first, second, third)} == {99}
+    assert (s.packets_sent, s.octets_sent) == (3, 480)
+
+
+def test_sender_marks_the_first_packet_after_suppressed_silence() -> None:
+    s = RtpSender(payload_type=8, sequence=10, timestamp=1000)
+    s.next(b"x", 160)
+    s.next(b"x", 160)
+    s.pause(160)
+    s.pause(160)
+    p = s.next(b"x", 160)
+    assert p.marker and p.sequence == 12 and p.timestamp == 1000 + 4 * 160
+    assert not s.next(b"x", 160).marker
+    assert s.next(b"x", 160, marker=True).marker
+
+
+def test_sender_stamps_event_packets_with_an_explicit_timestamp() -> None:
+    s = RtpSender(payload_type=0, sequence=5, timestamp=800)
+    p = s.stamp(b"\x01\x0a\x00\xa0", timestamp=800, marker=True, payload_type=101)
+    q = s.stamp(b"\x01\x0a\x01\x40", timestamp=800, payload_type=101)
+    assert (p.payload_type, p.sequence, p.timestamp, p.marker) == (101, 5, 800, True)
+    assert (q.sequence, q.timestamp, q.marker) == (6, 800, False)
+    assert s.timestamp == 800  # stamping does not move the media clock
+
+
+# -- unwrapping --------------------------------------------------------------------------
+
+
+def test_unwrapper_extends_sequence_numbers_across_the_wrap() -> None:
+    u = Unwrapper(16)
+    assert [u.extend(s) for s in (65533, 65534, 65535, 0, 1, 2)] == [
+        65533,
+        65534,
+        65535,
+        65536,
+        65537,
+        65538,
+    ]
+    assert u.extend(65535) == 65535  # a late one from before the wrap
+    assert u.highest == 65538
+    assert u.extend(3) == 65539
+
+
+def test_unwrapper_handles_reordering_at_the_start_and_timestamps() -> None:
+    u = Unwrapper(16)
+    assert u.extend(0) == 0
+    assert u.extend(65535) == -1
+    t = Unwrapper(32)
+    assert t.extend(0xFFFFFF60) == 0xFFFFFF60
+    assert t.extend(0) == 1 << 32
+    assert t.peek(0xFFFFFFA0) == 0xFFFFFFA0
+    t.reset()
+    assert t.highest is None
+
+
+@given(st.integers(0, 0xFFFF), st.lists(st.integers(-200, 200), max_size=50))
+def test_unwrapper_recovers_any_walk_with_small_steps(start: int, steps: list[int]) -> None:
+    u = Unwrapper(16)
+    true = start
+    assert u.extend(start) == start
+    highest = start
+    for step in steps:
+        true = max(true + step, highest - 30000)
+        assert u.extend(true & 0xFFFF) == true
+        highest = max(highest, true)
+
+
+# -- receive filter ----------------------------------------------------------------------
+
+
+def pkt(ssrc: int = 1, seq: int = 0) -> RtpPacket:
+    return RtpPacket(0, seq, seq * 160, ssrc, b"\xff" * 160)
+
+
+def test_filter_latches_the_first_address_and_ssrc() -> None:
+    f = RtpReceiverFilter()
+    assert f.check(pkt(1, 0), PHONE, 0.0) is Verdict.NEW_SOURCE
+    assert f.check(pkt(1, 1), PHONE, 0.02) is Verdict.ACCEPT
+    assert f.check(pkt(1, 2), OTHER, 0.03) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(1, 2), (PHONE[0], PHONE[1] + 1), 0.03) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(2, 2), PHONE, 0.04) is Verdict.FOREIGN_SSRC
+    assert f.check(pkt(1, 2), PHONE, 0.04) is Verdict.ACCEPT
+    assert (f.accepted_count, f.foreign_address_count, f.foreign_ssrc_count) == (3, 2, 1)
+    assert not Verdict.FOREIGN_SSRC.accepted and Verdict.NEW_SOURCE.accepted
+
+
+def test_filter_accepts_a_new_ssrc_from_the_latched_address_after_silence() -> None:
+    f = RtpReceiverFilter(ssrc_change_after=0.5)
+    f.check(pkt(1, 0), PHONE, 10.0)
+    assert f.check(pkt(2, 0), PHONE, 10.3) is Verdict.FOREIGN_SSRC  # old one still talking
+    assert f.check(pkt(1, 1), PHONE, 10.4) is Verdict.ACCEPT
+    assert f.check(pkt(2, 0), PHONE, 10.95) is Verdict.NEW_SOURCE  # 0.55 s of silence
+    assert f.ssrc == 2
+    assert f.check(pkt(1, 2), PHONE, 10.96) is Verdict.FOREIGN_SSRC
+    assert f.check(pkt(3, 0), OTHER, 30.0) is Verdict.FOREIGN_ADDRESS  # never from elsewhere
+
+
+def test_filter_with_the_sdp_address_ignores_a_first_packet_from_elsewhere() -> None:
+    f = RtpReceiverFilter(expected=PHONE)
+    assert f.check(pkt(5, 0), OTHER, 0.0) is Verdict.FOREIGN_ADDRESS
+    assert f.ssrc is None
+    assert f.check(pkt(1, 0), PHONE, 0.01) is Verdict.NEW_SOURCE
+    f.expect(OTHER)  # re-INVITE moved the media
+    assert f.check(pkt(1, 1), PHONE, 0.02) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(9, 0), OTHER, 0.03) is Verdict.NEW_SOURCE
+    f.expect(None)  # relatch on the next packet
+    assert f.check(pkt(4, 0), PHONE, 0.04) is Verdict.NEW_SOURCE
+    assert f.address == PHONE
