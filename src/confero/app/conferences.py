@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from confero.app.actor import ConferenceActor, ConferenceRegistry
@@ -23,6 +24,9 @@ from confero.domain.events import Event, LockChanged, WindowClosing
 from confero.domain.reservations import CLOSING_WARNING, JoinState, Reservation
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+
+#: How often a live conference looks at its reservation again (it may have been edited).
+WINDOW_RECHECK = timedelta(minutes=1)
 
 #: Commands a client may send by name; ``join`` has its own path, ``close_window`` is ours.
 EXTERNAL_COMMANDS = frozenset(set(c.COMMANDS) - {"join", "close_window"})
@@ -126,11 +130,23 @@ class ConferenceService:
         )
 
     async def _window_timer(self, actor: ConferenceActor, window: Reservation) -> None:
-        """Warn 5 minutes before the window closes, then close it (F-RS4)."""
-        warn_at = window.end - CLOSING_WARNING
-        if self._clock.now() < warn_at:
-            await self._clock.sleep_until(warn_at)
-            if actor.running:
+        """Warn 5 minutes before the window closes, then close it (F-RS4).
+
+        The reservation is read again at least every ``WINDOW_RECHECK``, so an end moved
+        while the conference runs (F-RS7) moves the warning and the close with it.
+        """
+        now = self._clock.now()
+        # Joined inside the last minutes: no warning for an end that was already near.
+        warned_for = window.end if now >= window.end - CLOSING_WARNING else None
+        while actor.running:
+            now = self._clock.now()
+            if now >= window.end:
+                with contextlib.suppress(DomainError):  # ended meanwhile
+                    await actor.send(c.CloseWindow(by_role=Role.MODERATOR))
+                return
+            warn_at = window.end - CLOSING_WARNING
+            if now >= warn_at and warned_for != window.end:
+                warned_for = window.end
                 await self._bus.publish(
                     WindowClosing(
                         room_id=actor.room_id,
@@ -139,10 +155,9 @@ class ConferenceService:
                         ends_at=window.end.isoformat(),
                     )
                 )
-        await self._clock.sleep_until(window.end)
-        if actor.running:
-            with contextlib.suppress(DomainError):  # ended meanwhile
-                await actor.send(c.CloseWindow(by_role=Role.MODERATOR))
+            wake = window.end if now >= warn_at else warn_at
+            await self._clock.sleep_until(min(wake, now + WINDOW_RECHECK))
+            window = await self._reservations.reload(window)
 
     async def command(self, room: Room, command: c.Command) -> list[Event]:
         actor = self.registry.get(room.id)

@@ -177,6 +177,13 @@ class ReservationService:
             await uow.reservations.delete(current.id)
             await uow.commit()
 
+    async def reload(self, reservation: Reservation) -> Reservation:
+        """The stored version of ``reservation`` (it may have been edited); once deleted,
+        the reservation as it was."""
+        async with self._uow() as uow:
+            found = await uow.reservations.get(reservation.id)
+        return found or reservation
+
     async def join_state(self, room: Room) -> tuple[JoinState, Reservation | None]:
         """Permanent rooms are always open; booked rooms only inside a window (F-RS3)."""
         if not room.booked:

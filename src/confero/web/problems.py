@@ -85,6 +85,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (e.g. JSON that is not UTF-8):
+        # malformed input like any other, with the same status and code.
+        errors = [{"loc": ["body"], "msg": str(exc.detail)}]
+        return problem(422, "request.invalid", "the request is not valid", errors=errors)
     code = {
         404: "http.not_found",
         405: "http.method_not_allowed",

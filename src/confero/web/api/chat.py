@@ -59,7 +59,8 @@ async def list_chat(
     limit: int = Limit,
 ) -> ChatPage:
     room = await svc.rooms.get(account, room_id)
-    found = await svc.rooms.list_chat(room.id, before, limit)
+    # One more than asked tells whether an older page exists (null on the last page).
+    found = await svc.rooms.list_chat(room.id, before, limit + 1)
     messages = [
         ChatOut(
             id=m.id or 0,
@@ -68,9 +69,9 @@ async def list_chat(
             text=m.text,
             created_at=m.created_at,
         )
-        for m in found
+        for m in found[:limit]
     ]
-    next_before = messages[-1].id if len(messages) == limit else None
+    next_before = messages[-1].id if len(found) > limit else None
     return ChatPage(messages=messages, next_before=next_before)
 
 
@@ -96,7 +97,7 @@ async def list_activity(
     limit: int = Limit,
 ) -> ActivityPage:
     room = await svc.rooms.get(account, room_id)
-    found = await svc.rooms.list_activity(room.id, before, limit)
+    found = await svc.rooms.list_activity(room.id, before, limit + 1)
     entries = [
         ActivityOut(
             id=e.id or 0,
@@ -106,7 +107,7 @@ async def list_activity(
             detail=e.detail,
             created_at=e.created_at,
         )
-        for e in found
+        for e in found[:limit]
     ]
-    next_before = entries[-1].id if len(entries) == limit else None
+    next_before = entries[-1].id if len(found) > limit else None
     return ActivityPage(entries=entries, next_before=next_before)

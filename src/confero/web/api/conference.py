@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from confero.app.conferences import build_command
+from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
 from confero.domain.rooms import Room
 from confero.web.deps import AccountDep, ServicesDep
@@ -25,7 +26,8 @@ class CommandIn(BaseModel):
     participant_id: str | None = Field(default=None, max_length=64)
     target: str | None = Field(default=None, max_length=64)
     number: str | None = Field(default=None, max_length=32)
-    confirm: bool | None = None
+    #: Strict: a reset deletes content, so only a JSON true confirms it.
+    confirm: StrictBool | None = None
     reason: str | None = Field(default=None, max_length=20)
     display_name: str | None = Field(default=None, max_length=200)
 
@@ -51,7 +53,8 @@ async def run_command(
     if body.command == "join":
         pid, events = await svc.conferences.join(
             room,
-            display_name=body.display_name or account.display_name,
+            # An account's name may be longer than a participant's: the default is cut.
+            display_name=body.display_name or account.display_name[:MAX_DISPLAY_NAME],
             role=role,  # type: ignore[arg-type]  # visible rooms always give a role
             channel="api",
             identity=f"account:{account.id}",
