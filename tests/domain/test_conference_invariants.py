@@ -11,8 +11,6 @@ step the promises users rely on (hypothesis, stateful).
 
 from __future__ import annotations
 
-import itertools
-
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -25,7 +23,6 @@ from confero.domain.roles import Role
 
 CAPACITY = 4
 IDENTITIES = ["ann", "bob", "cid", "dan", "eve", "fay"]
-_ids = itertools.count()
 
 ROLES = st.sampled_from([Role.PARTICIPANT, Role.PARTICIPANT, Role.MODERATOR])
 SIMPLE = st.sampled_from(
@@ -58,6 +55,7 @@ class ConferenceMachine(RuleBasedStateMachine):
         #: participant (or lobby) id -> index of the event that removed it
         self.gone: set[str] = set()
         self.events: list[ev.Event] = []
+        self._next_id = 0
 
     # ------------------------------------------------------------------ helpers
     def _known(self) -> list[str]:
@@ -96,7 +94,8 @@ class ConferenceMachine(RuleBasedStateMachine):
         channel=st.sampled_from(["phone", "browser"]),
     )
     def join(self, identity: str, role: Role, channel: str) -> None:
-        pid = f"p{next(_ids)}"
+        self._next_id += 1
+        pid = f"p{self._next_id:03d}"
         self._apply(
             c.Join(
                 participant_id=pid,
