@@ -91,8 +91,10 @@ class OutputGroup:
 
     frame: Frame
     legs: list[str]
-    #: True for the shared full mix: the key encoders may cache state under.
+    #: True for the shared full mix, which ``key`` names from tick to tick: an encoder
+    #: (with its resampler state) can be kept per key and run once for all these legs.
     shared: bool
+    key: Hashable = None
 
 
 def _clip(x: npt.NDArray[np.int32] | npt.NDArray[np.float32]) -> Frame:
@@ -165,7 +167,7 @@ class Mixer:
                 mixed = base if leg.gain == 1.0 else base * leg.gain
                 if room is not None:
                     mixed = mixed + room
-                groups[key] = OutputGroup(_clip(mixed), [leg.id], shared=True)
+                groups[key] = OutputGroup(_clip(mixed), [leg.id], shared=True, key=key)
             else:
                 group.legs.append(leg.id)
         return list(groups.values())

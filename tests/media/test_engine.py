@@ -1,0 +1,158 @@
+"""Two phone legs on real UDP sockets in one conference: each hears the other's tone,
+not its own; a muted leg reaches nobody; DTMF is taken out of the audio; a stranger's
+packets are ignored."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from confero.media.dtmf import DtmfSender
+from confero.media.engine import MediaEngine
+from confero.media.g711 import PCMU
+from confero.media.leg import RtpAudioLeg
+from confero.media.rtp import RtpPacket, RtpSender
+from confero.media.tone import detect_frequency, rms, sine
+
+
+@dataclass
+class Phone:
+    """A UDP socket acting as a phone: sends a tone, records what it receives."""
+
+    sock: socket.socket
+    sender: RtpSender = field(default_factory=lambda: RtpSender(0))
+    received: list[RtpPacket] = field(default_factory=list)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.sock.getsockname()[:2]
+        return host, port
+
+    def send_audio(self, samples: np.ndarray, to: tuple[str, int]) -> None:
+        self.sock.sendto(self.sender.next(PCMU.encode(samples), 160).to_bytes(), to)
+
+    def drain(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(2048)
+            except BlockingIOError:
+                return
+            self.received.append(RtpPacket.parse(data))
+
+    def audio(self) -> np.ndarray:
+        pcm = [PCMU.decode(p.payload) for p in self.received if p.payload_type == 0]
+        return np.concatenate(pcm) if pcm else np.zeros(0, np.int16)
+
+
+def phone() -> Phone:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.setblocking(False)
+    return Phone(s)
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[MediaEngine]:
+    e = MediaEngine()
+    e.start()
+    yield e
+    await e.stop()
+
+
+async def connect(engine: MediaEngine, leg_id: str, p: Phone, digits: list[str]) -> RtpAudioLeg:
+    leg = RtpAudioLeg(leg_id, PCMU, on_digit=digits.append)
+    await leg.open("127.0.0.1")
+    leg.set_remote(p.address)
+    engine.add_leg("room", leg)
+    return leg
+
+
+async def talk(
+    speaker: Phone, to: RtpAudioLeg, freq: float | None, seconds: float, *listeners: Phone
+) -> None:
+    frames = int(seconds * 50)
+    tone = sine(freq, seconds, 8000, amplitude=8000) if freq else np.zeros(160 * frames)
+    tone = tone.astype(np.int16)
+    for i in range(frames):
+        speaker.send_audio(tone[i * 160 : (i + 1) * 160], ("127.0.0.1", to.local_port))
+        await asyncio.sleep(0.02)
+        for p in (speaker, *listeners):
+            p.drain()
+
+
+def tail(p: Phone, seconds: float = 0.6) -> np.ndarray:
+    return p.audio()[-int(seconds * 8000) :]
+
+
+async def test_each_caller_hears_the_other_and_not_themselves(engine: MediaEngine) -> None:
+    a, b = phone(), phone()
+    digits: list[str] = []
+    leg_a = await connect(engine, "a", a, digits)
+    leg_b = await connect(engine, "b", b, digits)
+    await talk(a, leg_a, 440, 1.2, b)
+    heard_by_b = tail(b)
+    assert abs(detect_frequency(heard_by_b, 8000) - 440) < 10
+    assert rms(heard_by_b) > 1000
+    assert rms(tail(a)) < 50  # a hears silence, not its own tone
+    await talk(b, leg_b, 1000, 1.2, a)
+    assert abs(detect_frequency(tail(a), 8000) - 1000) < 10
+    leg_a.close()
+    leg_b.close()
+
+
+async def test_muted_caller_reaches_nobody(engine: MediaEngine) -> None:
+    a, b = phone(), phone()
+    leg_a = await connect(engine, "a", a, [])
+    leg_b = await connect(engine, "b", b, [])
+    mixer = engine.mixer("room")
+    assert mixer is not None
+    mixer.legs["a"].muted = True
+    await talk(a, leg_a, 440, 1.0, b)
+    assert rms(tail(b)) < 50
+    leg_a.close()
+    leg_b.close()
+
+
+async def test_dtmf_is_a_digit_and_not_audio(engine: MediaEngine) -> None:
+    a, b = phone(), phone()
+    digits: list[str] = []
+    leg_a = await connect(engine, "a", a, digits)
+    leg_b = await connect(engine, "b", b, [])
+    await talk(a, leg_a, None, 0.2, b)
+    for packet in DtmfSender(101).packets("5", a.sender, 0.1):
+        a.sock.sendto(packet.to_bytes(), ("127.0.0.1", leg_a.local_port))
+        await asyncio.sleep(0.02)
+    await talk(a, leg_a, None, 0.4, b)
+    assert digits == ["5"]
+    assert rms(b.audio()) < 50
+    leg_a.close()
+    leg_b.close()
+
+
+async def test_packets_from_a_stranger_are_ignored(engine: MediaEngine) -> None:
+    a, b, stranger = phone(), phone(), phone()
+    leg_a = await connect(engine, "a", a, [])
+    leg_b = await connect(engine, "b", b, [])
+    await talk(stranger, leg_a, 1000, 1.0, b)
+    assert rms(tail(b)) < 50
+    assert leg_a.stats.ignored > 0
+    leg_a.close()
+    leg_b.close()
+
+
+async def test_listeners_share_one_encoded_mix(engine: MediaEngine) -> None:
+    speaker, l1, l2 = phone(), phone(), phone()
+    leg_s = await connect(engine, "s", speaker, [])
+    legs = [await connect(engine, f"l{i}", p, []) for i, p in enumerate((l1, l2))]
+    await talk(speaker, leg_s, 600, 1.0, l1, l2)
+    assert l1.received and l2.received
+    # same audio, each with its own RTP stream
+    assert l1.received[-1].payload == l2.received[-1].payload
+    assert l1.received[-1].ssrc != l2.received[-1].ssrc
+    for leg in (leg_s, *legs):
+        leg.close()
