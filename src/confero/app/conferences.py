@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from confero.app.actor import ConferenceActor, ConferenceRegistry
@@ -71,6 +71,9 @@ class ConferenceService:
         self._reservations = reservations
         self._bus = bus
         self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     async def check_open(self, room: Room) -> Reservation | None:
         state, window = await self._reservations.join_state(room)

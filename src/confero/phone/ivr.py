@@ -1,0 +1,174 @@
+"""The dial-in flow of F-PH1 as one async script per call, like an Asterisk dialplan.
+
+shared access number -> "press 1 to join" -> conference number + # -> PIN + # (the admin
+PIN makes a moderator) -> reservation window (too early: "starts at HH:MM"; over: "has
+ended") -> "say your name after the tone, then press #" -> "there are N participants"
+-> join (a locked room: wait with hold music until admitted or denied).
+
+Wrong number or PIN: say so and let the caller retry; after 3 failures say goodbye and
+hang up (F-PH4). Silence: ask once more, then goodbye. PIN guessing is also limited per
+calling number across calls (``RoomService.access_by_pin``). The script talks to the
+call only through ``CallIO`` (play, collect digits, record, hang up), so the same flow
+runs over SIP/RTP and in tests with a scripted caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Protocol
+
+from confero.app.conferences import ConferenceService
+from confero.app.rooms import RoomService
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+
+MAX_FAILURES = 3
+FIRST_DIGIT_TIMEOUT = 10.0
+NEXT_DIGIT_TIMEOUT = 5.0
+NAME_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class SayCount:
+    """ "There are N participants" in the room's language (N may be 0: "you are first")."""
+
+    n: int
+
+
+@dataclass(frozen=True)
+class SayTime:
+    when: datetime
+    with_date: bool
+
+
+Speech = str | SayCount | SayTime
+
+
+class CallIO(Protocol):
+    caller: str
+    #: The language prompts are spoken in; the IVR switches it to the room's.
+    language: str
+
+    async def play(self, *items: Speech) -> None:
+        """Play prompts in order; digits pressed meanwhile are kept for ``collect``."""
+        ...
+
+    async def collect(
+        self, max_digits: int, *, terminator: str = "#", first_timeout: float, next_timeout: float
+    ) -> str | None:
+        """Digits up to the terminator (not included); None when the caller said nothing."""
+        ...
+
+    async def record(self, max_seconds: float, *, terminator: str = "#") -> bytes | None: ...
+
+    async def hangup(self) -> None: ...
+
+
+@dataclass
+class Admitted:
+    room: Room
+    role: Role
+    name_recording: bytes | None
+
+
+class Goodbye(Exception):
+    """The call ends here; the prompt explaining why has been played."""
+
+
+class DialIn:
+    def __init__(
+        self,
+        io: CallIO,
+        rooms: RoomService,
+        conferences: ConferenceService,
+        *,
+        shared_number: bool = True,
+        room: Room | None = None,
+        time_zone: tzinfo = UTC,
+    ) -> None:
+        self.io = io
+        self.rooms = rooms
+        self.conferences = conferences
+        self.shared_number = shared_number
+        #: A room's own direct number skips straight to the PIN.
+        self.room = room
+        #: Times are spoken as the callers' clocks show them.
+        self.time_zone = time_zone
+
+    async def run(self) -> Admitted | None:
+        try:
+            return await self._run()
+        except Goodbye:
+            await self.io.hangup()
+            return None
+
+    async def _ask(self, prompt: str, max_digits: int) -> str:
+        """Ask, and on silence ask once more before giving up (F-PH4)."""
+        for attempt in range(2):
+            await self.io.play(*((prompt,) if attempt == 0 else ("are_you_still_there", prompt)))
+            digits = await self.io.collect(
+                max_digits, first_timeout=FIRST_DIGIT_TIMEOUT, next_timeout=NEXT_DIGIT_TIMEOUT
+            )
+            if digits is not None:
+                return digits
+        await self.io.play("goodbye")
+        raise Goodbye
+
+    async def _run(self) -> Admitted:
+        if self.shared_number and self.room is None:
+            for _ in range(MAX_FAILURES):
+                if await self._ask("welcome_press_1", 1) == "1":
+                    break
+            else:
+                await self.io.play("goodbye")
+                raise Goodbye
+        room = self.room or await self._conference_number()
+        self.io.language = room.language.value
+        room, role = await self._pin(room)
+        await self._window(room)
+        await self.io.play("record_name", "beep")
+        name = await self.io.record(NAME_SECONDS)
+        present = len(self.conferences.snapshot(room).get("participants", []))
+        await self.io.play(SayCount(present))
+        return Admitted(room, role, name)
+
+    async def _conference_number(self) -> Room:
+        for _ in range(MAX_FAILURES):
+            digits = await self._ask("enter_conference_number", 12)
+            room = await self.rooms.by_number(digits) if digits.isdigit() else None
+            if room is not None:
+                return room
+            await self.io.play("invalid_conference_number")
+        await self.io.play("too_many_attempts", "goodbye")
+        raise Goodbye
+
+    async def _pin(self, room: Room) -> tuple[Room, Role]:
+        for _ in range(MAX_FAILURES):
+            pin = await self._ask("enter_pin", 12)
+            try:
+                return await self.rooms.access_by_pin(
+                    room.conference_number, pin, source=f"phone:{self.io.caller}"
+                )
+            except DomainError as exc:
+                if exc.code == "auth.rate_limited":
+                    break
+                await self.io.play("invalid_pin")
+        await self.io.play("too_many_attempts", "goodbye")
+        raise Goodbye
+
+    async def _window(self, room: Room) -> None:
+        try:
+            await self.conferences.check_open(room)
+        except DomainError as exc:
+            if exc.code == "conference.too_early":
+                starts = datetime.fromisoformat(str(exc.context["starts_at"]))
+                local = starts.astimezone(self.time_zone)
+                today = self.conferences.now().astimezone(self.time_zone).date()
+                await self.io.play(
+                    "conference_starts_at", SayTime(local, local.date() != today), "goodbye"
+                )
+            else:
+                await self.io.play("conference_has_ended", "goodbye")
+            raise Goodbye from None
