@@ -9,7 +9,7 @@ ifeq ($(CI),true)
 export CONFERO_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 endif
 
-.PHONY: install run test lint typecheck clean
+.PHONY: install run test lint typecheck bench clean
 
 $(PY):
 	scripts/system-deps.sh base
@@ -38,6 +38,9 @@ test: install
 	$(VENV)/bin/ruff check src tests $(wildcard bench)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
