@@ -24,7 +24,7 @@ class Account:
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
     local, _, domain = cleaned.partition("@")
-    if not local or "." not in domain or len(cleaned) > 254 or " " in cleaned:
+    if not local or "." not in domain or "@" in domain or len(cleaned) > 254 or " " in cleaned:
         raise DomainError("account.invalid_email", "that is not an email address")
     return cleaned
 

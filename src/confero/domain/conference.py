@@ -35,7 +35,7 @@ from confero.domain.roles import Role
 VOLUME_MIN = -4
 VOLUME_MAX = 4
 MAX_DISPLAY_NAME = 80
-_DIAL_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+_DIAL_NUMBER = re.compile(r"\+?[0-9]{2,20}")
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -307,6 +307,12 @@ class Conference:
         )
         if cmd.participant_id in self.participants or cmd.participant_id in self.lobby:
             raise DomainError("conference.duplicate_participant", "already in the conference")
+        if not any(p.identity == cmd.identity for p in self.participants.values()):
+            # Refuse a full room before touching the lobby: a refused join changes nothing.
+            known = self._remembered.get(cmd.identity)
+            enters = not self.locked or cmd.role is Role.MODERATOR or known is not None
+            if enters and len(self.participants) >= self.capacity:
+                raise DomainError("room.full", "the conference is full")
         events: list[ev.Event] = []
         # A reload or a second device with the same identity replaces the old leg.
         for old in [p for p in self.participants.values() if p.identity == cmd.identity]:
@@ -449,7 +455,7 @@ class Conference:
         return self._set_hand(self._target(cmd, cmd.target), False, cmd.by)
 
     def _invite(self, cmd: c.Invite) -> list[ev.Event]:
-        if not _DIAL_NUMBER.match(cmd.number):
+        if not _DIAL_NUMBER.fullmatch(cmd.number):
             raise DomainError("invite.invalid_number", "enter a phone number of 2 to 20 digits")
         audience = {cmd.by} if cmd.by else set()
         return [self._event(ev.InviteRequested, audience, number=cmd.number, by=cmd.by)]

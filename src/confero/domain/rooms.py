@@ -53,9 +53,11 @@ class Room:
 
     def role_for_pin(self, pin: str) -> Role | None:
         """The admin PIN makes a moderator, the PIN a participant (F-PH1)."""
-        if secrets.compare_digest(pin, self.admin_pin):
+        # compare bytes: compare_digest refuses str with non-ASCII characters (a TypeError)
+        given = pin.encode()
+        if secrets.compare_digest(given, self.admin_pin.encode()):
             return Role.MODERATOR
-        if secrets.compare_digest(pin, self.pin):
+        if secrets.compare_digest(given, self.pin.encode()):
             return Role.PARTICIPANT
         return None
 
