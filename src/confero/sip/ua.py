@@ -1,0 +1,429 @@
+"""The user agent core (RFC 3261 §8, §13-15): calls in and out, without media.
+
+It answers what needs no application: OPTIONS (a proxy's health check) with 200, a
+request for a dialog we do not know with 481, methods we know but do not take with 405
+and an ``Allow`` header, methods we do not know with 501, an unknown ``Require`` with
+420, a body that is not SDP with 415. Everything about one call (ringing, answer, the
+ACK, BYE both ways, CANCEL, re-INVITE for hold, INFO digits) lives in ``SipCall``; the
+phone layer decides what to do with the call through its callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from confero.media.dtmf import DtmfError, parse_info_body
+from confero.sip.dialog import Dialog
+from confero.sip.message import (
+    Headers,
+    NameAddr,
+    Request,
+    Response,
+    SipParseError,
+    SipUri,
+    split_list,
+)
+from confero.sip.transaction import (
+    ClientTransaction,
+    InviteServerTransaction,
+    ServerTransaction,
+    Timers,
+    TransactionLayer,
+    new_branch,
+    new_tag,
+)
+from confero.sip.transport import Peer, SipTransport
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+_KNOWN_ELSEWHERE = frozenset(
+    {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "PRACK", "UPDATE", "PUBLISH"}
+)
+USER_AGENT = "Confero"
+BYE_TIMEOUT = 5.0
+
+
+class SipCall:
+    """One call's signalling. Callbacks are set by whoever takes the call."""
+
+    def __init__(self, ua: UserAgent, invite: Request, peer: Peer, *, incoming: bool) -> None:
+        self.ua = ua
+        self.invite = invite
+        self.peer = peer
+        self.incoming = incoming
+        self.local_tag = new_tag() if incoming else (invite.from_.tag or new_tag())
+        self.dialog: Dialog | None = None
+        self.state = "ringing"
+        self.end_reason: str | None = None
+        self.ended = asyncio.Event()
+        self.server_txn: InviteServerTransaction | None = None
+        self.client_txn: ClientTransaction | None = None
+        #: the remote SDP (offer of an incoming call, answer of an outgoing one)
+        self.remote_sdp: bytes = invite.body if incoming else b""
+        self.on_digit: Callable[[str], None] | None = None
+        #: a re-INVITE's offer -> our answer, or None for 488
+        self.on_offer: Callable[[bytes], bytes | None] | None = None
+        self.on_end: Callable[[str], None] | None = None
+        self._bye_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ who
+    @property
+    def caller(self) -> str:
+        """The calling number (the From user part), for PIN rate limits and display."""
+        try:
+            uri = SipUri.parse(self.invite.from_.uri)
+            return uri.user or uri.host
+        except SipParseError:
+            return self.peer.address[0]
+
+    @property
+    def called(self) -> str:
+        """The number dialled (the Request-URI user part)."""
+        try:
+            return SipUri.parse(self.invite.uri).user or ""
+        except SipParseError:
+            return ""
+
+    @property
+    def call_id(self) -> str:
+        return self.invite.call_id
+
+    # ------------------------------------------------------------------ incoming
+    def ring(self) -> None:
+        if self.server_txn is not None and self.state == "ringing":
+            self.server_txn.reply(180, to_tag=self.local_tag)
+
+    def answer(self, sdp: bytes) -> None:
+        txn = self.server_txn
+        if txn is None or self.state != "ringing" or txn.state != "proceeding":
+            return
+        contact = self.ua.contact(self.peer.transport)
+        self.dialog = Dialog.as_uas(self.invite, self.peer, self.local_tag, contact)
+        self.state = "answered"
+        self.ua._dialogs[self.dialog.id] = self
+        txn.on_ack = lambda ack: self._confirmed()
+        txn.on_no_ack = self._no_ack
+        txn.reply(
+            200,
+            to_tag=self.local_tag,
+            extra=[*self.ua.common_headers(contact), ("Content-Type", "application/sdp")],
+            body=sdp,
+        )
+
+    def reject(self, status: int, reason: str | None = None) -> None:
+        txn = self.server_txn
+        if txn is not None and txn.state == "proceeding":
+            txn.reply(status, reason, to_tag=self.local_tag)
+        self._end("rejected")
+
+    def _confirmed(self) -> None:
+        if self.state == "answered":
+            self.state = "confirmed"
+
+    def _no_ack(self) -> None:
+        """§13.3.1.4: no ACK for our 2xx: the call is dead; say BYE to be sure."""
+        log.info("no ACK for call %s", self.call_id)
+        self.hangup("no_ack")
+
+    def _cancelled(self) -> None:
+        if self.state == "ringing":
+            self._end("cancelled")
+
+    # ------------------------------------------------------------------ in the dialog
+    def in_dialog(self, txn: ServerTransaction) -> None:
+        request = txn.request
+        assert self.dialog is not None
+        if not self.dialog.accepts(request):
+            txn.reply(500, "CSeq out of order")
+            return
+        method = request.method
+        if method == "BYE":
+            txn.reply(200)
+            self._end("bye")
+        elif method == "INFO":
+            self._info(txn)
+        elif method == "INVITE":
+            self._reinvite(txn)
+        elif method == "OPTIONS":
+            txn.reply(200, extra=[("Allow", ALLOW)])
+        elif method in _KNOWN_ELSEWHERE:
+            txn.reply(405, extra=[("Allow", ALLOW)])
+        else:
+            txn.reply(501)
+
+    def _info(self, txn: ServerTransaction) -> None:
+        request = txn.request
+        if not request.body:
+            txn.reply(200)  # an empty INFO is a keep-alive some phones send
+            return
+        try:
+            relay = parse_info_body(request.content_type, request.body)
+        except DtmfError as exc:
+            if request.content_type in ("application/dtmf-relay", "application/dtmf"):
+                txn.reply(400, f"Bad Request ({exc})"[:100])
+            else:
+                txn.reply(415, extra=[("Accept", "application/dtmf-relay, application/dtmf")])
+            return
+        txn.reply(200)
+        if self.on_digit is not None and self.state in ("answered", "confirmed"):
+            self.on_digit(relay.signal)
+
+    def _reinvite(self, txn: ServerTransaction) -> None:
+        request = txn.request
+        assert isinstance(txn, InviteServerTransaction) and self.dialog is not None
+        if request.body and request.content_type != "application/sdp":
+            txn.reply(415, extra=[("Accept", "application/sdp")])
+            return
+        answer = self.on_offer(request.body) if self.on_offer and request.body else None
+        if answer is None:
+            txn.reply(488, "Not Acceptable Here (no offer we can take)")
+            return
+        self.remote_sdp = request.body
+        contact = self.dialog.local_contact
+        txn.reply(
+            200,
+            extra=[*self.ua.common_headers(contact), ("Content-Type", "application/sdp")],
+            body=answer,
+        )
+
+    # ------------------------------------------------------------------ ending
+    def hangup(self, reason: str = "local") -> None:
+        """End the call from our side: BYE when answered, 480 while still ringing."""
+        if self.state == "ended":
+            return
+        if self.state == "ringing":
+            if self.incoming:
+                self.reject(480, "Temporarily Unavailable")
+            else:
+                self.ua._cancel_outgoing(self)
+            self._end(reason)
+            return
+        if self.dialog is not None:
+            bye = self.dialog.request("BYE")
+            txn = self.ua.transactions.request(bye, self.dialog.peer)
+            self._bye_task = asyncio.ensure_future(_await_quietly(txn.final, BYE_TIMEOUT))
+            self.ua._track(self._bye_task)
+        self._end(reason)
+
+    def _end(self, reason: str) -> None:
+        if self.state == "ended":
+            return
+        self.state = "ended"
+        self.end_reason = reason
+        if self.dialog is not None:
+            self.ua._dialogs.pop(self.dialog.id, None)
+        self.ua._calls.discard(self)
+        self.ended.set()
+        if self.on_end is not None:
+            try:
+                self.on_end(reason)
+            except Exception:
+                log.exception("on_end failed for call %s", self.call_id)
+
+
+async def _await_quietly(fut: asyncio.Future[Response], seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(fut), seconds)
+
+
+IncomingHandler = Callable[[SipCall], None]
+
+
+class UserAgent:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timers: Timers | None = None,
+        public_host: str | None = None,
+    ) -> None:
+        self.transport = SipTransport(host, port, lambda message, peer: None)
+        self.transactions = TransactionLayer(self.transport, timers)
+        self.transactions.on_request = self._request
+        self.transactions.on_stray_response = self._stray_response
+        self.public_host = public_host or host
+        #: the phone layer takes every new call here; it must ring, answer or reject
+        self.on_invite: IncomingHandler | None = None
+        self._dialogs: dict[tuple[str, str, str], SipCall] = {}
+        self._calls: set[SipCall] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, *, tcp: bool = True) -> None:
+        await self.transport.start(tcp=tcp)
+
+    async def stop(self) -> None:
+        for call in list(self._calls):
+            call.hangup("shutdown")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=BYE_TIMEOUT)
+        self.transactions.close()
+        await self.transport.stop()
+
+    @property
+    def port(self) -> int:
+        return self.transport.port
+
+    @property
+    def calls(self) -> int:
+        return len(self._calls)
+
+    def contact(self, transport: str = "UDP") -> str:
+        suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
+        return f"<sip:confero@{self.public_host}:{self.port}{suffix}>"
+
+    def common_headers(self, contact: str) -> list[tuple[str, str]]:
+        return [("Contact", contact), ("Allow", ALLOW), ("Server", USER_AGENT)]
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ inbound
+    def _request(self, txn: ServerTransaction) -> None:
+        request = txn.request
+        scheme = request.uri.partition(":")[0].lower()
+        if scheme not in ("sip", "sips", "tel"):
+            txn.reply(416)
+            return
+        unsupported = [
+            ext for value in request.headers.get_all("Require") for ext in split_list(value)
+        ]
+        if unsupported and request.method not in ("ACK", "CANCEL"):
+            txn.reply(420, extra=[("Unsupported", ", ".join(unsupported))])
+            return
+        if request.to.tag is not None:
+            call = self._dialogs.get((request.call_id, request.to.tag, request.from_.tag or ""))
+            if call is None:
+                txn.reply(481)
+            else:
+                call.in_dialog(txn)
+            return
+        if request.method == "INVITE":
+            self._invite(txn)
+        elif request.method == "OPTIONS":
+            txn.reply(
+                200,
+                extra=[
+                    ("Allow", ALLOW),
+                    ("Accept", "application/sdp"),
+                    ("Server", USER_AGENT),
+                ],
+            )
+        elif request.method in ("BYE", "INFO"):
+            txn.reply(481)
+        elif request.method in _KNOWN_ELSEWHERE:
+            txn.reply(405, extra=[("Allow", ALLOW)])
+        else:
+            txn.reply(501)
+
+    def _invite(self, txn: ServerTransaction) -> None:
+        assert isinstance(txn, InviteServerTransaction)
+        request = txn.request
+        if request.body and request.content_type != "application/sdp":
+            txn.reply(415, extra=[("Accept", "application/sdp")])
+            return
+        if not request.body:
+            txn.reply(488, "Not Acceptable Here (an SDP offer is required)")
+            return
+        call = SipCall(self, request, txn.peer, incoming=True)
+        call.server_txn = txn
+        txn.on_cancel = call._cancelled
+        if self.on_invite is None:
+            txn.reply(480)
+            return
+        self._calls.add(call)
+        try:
+            self.on_invite(call)
+        except Exception:
+            log.exception("taking call %s failed", call.call_id)
+            call.reject(500)
+
+    def _stray_response(self, response: Response, peer: Peer) -> None:
+        """A repeated 2xx to our INVITE: its ACK got lost, send it again (§13.2.2.4)."""
+        if response.status < 200 or response.status >= 300:
+            return
+        try:
+            number, method = response.cseq
+            key = (response.call_id, response.from_.tag or "", response.to.tag or "")
+        except SipParseError:
+            return
+        call = self._dialogs.get(key)
+        if method == "INVITE" and call is not None and call.dialog is not None:
+            self.transactions.send_stateless(call.dialog.ack(number), call.dialog.peer)
+
+    # ------------------------------------------------------------------ outbound
+    async def call(
+        self,
+        target: str,
+        peer: Peer,
+        sdp: bytes,
+        *,
+        from_user: str = "confero",
+        display: str | None = None,
+        on_ringing: Callable[[], None] | None = None,
+    ) -> SipCall:
+        """Dial out (``*8``); returns when answered or failed (``state`` tells)."""
+        contact = self.contact(peer.transport)
+        headers = Headers()
+        headers.add(
+            "Via",
+            f"SIP/2.0/{peer.transport} {self.public_host}:{self.port};branch={new_branch()};rport",
+        )
+        headers.add("Max-Forwards", "70")
+        origin = NameAddr(f"sip:{from_user}@{self.public_host}", display, {"tag": new_tag()})
+        headers.add("From", str(origin))
+        headers.add("To", f"<{target}>")
+        headers.add("Call-ID", f"{new_tag()}{new_tag()}@{self.public_host}")
+        headers.add("CSeq", "1 INVITE")
+        for name, value in self.common_headers(contact):
+            headers.add(name, value)
+        headers.add("Content-Type", "application/sdp")
+        invite = Request(headers, sdp, method="INVITE", uri=target)
+        call = SipCall(self, invite, peer, incoming=False)
+        self._calls.add(call)
+
+        def provisional(response: Response) -> None:
+            if response.status in (180, 183) and on_ringing is not None:
+                on_ringing()
+
+        txn = self.transactions.request(invite, peer, on_provisional=provisional)
+        call.client_txn = txn
+        final = await txn.final
+        if call.state == "ended":
+            if 200 <= final.status < 300:  # answered just as we gave up: ACK, then BYE
+                call.dialog = Dialog.as_uac(invite, final, peer)
+                self.transactions.send_stateless(call.dialog.ack(1), peer)
+                call.state = "confirmed"
+                reason = call.end_reason or "local"
+                call.hangup(reason)
+            return call
+        if not 200 <= final.status < 300:
+            call.end_reason = f"{final.status}"
+            call._end(f"failed:{final.status}")
+            return call
+        call.dialog = Dialog.as_uac(invite, final, peer)
+        call.remote_sdp = final.body
+        self._dialogs[call.dialog.id] = call
+        self.transactions.send_stateless(call.dialog.ack(1), peer)
+        call.state = "confirmed"
+        return call
+
+    def _cancel_outgoing(self, call: SipCall) -> None:
+        txn = call.client_txn
+        if txn is None or txn.final.done():
+            return
+        invite = call.invite
+        headers = Headers()
+        headers.add("Via", invite.headers.get("Via") or "")
+        headers.add("Max-Forwards", "70")
+        headers.add("From", invite.headers.get("From") or "")
+        headers.add("To", invite.headers.get("To") or "")
+        headers.add("Call-ID", invite.call_id)
+        headers.add("CSeq", f"{invite.cseq[0]} CANCEL")
+        cancel = Request(headers, b"", method="CANCEL", uri=invite.uri)
+        self.transactions.request(cancel, call.peer)
