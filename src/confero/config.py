@@ -31,9 +31,18 @@ class Settings(BaseSettings):
     pin_length: int = Field(default=6, ge=4, le=12)
     #: Set when served over HTTPS so the session cookie is never sent in clear text.
     secure_cookies: bool = False
+    #: Phone dial-in; ``sip_enabled=false`` runs the server without it.
+    sip_enabled: bool = True
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=0, le=65535)
+    #: Where callers send RTP; empty means ``sip_host``.
+    media_host: str = ""
+    #: ``host:port`` of the SIP trunk that places outgoing calls (``*8``); empty: none.
+    sip_trunk: str = ""
+    #: The shared dial-in number, spoken and printed in invitations.
     access_number: str = ""
+    #: The time zone times are spoken in ("this conference starts at 14:30").
+    time_zone: str = "UTC"
     log_level: str = "info"
 
     @classmethod

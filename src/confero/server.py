@@ -18,6 +18,7 @@ from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
 from confero.config import Settings
+from confero.phone.stack import PhoneStack
 from confero.store.database import create_engine, upgrade
 from confero.store.uow import make_uow_factory
 from confero.web.app import create_app
@@ -73,6 +74,10 @@ async def serve(settings: Settings) -> None:
         lifespan="on",
     )
     server = uvicorn.Server(config)
+    phone: PhoneStack | None = None
+    if settings.sip_enabled:
+        phone = PhoneStack.build(services, settings)
+        await phone.start()
     if first is not None:
         print(
             f"\nFirst start: created the administrator account\n"
@@ -85,7 +90,17 @@ async def serve(settings: Settings) -> None:
         f"Confero is running: open {settings.base_url}/ (API docs at {settings.base_url}/docs)",
         flush=True,
     )
-    await server.serve()
+    if phone is not None:
+        number = f" (access number {settings.access_number})" if settings.access_number else ""
+        print(
+            f"Phone dial-in: SIP on {settings.sip_host}:{phone.ua.port} UDP and TCP{number}",
+            flush=True,
+        )
+    try:
+        await server.serve()
+    finally:
+        if phone is not None:
+            await phone.stop()
 
 
 def run(settings: Settings | None = None) -> None:

@@ -15,7 +15,10 @@ from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
 
 FAST = Timers(t1=0.05, t2=0.4, t4=0.2)
-SDP = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+SDP = (
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 4000 RTP/AVP 0\r\n"
+)
 
 
 @pytest.fixture
@@ -47,9 +50,9 @@ class Raw:
     def send(self, text: str, port: int) -> None:
         self.sock.sendto(text.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
 
-    async def recv(self, timeout: float = 2.0) -> Response | Request:
+    async def recv(self, seconds: float = 2.0) -> Response | Request:
         loop = asyncio.get_running_loop()
-        data = await asyncio.wait_for(loop.sock_recv(self.sock, 65535), timeout)
+        data = await asyncio.wait_for(loop.sock_recv(self.sock, 65535), seconds)
         return parse(data)
 
     async def responses(self, seconds: float) -> list[Response]:
@@ -213,7 +216,8 @@ async def test_info_digits_and_reinvite_hold_in_the_dialog(
     assert call.dialog is not None
     for d in "12#":
         info = call.dialog.request(
-            "INFO", body=f"Signal={d}\r\nDuration=160\r\n".encode(),
+            "INFO",
+            body=f"Signal={d}\r\nDuration=160\r\n".encode(),
             content_type="application/dtmf-relay",
         )
         answer = await client.transactions.request(info, call.dialog.peer).final

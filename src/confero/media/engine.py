@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,6 +57,8 @@ class MediaEngine:
         self._rooms: dict[str, _Room] = {}
         self.stats = TickStats()
         self._task: asyncio.Task[None] | None = None
+        #: leg id -> who wants that leg's incoming audio (recording a caller's name)
+        self.taps: dict[str, Callable[[Frame], None]] = {}
 
     def add_leg(self, room_id: str, leg: AudioLeg, *, listening: bool = True) -> MixLeg:
         room = self._rooms.setdefault(room_id, _Room())
@@ -82,6 +84,11 @@ class MediaEngine:
     def tick(self, now: float) -> None:
         for room in list(self._rooms.values()):
             inputs = {leg_id: leg.pull(now) for leg_id, leg in room.legs.items()}
+            if self.taps:
+                for leg_id, frame in inputs.items():
+                    tap = self.taps.get(leg_id)
+                    if tap is not None and frame is not None:
+                        tap(frame)
             used: set[tuple[Hashable, str]] = set()
             for group in room.mixer.tick(inputs):
                 if not group.shared:

@@ -24,23 +24,14 @@ from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 
+# Defined with the prompts so the media side can say them without importing this module.
+from confero.media.prompts.speech import SayCount as SayCount
+from confero.media.prompts.speech import SayTime as SayTime
+
 MAX_FAILURES = 3
 FIRST_DIGIT_TIMEOUT = 10.0
 NEXT_DIGIT_TIMEOUT = 5.0
 NAME_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class SayCount:
-    """ "There are N participants" in the room's language (N may be 0: "you are first")."""
-
-    n: int
-
-
-@dataclass(frozen=True)
-class SayTime:
-    when: datetime
-    with_date: bool
 
 
 Speech = str | SayCount | SayTime

@@ -1,0 +1,284 @@
+"""The phone bridge: takes SIP calls, gives each an RTP leg and a ``PhoneCall``, and
+routes the conference's events to the callers they concern.
+
+Numbers (F-PH1): the shared access number (``CONFERO_ACCESS_NUMBER``, or any number that
+is not a room's) asks "press 1", then the conference number; a room's conference number
+dialled directly is that room's own number and skips straight to the PIN. Dial-out
+(``*8``) goes through ``CONFERO_SIP_TRUNK``; the callee hears "you are invited, press 1"
+and joins as a participant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import UTC, tzinfo
+from typing import Any
+
+from confero.app.conferences import ConferenceService
+from confero.app.ports import EventBus
+from confero.app.rooms import RoomService
+from confero.domain.conference import Participant
+from confero.domain.errors import DomainError
+from confero.domain.events import Event
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+from confero.media.engine import MediaEngine
+from confero.media.g711 import PCMU
+from confero.media.leg import RtpAudioLeg
+from confero.media.prompts import PromptLibrary
+from confero.phone.call import PhoneCall, Samples
+from confero.phone.ivr import Admitted, DialIn
+from confero.sip import sdp
+from confero.sip.transport import Peer
+from confero.sip.ua import SipCall, UserAgent
+
+log = logging.getLogger(__name__)
+INVITED_ANSWER_SECONDS = 10.0
+
+
+class PhoneBridge:
+    def __init__(
+        self,
+        ua: UserAgent,
+        engine: MediaEngine,
+        rooms: RoomService,
+        conferences: ConferenceService,
+        bus: EventBus,
+        prompts: PromptLibrary,
+        *,
+        media_host: str,
+        access_number: str = "",
+        trunk: Peer | None = None,
+        time_zone: tzinfo = UTC,
+    ) -> None:
+        self.ua = ua
+        self.engine = engine
+        self.rooms = rooms
+        self.conferences = conferences
+        self.bus = bus
+        self.prompts = prompts
+        self.media_host = media_host
+        self.access_number = access_number
+        self.trunk = trunk
+        self.time_zone = time_zone
+        self.calls: set[PhoneCall] = set()
+        self._by_participant: dict[str, PhoneCall] = {}
+        self._invited: dict[PhoneCall, Room] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] = _nothing
+
+    def start(self) -> None:
+        self.ua.on_invite = self._invite
+        self._unsubscribe = self.bus.subscribe(self._event)
+
+    async def stop(self) -> None:
+        self.ua.on_invite = None
+        self._unsubscribe()
+        for call in list(self.calls):
+            call.sip.hangup("shutdown")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        for task in list(self._tasks):
+            task.cancel()
+
+    @property
+    def tasks(self) -> int:
+        return len(self._tasks)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ calls in
+    def _invite(self, sip_call: SipCall) -> None:
+        try:
+            offer = sdp.parse(sip_call.invite.body.decode("utf-8", "replace"))
+        except sdp.SdpError as exc:
+            sip_call.reject(400, f"Bad Request (SDP: {exc})"[:100])
+            return
+        sip_call.ring()
+        self._spawn(self._take(sip_call, offer), f"call-{sip_call.call_id}")
+
+    async def _take(self, sip_call: SipCall, offer: sdp.SessionDescription) -> None:
+        leg_id = secrets.token_hex(6)
+        try:
+            probe_answer, negotiated = sdp.answer(
+                offer, local_ip=self.media_host, local_port=9, session_id=1, session_version=1
+            )
+        except sdp.SdpError as exc:
+            sip_call.reject(488, f"Not Acceptable Here ({exc})"[:100])
+            return
+        _ = probe_answer
+        leg = RtpAudioLeg(leg_id, negotiated.codec, dtmf_payload_type=negotiated.dtmf_payload_type)
+        try:
+            port = await leg.open(self.media_host)
+        except OSError:
+            sip_call.reject(503, "Service Unavailable (no media port)")
+            return
+        answer, negotiated = sdp.answer(
+            offer,
+            local_ip=self.media_host,
+            local_port=port,
+            session_id=secrets.randbelow(2**31),
+            session_version=1,
+        )
+        self._apply(leg, negotiated)
+        call = PhoneCall(self, sip_call, leg)
+        sip_call.on_offer = lambda body: self._reoffer(leg, body)
+        if sip_call.state == "ended":  # cancelled while we were opening the port
+            leg.close()
+            return
+        self.calls.add(call)
+        sip_call.answer(answer.to_text().encode())
+        await call.run()
+
+    @staticmethod
+    def _apply(leg: RtpAudioLeg, negotiated: sdp.Negotiated) -> None:
+        if negotiated.remote_address is not None:
+            leg.set_remote(negotiated.remote_address)
+        leg.sending = negotiated.we_send
+
+    def _reoffer(self, leg: RtpAudioLeg, body: bytes) -> bytes | None:
+        """A re-INVITE: hold (sendonly / c=0.0.0.0) or resume; same port, same codec."""
+        try:
+            offer = sdp.parse(body.decode("utf-8", "replace"))
+            answer, negotiated = sdp.answer(
+                offer,
+                local_ip=self.media_host,
+                local_port=leg.local_port,
+                session_id=1,
+                session_version=2,
+                prefer=(leg.codec.name,),
+            )
+        except sdp.SdpError:
+            return None
+        self._apply(leg, negotiated)
+        return answer.to_text().encode()
+
+    async def dial_in(self, call: PhoneCall) -> Admitted | None:
+        invited = self._invited.pop(call, None)
+        if invited is not None:
+            return await self._invited_flow(call, invited)
+        called = call.sip.called
+        room = None
+        if called and called != self.access_number and called.isdigit():
+            room = await self.rooms.by_number(called)
+        script = DialIn(
+            call,
+            self.rooms,
+            self.conferences,
+            shared_number=room is None,
+            room=room,
+            time_zone=self.time_zone,
+        )
+        return await script.run()
+
+    async def _invited_flow(self, call: PhoneCall, room: Room) -> Admitted | None:
+        call.language = room.language.value
+        for _ in range(2):
+            await call.play("invited_press_1")
+            answer = await call.collect(
+                1, first_timeout=INVITED_ANSWER_SECONDS, next_timeout=INVITED_ANSWER_SECONDS
+            )
+            if answer == "1":
+                return Admitted(room, Role.PARTICIPANT, None)
+        await call.play("goodbye")
+        await call.hangup()
+        return None
+
+    async def join(self, call: PhoneCall) -> tuple[str, list[Event]]:
+        assert call.room is not None
+        pid = secrets.token_hex(8)
+        self._by_participant[pid] = call  # before the join: its events may come at once
+        try:
+            return await self.conferences.join(
+                call.room,
+                display_name=f"Phone {call.caller}"[:80],
+                role=call.role,
+                channel="phone",
+                identity=f"phone:{call.sip.call_id}",
+                participant_id=pid,
+            )
+        except DomainError:
+            self._by_participant.pop(pid, None)
+            raise
+
+    def participant(self, room: Room, participant_id: str) -> Participant | None:
+        actor = self.conferences.registry.get(room.id)
+        if actor is None:
+            return None
+        return actor.conference.participants.get(participant_id)
+
+    def name_of(self, participant_id: str) -> Samples | None:
+        call = self._by_participant.get(participant_id)
+        return call.name if call is not None else None
+
+    def forget(self, call: PhoneCall) -> None:
+        self.calls.discard(call)
+        if call.participant_id is not None:
+            self._by_participant.pop(call.participant_id, None)
+
+    # ------------------------------------------------------------------ events
+    async def _event(self, event: Event) -> None:
+        """Called inside the conference's actor: only hand the event over, never wait."""
+        for pid in event.audience:
+            call = self._by_participant.get(pid)
+            if call is not None:
+                call.deliver(event)
+
+    # ------------------------------------------------------------------ dial-out
+    def dial_out(self, inviter: PhoneCall, number: str) -> None:
+        self._spawn(self._dial_out(inviter, number), f"dial-out-{number}")
+
+    async def _dial_out(self, inviter: PhoneCall, number: str) -> None:
+        room = inviter.room
+        if self.trunk is None or room is None:
+            await inviter._say("invite_failed")
+            return
+        leg = RtpAudioLeg(secrets.token_hex(6), PCMU)
+        port = await leg.open(self.media_host)
+        our_offer = sdp.offer(
+            local_ip=self.media_host,
+            local_port=port,
+            session_id=secrets.randbelow(2**31),
+            session_version=1,
+        )
+        target = f"sip:{number}@{self.trunk.address[0]}:{self.trunk.address[1]}"
+        sip_call = await self.ua.call(
+            target,
+            self.trunk,
+            our_offer.to_text().encode(),
+            from_user=self.access_number or "confero",
+        )
+        if sip_call.state != "confirmed":
+            leg.close()
+            await inviter._say("invite_failed")
+            return
+        try:
+            answer = sdp.parse(sip_call.remote_sdp.decode("utf-8", "replace"))
+            negotiated = sdp.accept_answer(our_offer, answer)
+        except sdp.SdpError:
+            sip_call.hangup()
+            leg.close()
+            await inviter._say("invite_failed")
+            return
+        if negotiated.codec.name != leg.codec.name:
+            leg.close()
+            leg = RtpAudioLeg(leg.id, negotiated.codec)
+            await leg.open(self.media_host, port)
+        leg.dtmf_payload_type = negotiated.dtmf_payload_type
+        self._apply(leg, negotiated)
+        call = PhoneCall(self, sip_call, leg)
+        sip_call.on_offer = lambda body: self._reoffer(leg, body)
+        self._invited[call] = room
+        self.calls.add(call)
+        await call.run()
+
+
+def _nothing() -> None:
+    pass

@@ -1,0 +1,436 @@
+"""One phone call from the first ring to the hang-up: SIP, an RTP leg, IVR, keypad.
+
+``PhoneCall`` is the ``CallIO`` the dial-in script talks to (prompts go to the caller's
+own overlay in the mixer, digits come from RFC 4733 or SIP INFO, the name is recorded
+from the caller's leg), then the caller's participant in the conference: keypad codes
+become the same commands the REST API sends (``build_command``), and the events of the
+conference become prompts and mixer settings for this caller. The conference decides;
+the call only says what happened.
+
+Decisions where the sources are silent:
+- a caller's identity is the call itself (``phone:<Call-ID>``): two calls from the same
+  number are two participants, and a phone that drops rejoins through the IVR;
+- a prompt is cut short by a key press (barge-in), as on any voice menu;
+- the name heard in announcements and ``*3`` is the caller's own recording; someone
+  without one (a browser, a caller who said nothing) is "a participant".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from confero.app.conferences import build_command
+from confero.domain import events as ev
+from confero.domain.controls import Control
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+from confero.media.leg import RtpAudioLeg
+from confero.media.mixer import MixLeg, gain_for_level
+from confero.phone.ivr import Admitted, Speech
+from confero.phone.keypad import Invalid, KeypadParser, Pressed
+from confero.sip.ua import SipCall
+
+if TYPE_CHECKING:
+    from confero.media.engine import MediaEngine
+    from confero.phone.bridge import PhoneBridge
+
+log = logging.getLogger(__name__)
+Samples = npt.NDArray[np.int16]
+RATE = 48_000
+#: A digit flood is cut here: nobody types more than this many keys ahead.
+MAX_PENDING_DIGITS = 32
+HOLD_TOP_UP = 2.0
+
+
+class PhoneCall:
+    def __init__(
+        self,
+        bridge: PhoneBridge,
+        sip: SipCall,
+        leg: RtpAudioLeg,
+        *,
+        language: str = "en",
+    ) -> None:
+        self.bridge = bridge
+        self.sip = sip
+        self.leg = leg
+        self.language = language
+        self.caller = sip.caller
+        self.room: Room | None = None
+        self.role: Role = Role.PARTICIPANT
+        self.participant_id: str | None = None
+        self.in_lobby = False
+        self.name: Samples | None = None
+        self._engine_room = f"call:{leg.id}"
+        self._mix: MixLeg | None = None
+        self._digits: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING_DIGITS)
+        self._events: asyncio.Queue[ev.Event] = asyncio.Queue()
+        self._keypad = KeypadParser()
+        self._recording: list[Samples] | None = None
+        self._hold: asyncio.Task[None] | None = None
+        self._hung_up = False
+        self._last_level = 0
+        sip.on_digit = self.digit
+        leg.on_digit = self.digit
+
+    @property
+    def engine(self) -> MediaEngine:
+        return self.bridge.engine
+
+    # ------------------------------------------------------------------ CallIO
+    def digit(self, d: str) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # a flood of DTMF is bounded
+            self._digits.put_nowait(d)
+
+    async def play(self, *items: Speech) -> None:
+        if self.sip.state == "ended" or not self._digits.empty():
+            return  # the caller typed ahead: skip to what they answer
+        samples = self.bridge.prompts.render(items, self.language)
+        await self._play_samples(samples, interruptible=True)
+
+    async def _play_samples(self, samples: Samples, *, interruptible: bool) -> None:
+        mix = self._mix
+        if mix is None or samples.size == 0:
+            return
+        mix.overlay.clear()
+        mix.overlay.add(samples)
+        seconds = samples.size / RATE
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self.sip.ended.wait())]
+        if interruptible:
+            waits.append(asyncio.ensure_future(self._peek_digit()))
+        try:
+            done, _ = await asyncio.wait(
+                waits, timeout=seconds + 0.1, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for fut in waits:
+                fut.cancel()
+        if done:
+            mix.overlay.clear()  # barge-in or hang-up: stop talking
+
+    async def _peek_digit(self) -> None:
+        d = await self._digits.get()
+        # put it back in front: the prompt only stops, the digit is for collect()
+        rest = [d]
+        while not self._digits.empty():
+            rest.append(self._digits.get_nowait())
+        for x in rest:
+            self._digits.put_nowait(x)
+
+    async def collect(
+        self, max_digits: int, *, terminator: str = "#", first_timeout: float, next_timeout: float
+    ) -> str | None:
+        got = ""
+        timeout = first_timeout
+        while len(got) < max_digits:
+            d = await self._next_digit(timeout)
+            if d is None:
+                return got or None
+            if d == terminator:
+                return got
+            got += d
+            timeout = next_timeout
+        return got
+
+    async def _next_digit(self, seconds: float) -> str | None:
+        if self.sip.state == "ended":
+            return None
+        get = asyncio.ensure_future(self._digits.get())
+        ended = asyncio.ensure_future(self.sip.ended.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {get, ended}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            ended.cancel()
+            if not get.done():
+                get.cancel()
+        if get in done:
+            return get.result()
+        return None
+
+    async def record(self, max_seconds: float, *, terminator: str = "#") -> bytes | None:
+        self._recording = []
+        self.engine.taps[self.leg.id] = self._recording.append
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + max_seconds
+            while (left := deadline - loop.time()) > 0:
+                d = await self._next_digit(left)
+                if d is None or d == terminator:
+                    break
+        finally:
+            self.engine.taps.pop(self.leg.id, None)
+            frames, self._recording = self._recording, None
+        if not frames:
+            return None
+        return np.concatenate(frames).astype(np.int16).tobytes()
+
+    async def hangup(self) -> None:
+        self._hung_up = True
+        self.sip.hangup()
+
+    # ------------------------------------------------------------------ the call
+    async def run(self) -> None:
+        """IVR, then the conference, then clean up; never raises."""
+        self._mix = self.engine.add_leg(self._engine_room, self.leg, listening=False)
+        try:
+            admitted = await self.bridge.dial_in(self)
+            if admitted is not None and self.sip.state != "ended":
+                await self._conference(admitted)
+        except Exception:
+            log.exception("phone call %s failed", self.sip.call_id)
+        finally:
+            await self._cleanup()
+
+    async def _conference(self, admitted: Admitted) -> None:
+        self.room, self.role = admitted.room, admitted.role
+        if admitted.name_recording:
+            self.name = np.frombuffer(admitted.name_recording, dtype=np.int16)
+        try:
+            pid, events = await self.bridge.join(self)
+        except DomainError as exc:
+            prompt = "conference_full" if exc.code == "room.full" else "conference_has_ended"
+            await self.play(prompt, "goodbye")
+            await self.hangup()
+            return
+        self.participant_id = pid
+        self._move_to_room(listening=False)
+        self.in_lobby = any(isinstance(e, ev.Knocked) and e.lobby_id == pid for e in events)
+        if self.in_lobby:
+            await self._say("conference_locked_wait")
+            self._start_hold()
+        else:
+            self._enter()
+        await self._loop()
+
+    def _move_to_room(self, *, listening: bool) -> None:
+        assert self.room is not None
+        self.engine.remove_leg(self._engine_room, self.leg.id)
+        self._engine_room = self.room.id
+        self._mix = self.engine.add_leg(self.room.id, self.leg, listening=listening)
+
+    def _enter(self) -> None:
+        """In the room: hear it, be heard (unless the room mutes newcomers)."""
+        self.in_lobby = False
+        self._stop_hold()
+        if self._mix is not None:
+            self._mix.listening = True
+            self._mix.overlay_only = False
+        self._sync()
+
+    def _sync(self) -> None:
+        """Mute state and volume from the conference itself: it decides, we follow."""
+        if self._mix is None or self.room is None or self.participant_id is None:
+            return
+        p = self.bridge.participant(self.room, self.participant_id)
+        if p is not None:
+            self._mix.muted = p.muted
+            self._mix.gain = gain_for_level(p.volume)
+
+    async def _loop(self) -> None:
+        while self.sip.state != "ended" and not self._hung_up:
+            deadline = self._keypad.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            get_digit = asyncio.ensure_future(self._digits.get())
+            get_event = asyncio.ensure_future(self._events.get())
+            ended = asyncio.ensure_future(self.sip.ended.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {get_digit, get_event, ended},
+                    timeout=timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for fut in (get_digit, get_event, ended):
+                    if not fut.done():
+                        fut.cancel()
+            results = self._keypad.poll(time.monotonic())
+            if get_digit in done and not self.in_lobby:
+                results += self._keypad.feed(get_digit.result(), time.monotonic())
+            for result in results:
+                await self._key(result)
+            if get_event in done:
+                await self._event(get_event.result())
+
+    # ------------------------------------------------------------------ keypad
+    async def _key(self, result: Pressed | Invalid) -> None:
+        if isinstance(result, Invalid):
+            await self._say("not_allowed")
+            return
+        control: Control = result.control
+        if not self.role.allows(control.required_role):
+            await self._say("moderator_only")
+            return
+        assert self.room is not None
+        try:
+            command = build_command(
+                control.command.name,
+                by=self.participant_id,
+                by_role=self.role,
+                number=result.argument or None,
+                confirm=True,
+            )
+            await self.bridge.conferences.command(self.room, command)
+        except DomainError as exc:
+            await self._say("moderator_only" if "moderator" in exc.code else "not_allowed")
+
+    # ------------------------------------------------------------------ events
+    def deliver(self, event: ev.Event) -> None:
+        self._events.put_nowait(event)
+
+    async def _event(self, event: ev.Event) -> None:
+        me = self.participant_id
+        self._sync()
+        match event:
+            case ev.LobbyLeft(lobby_id=lobby_id, reason=reason) if lobby_id == me:
+                if reason == "admitted":
+                    self._enter()
+                    await self._say("admitted")
+                else:
+                    why = {"denied": "admission_denied", "full": "conference_full"}
+                    await self._finish(why.get(reason, "conference_closed"))
+            case ev.MuteChanged(participant_id=pid, muted=muted, by=by) if pid == me:
+                if muted:
+                    await self._say("you_are_muted" if by in (None, me) else "muted_by_moderator")
+                else:
+                    await self._say("you_are_unmuted")
+            case ev.AllMuteChanged(muted=muted):
+                await self._say("all_muted" if muted else "all_unmuted")
+            case ev.LockChanged(locked=locked, by=by) if by == me:
+                await self._say("conference_locked" if locked else "conference_unlocked")
+            case ev.Knocked() if self.role is Role.MODERATOR and not self.in_lobby:
+                await self._say("knocking")
+            case ev.AnnouncementsChanged(participant_id=pid, enabled=on) if pid == me:
+                await self._say("announcements_on" if on else "announcements_off")
+            case ev.VolumeChanged(participant_id=pid, level=level) if pid == me:
+                await self._say("louder" if level >= self._last_level else "softer")
+                self._last_level = level
+            case ev.ParticipantsListed(participants=people):
+                await self._list(people)
+            case ev.MenuListed(controls=controls):
+                await self._say("menu_intro", *(_menu_prompt(keys) for keys, _, _ in controls))
+            case ev.InviteRequested(number=number, by=by) if by == me:
+                await self._say("calling")
+                self.bridge.dial_out(self, number)
+            case ev.ParticipantJoined(participant=p, announce_to=listeners) if (
+                me in listeners and p.id != me
+            ):
+                await self._announce(p.id, "has_joined")
+            case ev.ParticipantLeft(participant_id=pid, reason=reason, by=by) if pid == me:
+                if reason in ("kicked", "removed_by_host"):
+                    await self._finish("you_were_removed")
+                elif reason == "ended_by_host":
+                    await self._finish("host_ended")
+                else:
+                    await self.hangup()
+            case ev.ParticipantLeft(reason="kicked", by=by) if by == me:
+                await self._say("participant_removed")
+            case ev.ConferenceEnded(reason=reason):
+                prompt = (
+                    "host_ended" if reason in ("ended_by_host", "reset") else "conference_closed"
+                )
+                await self._finish(prompt)
+            case ev.WindowClosing():
+                await self._say("ends_in_5_minutes")
+            case _:
+                pass
+
+    async def _say(self, *items: Speech) -> None:
+        if self._mix is None or self.sip.state == "ended":
+            return
+        samples = self.bridge.prompts.render(items, self.language)
+        await self._play_samples(samples, interruptible=False)
+
+    async def _announce(self, participant_id: str, what: str) -> None:
+        name = self.bridge.name_of(participant_id)
+        parts: list[Samples] = [
+            name
+            if name is not None
+            else self.bridge.prompts.render(["unnamed_participant"], self.language),
+            self.bridge.prompts.render([what], self.language),
+        ]
+        await self._play_samples(np.concatenate(parts), interruptible=False)
+
+    def _name(self, participant_id: str) -> Samples:
+        """The participant's recorded name, or "a participant"."""
+        name = self.bridge.name_of(participant_id)
+        if name is not None:
+            return name
+        return self.bridge.prompts.render(["unnamed_participant"], self.language)
+
+    async def _list(self, people: Sequence[ev.ParticipantView]) -> None:
+        others = [p for p in people if p.id != self.participant_id]
+        if not others:
+            await self._say("no_one_else")
+            return
+        prompts = self.bridge.prompts
+        gap = np.zeros(RATE // 4, dtype=np.int16)
+        parts: list[Samples] = [prompts.render(["participants_present"], self.language), gap]
+        for p in others:
+            name = self.bridge.name_of(p.id)
+            parts += [
+                name
+                if name is not None
+                else prompts.render(["unnamed_participant"], self.language),
+                gap,
+            ]
+        await self._play_samples(np.concatenate(parts), interruptible=True)
+
+    async def _finish(self, prompt: str) -> None:
+        """Say why the call ends, then hang up."""
+        self._stop_hold()
+        if self._mix is not None:
+            self._mix.listening = False
+        await self._say(prompt, "goodbye")
+        await self.hangup()
+
+    # ------------------------------------------------------------------ lobby
+    def _start_hold(self) -> None:
+        if self._mix is not None:
+            self._mix.overlay_only = True
+        self._hold = asyncio.ensure_future(self._hold_music())
+
+    def _stop_hold(self) -> None:
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
+        if self._mix is not None:
+            self._mix.overlay.clear()
+            self._mix.overlay_only = False
+
+    async def _hold_music(self) -> None:
+        music = self.bridge.prompts.hold_music()
+        while True:
+            mix = self._mix
+            if mix is not None and mix.overlay.remaining < HOLD_TOP_UP * RATE:
+                mix.overlay.add(music)
+            await asyncio.sleep(0.5)
+
+    # ------------------------------------------------------------------ the end
+    async def _cleanup(self) -> None:
+        self._stop_hold()
+        if self.room is not None and self.participant_id is not None:
+            with contextlib.suppress(DomainError):
+                command = build_command(
+                    "leave", by=self.participant_id, by_role=self.role, reason="left"
+                )
+                await self.bridge.conferences.command(self.room, command)
+        self.engine.remove_leg(self._engine_room, self.leg.id)
+        self.engine.taps.pop(self.leg.id, None)
+        self.leg.close()
+        self.sip.hangup()
+        self.bridge.forget(self)
+
+
+def _menu_prompt(keys: str) -> str:
+    return "menu_hash" if keys == "#" else "menu_star_" + keys.lstrip("*")

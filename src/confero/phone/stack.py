@@ -1,0 +1,58 @@
+"""The phone side of one node, started and stopped as one: SIP user agent, media engine
+and bridge (the composition root builds it from ``Settings``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from confero.app.services import Services
+from confero.config import Settings
+from confero.media.engine import MediaEngine
+from confero.media.prompts import PromptLibrary
+from confero.phone.bridge import PhoneBridge
+from confero.sip.transport import Peer
+from confero.sip.ua import UserAgent
+
+
+def parse_trunk(value: str) -> Peer | None:
+    """``host:port`` (port 5060 when left out) -> where outgoing calls go."""
+    if not value:
+        return None
+    host, _, port = value.rpartition(":") if ":" in value else (value, "", "5060")
+    return Peer("UDP", (host, int(port)))
+
+
+@dataclass
+class PhoneStack:
+    ua: UserAgent
+    engine: MediaEngine
+    bridge: PhoneBridge
+
+    @classmethod
+    def build(cls, services: Services, settings: Settings) -> PhoneStack:
+        ua = UserAgent(settings.sip_host, settings.sip_port)
+        engine = MediaEngine()
+        bridge = PhoneBridge(
+            ua,
+            engine,
+            services.rooms,
+            services.conferences,
+            services.bus,
+            PromptLibrary(),
+            media_host=settings.media_host or settings.sip_host,
+            access_number=settings.access_number,
+            trunk=parse_trunk(settings.sip_trunk),
+            time_zone=ZoneInfo(settings.time_zone),
+        )
+        return cls(ua, engine, bridge)
+
+    async def start(self) -> None:
+        await self.ua.start()
+        self.engine.start()
+        self.bridge.start()
+
+    async def stop(self) -> None:
+        await self.bridge.stop()
+        await self.ua.stop()
+        await self.engine.stop()
