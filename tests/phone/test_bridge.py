@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpx
 import pytest
 
 from confero.app.services import Services
@@ -13,6 +14,7 @@ from confero.config import Settings
 from confero.domain.rooms import Room
 from confero.phone.stack import PhoneStack
 from tests.phone.softphone import FAST, Softphone
+from tests.web.support import bearer_headers
 
 
 @pytest.fixture
@@ -81,3 +83,96 @@ async def test_two_callers_hear_each_other_and_not_themselves(
         await a.hangup()
         await b.hangup()
     await eventually(lambda: not people(services, room))
+
+
+async def test_wrong_pin_three_times_and_we_hang_up(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    caller = Softphone(phone.ua.port)
+    try:
+        call = await caller.dial("5000")
+        wrong = "000000" if room.pin != "000000" else "111111"
+        await caller.press(f"1{room.conference_number}#{wrong}#{wrong}#{wrong}#")
+        await asyncio.wait_for(call.ended.wait(), 20)
+        assert call.end_reason == "bye", "the server said goodbye and hung up"
+        assert not people(services, room)
+    finally:
+        await caller.hangup()
+
+
+async def test_a_rooms_own_number_skips_to_the_pin(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    caller = Softphone(phone.ua.port)
+    try:
+        call = await caller.dial(room.conference_number)
+        assert call.state == "confirmed"
+        await caller.press(f"{room.admin_pin}##")
+        await eventually(lambda: [p["role"] for p in people(services, room)] == ["moderator"])
+    finally:
+        await caller.hangup()
+
+
+async def test_moderator_keypad_from_mute_all_to_end_for_everyone(
+    phone: PhoneStack, room: Room, services: Services, client: httpx.AsyncClient
+) -> None:
+    host = await join(phone, room, room.admin_pin, services)
+    guest = await join(phone, room, room.pin, services)
+    late: Softphone | None = None
+    try:
+        roles = sorted(str(p["role"]) for p in people(services, room))
+        assert roles == ["moderator", "participant"]
+        guest.start_tone(700)
+        host.start_tone(1000)
+        await asyncio.sleep(2.5)
+        assert await host.hears(700)
+
+        await guest.press("*11")  # not a moderator: nothing changes
+        await asyncio.sleep(0.5)
+        assert not any(p["muted"] for p in people(services, room))
+
+        await host.press("*11")
+        await eventually(lambda: [p["muted"] for p in people(services, room)].count(True) == 1)
+        await asyncio.sleep(2)  # "all participants are muted"
+        assert not await host.hears(700), "the muted guest is not heard"
+        await host.press("*10")
+        await eventually(lambda: not any(p["muted"] for p in people(services, room)))
+        await asyncio.sleep(2)
+        assert await host.hears(700)
+
+        await host.press("*21")
+        await eventually(lambda: services.conferences.snapshot(room)["locked"] is True)
+        late = Softphone(phone.ua.port)
+        await late.dial("5000")
+        await late.press(f"1{room.conference_number}#{room.pin}##")
+        await eventually(lambda: len(services.conferences.snapshot(room)["lobby"]) == 1)
+        assert len(people(services, room)) == 2, "the newcomer waits in the lobby"
+        assert not await late.hears(1000, 1.0), "in the lobby: hold music, not the room"
+
+        owner = await bearer_headers(client, "host@example.org", "long-secret")
+        lobby_id = services.conferences.snapshot(room)["lobby"][0]["id"]
+        response = await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": "admit", "target": lobby_id},
+            headers=owner,
+        )
+        assert response.status_code == 200, response.text
+        await eventually(lambda: len(people(services, room)) == 3)
+        await asyncio.sleep(2.5)  # "you are admitted"
+        assert await late.hears(1000) or await late.hears(1000)
+
+        await host.press("*31")  # removes the one who joined last
+        assert late.call is not None
+        await asyncio.wait_for(late.call.ended.wait(), 15)
+        assert len(people(services, room)) == 2
+
+        await host.press("*30")
+        assert host.call is not None and guest.call is not None
+        await asyncio.wait_for(guest.call.ended.wait(), 15)
+        await asyncio.wait_for(host.call.ended.wait(), 15)
+        assert guest.call.end_reason == "bye" and host.call.end_reason == "bye"
+        assert services.conferences.snapshot(room)["running"] is False
+    finally:
+        for p in (host, guest, late):
+            if p is not None:
+                await p.hangup()

@@ -15,8 +15,8 @@ What is covered:
   are case-significant (``a=SendOnly`` is an unknown attribute, ``m=Audio`` is not audio);
   encoding names (``pcmu``, ``Telephone-Event``) are case-insensitive (RFC 4855).
 - Static payload types used without ``a=rtpmap`` (RFC 3551 section 6): 0 PCMU/8000,
-  8 PCMA/8000, 9 G722/8000 (the RTP clock rate of G.722 is 8000 by RFC 3551's erratum),
-  18 G729/8000 (and the other static audio types of that table).
+  8 PCMA/8000, 9 G722/8000 (G.722 samples at 16 kHz but its RTP clock rate is 8000 for
+  historical reasons, RFC 3551 section 4.5.2), 18 G729/8000, and the rest of that table.
 - RFC 3264 offer/answer for one audio stream: :func:`answer` takes the first audio
   ``RTP/AVP`` (or ``RTP/AVPF``) m-line with a codec we support - PCMU or PCMA, the first
   one in the offerer's order - plus ``telephone-event/8000`` (RFC 4733) with the offerer's

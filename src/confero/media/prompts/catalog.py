@@ -1,0 +1,603 @@
+"""Every voice prompt as text, per language: the single source for the recorded clips.
+
+Why text lives in code: ``scripts/gen_prompts.py`` turns each entry into
+``audio/<lang>/<id>.ul`` offline, so the server plays fixed clips and needs no TTS at run
+time; the tests check that every id here has a clip in every language and vice versa.
+
+Besides whole sentences there are word clips that :mod:`.speech` strings together:
+
+* ``n0`` .. ``n99`` (one clip each, since Dutch and German say the units before the tens:
+  "eenentwintig", "einundzwanzig") and ``n100`` .. ``n900``; ``n2_fem`` is the feminine
+  "two" Polish needs before "osoby" ("dwie osoby").
+* ``h0`` .. ``h23``: the hour in the form a clock time takes after ``conference_starts_at``:
+  English on the 12-hour clock ("two" for 14, followed by ``am``/``pm``), Dutch and German
+  cardinals ("ein Uhr"), Polish feminine ordinals in the locative, after "o godzinie"
+  ("czternastej").
+* ``d1`` .. ``d31`` and ``m1`` .. ``m12``: day of month and month in the form dates take:
+  "on March the fifth", "op vijf maart" (Dutch uses cardinals), "am fünften März",
+  "dnia piątego marca" (genitive).
+* joiners: ``and`` (English hundreds), ``oh`` (English and Polish minutes 1-9), ``oclock``
+  (Dutch "uur", German "Uhr"), ``am``/``pm``, ``date_on``, and the Polish plural forms
+  ``there_are_few``/``participants_few`` (2-4, 22-24, ...: "są trzy osoby").
+
+Every id exists in every language, even where a language never uses it (its text is then
+the closest natural equivalent), so a missing clip is always a bug the tests can see.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["LANGUAGES", "TEXTS", "prompt_ids"]
+
+#: Languages with a full set of clips; ``en`` is the fallback.
+LANGUAGES: Final = ("en", "nl", "de", "pl")
+
+Texts = dict[str, dict[str, str]]
+
+_SENTENCES: Final[Texts] = {
+    # --- dial-in IVR -----------------------------------------------------------------
+    "welcome_press_1": {
+        "en": "Welcome to the conference service. Press one to join a conference.",
+        "nl": "Welkom bij de vergaderdienst. Druk op één om deel te nemen aan een vergadering.",
+        "de": "Willkommen beim Konferenzdienst. Drücken Sie die Eins, "
+        "um an einer Konferenz teilzunehmen.",
+        "pl": "Witamy w usłudze konferencyjnej. Aby dołączyć do konferencji, naciśnij jeden.",
+    },
+    "are_you_still_there": {
+        "en": "Are you still there?",
+        "nl": "Bent u er nog?",
+        "de": "Sind Sie noch da?",
+        "pl": "Czy nadal jesteś na linii?",
+    },
+    "goodbye": {
+        "en": "Goodbye.",
+        "nl": "Tot ziens.",
+        "de": "Auf Wiederhören.",
+        "pl": "Do widzenia.",
+    },
+    "enter_conference_number": {
+        "en": "Please enter the conference number, followed by the hash key.",
+        "nl": "Voer het vergadernummer in, gevolgd door het hekje.",
+        "de": "Bitte geben Sie die Konferenznummer ein, gefolgt von der Rautetaste.",
+        "pl": "Wprowadź numer konferencji i naciśnij krzyżyk.",
+    },
+    "invalid_conference_number": {
+        "en": "That conference number is not valid.",
+        "nl": "Dit vergadernummer is ongeldig.",
+        "de": "Diese Konferenznummer ist ungültig.",
+        "pl": "Nieprawidłowy numer konferencji.",
+    },
+    "enter_pin": {
+        "en": "Please enter the PIN, followed by the hash key.",
+        "nl": "Voer de pincode in, gevolgd door het hekje.",
+        "de": "Bitte geben Sie die Pin ein, gefolgt von der Rautetaste.",
+        "pl": "Wprowadź kod pin i naciśnij krzyżyk.",
+    },
+    "invalid_pin": {
+        "en": "That PIN is not valid.",
+        "nl": "Deze pincode is ongeldig.",
+        "de": "Diese Pin ist ungültig.",
+        "pl": "Nieprawidłowy kod pin.",
+    },
+    "too_many_attempts": {
+        "en": "Too many failed attempts.",
+        "nl": "Te veel mislukte pogingen.",
+        "de": "Zu viele Fehlversuche.",
+        "pl": "Zbyt wiele nieudanych prób.",
+    },
+    "conference_starts_at": {
+        "en": "This conference starts at",
+        "nl": "Deze vergadering begint om",
+        "de": "Diese Konferenz beginnt um",
+        "pl": "Ta konferencja zaczyna się o godzinie",
+    },
+    "conference_has_ended": {
+        "en": "This conference has ended.",
+        "nl": "Deze vergadering is afgelopen.",
+        "de": "Diese Konferenz ist beendet.",
+        "pl": "Ta konferencja już się zakończyła.",
+    },
+    "record_name": {
+        "en": "After the tone, say your name, then press the hash key.",
+        "nl": "Zeg na de toon uw naam en druk daarna op het hekje.",
+        "de": "Nennen Sie nach dem Signalton Ihren Namen und drücken Sie dann die Rautetaste.",
+        "pl": "Po sygnale powiedz swoje imię i naciśnij krzyżyk.",
+    },
+    "conference_full": {
+        "en": "This conference is full.",
+        "nl": "Deze vergadering is vol.",
+        "de": "Diese Konferenz ist voll besetzt.",
+        "pl": "W tej konferencji nie ma już wolnych miejsc.",
+    },
+    "conference_locked_wait": {
+        "en": "The conference is locked. Please wait to be admitted.",
+        "nl": "De vergadering is vergrendeld. Wacht alstublieft tot u wordt toegelaten.",
+        "de": "Die Konferenz ist gesperrt. Bitte warten Sie, bis Sie zugelassen werden.",
+        "pl": "Konferencja jest zablokowana. Zaczekaj, aż moderator cię wpuści.",
+    },
+    "admission_denied": {
+        "en": "The moderator did not admit you.",
+        "nl": "De moderator heeft u niet toegelaten.",
+        "de": "Der Moderator hat Sie nicht zugelassen.",
+        "pl": "Moderator nie wpuścił cię do konferencji.",
+    },
+    # --- participant counts (SayCount) -----------------------------------------------
+    "there_are": {
+        "en": "There are",
+        "nl": "Er zijn",
+        "de": "Es sind",
+        "pl": "W konferencji jest",
+    },
+    "participants": {
+        "en": "participants in the conference.",
+        "nl": "deelnemers in de vergadering.",
+        "de": "Teilnehmer in der Konferenz.",
+        "pl": "osób.",
+    },
+    "there_are_few": {
+        "en": "There are",
+        "nl": "Er zijn",
+        "de": "Es sind",
+        "pl": "W konferencji są",
+    },
+    "participants_few": {
+        "en": "participants in the conference.",
+        "nl": "deelnemers in de vergadering.",
+        "de": "Teilnehmer in der Konferenz.",
+        "pl": "osoby.",
+    },
+    "there_is_one": {
+        "en": "There is one other participant in the conference.",
+        "nl": "Er is één andere deelnemer in de vergadering.",
+        "de": "Es ist ein weiterer Teilnehmer in der Konferenz.",
+        "pl": "W konferencji jest jeszcze jedna osoba.",
+    },
+    "you_are_first": {
+        "en": "You are the first participant.",
+        "nl": "U bent de eerste deelnemer.",
+        "de": "Sie sind der erste Teilnehmer.",
+        "pl": "Jesteś pierwszą osobą w konferencji.",
+    },
+    # --- in the call -----------------------------------------------------------------
+    "you_are_muted": {
+        "en": "You are muted.",
+        "nl": "Uw microfoon is uitgeschakeld.",
+        "de": "Ihr Mikrofon ist stummgeschaltet.",
+        "pl": "Twój mikrofon jest wyciszony.",
+    },
+    "you_are_unmuted": {
+        "en": "You are unmuted.",
+        "nl": "Uw microfoon is ingeschakeld.",
+        "de": "Ihr Mikrofon ist eingeschaltet.",
+        "pl": "Twój mikrofon jest włączony.",
+    },
+    "muted_by_moderator": {
+        "en": "The moderator has muted you.",
+        "nl": "De moderator heeft uw microfoon uitgeschakeld.",
+        "de": "Der Moderator hat Ihr Mikrofon stummgeschaltet.",
+        "pl": "Moderator wyciszył twój mikrofon.",
+    },
+    "announcements_off": {
+        "en": "Announcements of participants are off.",
+        "nl": "Meldingen van deelnemers staan uit.",
+        "de": "Ansagen von Teilnehmern sind ausgeschaltet.",
+        "pl": "Zapowiedzi uczestników są wyłączone.",
+    },
+    "announcements_on": {
+        "en": "Announcements of participants are on.",
+        "nl": "Meldingen van deelnemers staan aan.",
+        "de": "Ansagen von Teilnehmern sind eingeschaltet.",
+        "pl": "Zapowiedzi uczestników są włączone.",
+    },
+    "participants_present": {
+        "en": "The participants are:",
+        "nl": "De deelnemers zijn:",
+        "de": "Die Teilnehmer sind:",
+        "pl": "W konferencji uczestniczą:",
+    },
+    "no_one_else": {
+        "en": "There is no one else in the conference.",
+        "nl": "Er is verder niemand in de vergadering.",
+        "de": "Es ist sonst niemand in der Konferenz.",
+        "pl": "W konferencji nie ma nikogo więcej.",
+    },
+    "unnamed_participant": {
+        "en": "a participant",
+        "nl": "een deelnemer",
+        "de": "ein Teilnehmer",
+        "pl": "uczestnik",
+    },
+    "has_joined": {
+        "en": "has joined the conference.",
+        "nl": "neemt nu deel aan de vergadering.",
+        "de": "ist der Konferenz beigetreten.",
+        "pl": "dołącza do konferencji.",
+    },
+    "has_left": {
+        "en": "has left the conference.",
+        "nl": "heeft de vergadering verlaten.",
+        "de": "hat die Konferenz verlassen.",
+        "pl": "opuszcza konferencję.",
+    },
+    "louder": {"en": "Louder.", "nl": "Harder.", "de": "Lauter.", "pl": "Głośniej."},
+    "softer": {"en": "Softer.", "nl": "Zachter.", "de": "Leiser.", "pl": "Ciszej."},
+    "moderator_only": {
+        "en": "This is only for the moderator.",
+        "nl": "Dit kan alleen de moderator.",
+        "de": "Das ist nur für den Moderator möglich.",
+        "pl": "Ta funkcja jest dostępna tylko dla moderatora.",
+    },
+    "all_muted": {
+        "en": "All participants are muted.",
+        "nl": "Alle deelnemers zijn gedempt.",
+        "de": "Alle Teilnehmer sind stummgeschaltet.",
+        "pl": "Wszyscy uczestnicy są wyciszeni.",
+    },
+    "all_unmuted": {
+        "en": "All participants are unmuted.",
+        "nl": "Het dempen van alle deelnemers is opgeheven.",
+        "de": "Die Stummschaltung aller Teilnehmer ist aufgehoben.",
+        "pl": "Wyciszenie wszystkich uczestników zostało wyłączone.",
+    },
+    "conference_locked": {
+        "en": "The conference is now locked.",
+        "nl": "De vergadering is nu vergrendeld.",
+        "de": "Die Konferenz ist jetzt gesperrt.",
+        "pl": "Konferencja jest teraz zablokowana.",
+    },
+    "conference_unlocked": {
+        "en": "The conference is now unlocked.",
+        "nl": "De vergadering is nu ontgrendeld.",
+        "de": "Die Konferenz ist jetzt entsperrt.",
+        "pl": "Konferencja jest teraz odblokowana.",
+    },
+    "participant_removed": {
+        "en": "The last participant has been removed.",
+        "nl": "De laatste deelnemer is verwijderd.",
+        "de": "Der zuletzt beigetretene Teilnehmer wurde entfernt.",
+        "pl": "Usunięto ostatniego uczestnika.",
+    },
+    "you_were_removed": {
+        "en": "You have been removed from the conference.",
+        "nl": "U bent uit de vergadering verwijderd.",
+        "de": "Sie wurden aus der Konferenz entfernt.",
+        "pl": "Usunięto cię z konferencji.",
+    },
+    "host_ended": {
+        "en": "The host has ended the conference.",
+        "nl": "De organisator heeft de vergadering beëindigd.",
+        "de": "Der Gastgeber hat die Konferenz beendet.",
+        "pl": "Organizator zakończył konferencję.",
+    },
+    "ends_in_5_minutes": {
+        "en": "This conference ends in five minutes.",
+        "nl": "Deze vergadering eindigt over vijf minuten.",
+        "de": "Diese Konferenz endet in fünf Minuten.",
+        "pl": "Ta konferencja zakończy się za pięć minut.",
+    },
+    "conference_closed": {
+        "en": "The conference has ended.",
+        "nl": "De vergadering is beëindigd.",
+        "de": "Die Konferenz wurde beendet.",
+        "pl": "Konferencja została zakończona.",
+    },
+    "knocking": {
+        "en": "A participant is waiting in the lobby.",
+        "nl": "Er wacht een deelnemer in de wachtruimte.",
+        "de": "Ein Teilnehmer wartet im Warteraum.",
+        "pl": "Uczestnik czeka w poczekalni.",
+    },
+    "admitted": {
+        "en": "You are admitted to the conference.",
+        "nl": "U bent toegelaten tot de vergadering.",
+        "de": "Sie wurden zur Konferenz zugelassen.",
+        "pl": "Moderator wpuścił cię do konferencji.",
+    },
+    "enter_phone_number": {
+        "en": "Enter the phone number, followed by the hash key.",
+        "nl": "Voer het telefoonnummer in, gevolgd door het hekje.",
+        "de": "Geben Sie die Telefonnummer ein, gefolgt von der Rautetaste.",
+        "pl": "Wprowadź numer telefonu i naciśnij krzyżyk.",
+    },
+    "calling": {
+        "en": "Calling.",
+        "nl": "Er wordt gebeld.",
+        "de": "Der Anruf wird aufgebaut.",
+        "pl": "Trwa łączenie.",
+    },
+    "invite_failed": {
+        "en": "The call could not be made.",
+        "nl": "De oproep is mislukt.",
+        "de": "Der Anruf konnte nicht hergestellt werden.",
+        "pl": "Nie udało się nawiązać połączenia.",
+    },
+    "invited_press_1": {
+        "en": "You are invited to a conference. Press one to join.",
+        "nl": "U bent uitgenodigd voor een vergadering. Druk op één om deel te nemen.",
+        "de": "Sie sind zu einer Konferenz eingeladen. Drücken Sie die Eins, um teilzunehmen.",
+        "pl": "Zaproszono cię do konferencji. Aby dołączyć, naciśnij jeden.",
+    },
+    "menu_intro": {
+        "en": "The keys you can use are:",
+        "nl": "U kunt de volgende toetsen gebruiken:",
+        "de": "Sie können folgende Tasten verwenden:",
+        "pl": "Dostępne klawisze:",
+    },
+    "not_allowed": {
+        "en": "That is not possible now.",
+        "nl": "Dat kan nu niet.",
+        "de": "Das ist jetzt nicht möglich.",
+        "pl": "Teraz nie jest to możliwe.",
+    },
+    # --- the # menu, one entry per keypad control (confero.domain.controls) ----------
+    "menu_hash": {
+        "en": "Hash: hear this menu.",
+        "nl": "Hekje: dit menu beluisteren.",
+        "de": "Raute: dieses Menü anhören.",
+        "pl": "Krzyżyk: odsłuchaj to menu.",
+    },
+    "menu_star_1": {
+        "en": "Star one: mute or unmute yourself.",
+        "nl": "Sterretje één: uw microfoon uit- of inschakelen.",
+        "de": "Stern eins: Ihr Mikrofon stumm- oder einschalten.",
+        "pl": "Gwiazdka jeden: wycisz lub włącz swój mikrofon.",
+    },
+    "menu_star_2": {
+        "en": "Star two: announcements of new participants on or off.",
+        "nl": "Sterretje twee: meldingen van nieuwe deelnemers aan of uit.",
+        "de": "Stern zwei: Ansagen neuer Teilnehmer ein- oder ausschalten.",
+        "pl": "Gwiazdka dwa: włącz lub wyłącz zapowiedzi nowych uczestników.",
+    },
+    "menu_star_3": {
+        "en": "Star three: hear who is in the conference.",
+        "nl": "Sterretje drie: horen wie er in de vergadering is.",
+        "de": "Stern drei: hören, wer in der Konferenz ist.",
+        "pl": "Gwiazdka trzy: posłuchaj, kto jest w konferencji.",
+    },
+    "menu_star_7": {
+        "en": "Star seven: softer.",
+        "nl": "Sterretje zeven: zachter.",
+        "de": "Stern sieben: leiser.",
+        "pl": "Gwiazdka siedem: ciszej.",
+    },
+    "menu_star_9": {
+        "en": "Star nine: louder.",
+        "nl": "Sterretje negen: harder.",
+        "de": "Stern neun: lauter.",
+        "pl": "Gwiazdka dziewięć: głośniej.",
+    },
+    "menu_star_8": {
+        "en": "Star eight: invite someone by phone.",
+        "nl": "Sterretje acht: iemand telefonisch uitnodigen.",
+        "de": "Stern acht: jemanden per Telefon einladen.",
+        "pl": "Gwiazdka osiem: zaproś kogoś przez telefon.",
+    },
+    "menu_star_30": {
+        "en": "Star three zero: end the conference for everyone.",
+        "nl": "Sterretje drie nul: de vergadering voor iedereen beëindigen.",
+        "de": "Stern drei null: die Konferenz für alle beenden.",
+        "pl": "Gwiazdka trzy zero: zakończ konferencję dla wszystkich.",
+    },
+    "menu_star_31": {
+        "en": "Star three one: remove the participant who joined last.",
+        "nl": "Sterretje drie één: de laatst toegetreden deelnemer verwijderen.",
+        "de": "Stern drei eins: den zuletzt beigetretenen Teilnehmer entfernen.",
+        "pl": "Gwiazdka trzy jeden: usuń ostatnio dołączonego uczestnika.",
+    },
+    "menu_star_21": {
+        "en": "Star two one: lock the conference.",
+        "nl": "Sterretje twee één: de vergadering vergrendelen.",
+        "de": "Stern zwei eins: die Konferenz sperren.",
+        "pl": "Gwiazdka dwa jeden: zablokuj konferencję.",
+    },
+    "menu_star_20": {
+        "en": "Star two zero: unlock the conference.",
+        "nl": "Sterretje twee nul: de vergadering ontgrendelen.",
+        "de": "Stern zwei null: die Konferenz entsperren.",
+        "pl": "Gwiazdka dwa zero: odblokuj konferencję.",
+    },
+    "menu_star_11": {
+        "en": "Star one one: mute all participants.",
+        "nl": "Sterretje één één: alle deelnemers dempen.",
+        "de": "Stern eins eins: alle Teilnehmer stummschalten.",
+        "pl": "Gwiazdka jeden jeden: wycisz wszystkich uczestników.",
+    },
+    "menu_star_10": {
+        "en": "Star one zero: unmute all participants.",
+        "nl": "Sterretje één nul: het dempen van alle deelnemers opheffen.",
+        "de": "Stern eins null: die Stummschaltung aller Teilnehmer aufheben.",
+        "pl": "Gwiazdka jeden zero: wyłącz wyciszenie wszystkich uczestników.",
+    },
+    # --- joiners for numbers, times and dates (see the module docstring) -------------
+    "and": {"en": "and", "nl": "en", "de": "und", "pl": "i"},
+    "oh": {"en": "oh", "nl": "nul", "de": "null", "pl": "zero"},
+    "oclock": {"en": "o'clock", "nl": "uur", "de": "Uhr", "pl": "godzina"},
+    "am": {"en": "a.m.", "nl": "'s ochtends", "de": "vormittags", "pl": "rano"},
+    "pm": {"en": "p.m.", "nl": "'s middags", "de": "nachmittags", "pl": "po południu"},
+    "date_on": {"en": "on", "nl": "op", "de": "am", "pl": "dnia"},
+    "n2_fem": {"en": "two", "nl": "twee", "de": "zwei", "pl": "dwie"},
+}
+
+# --- numbers ---------------------------------------------------------------------------
+
+
+def _split(text: str) -> tuple[str, ...]:
+    """Word lists are written as one string: easier to proofread than quoted items."""
+    return tuple(text.split())
+
+
+_EN_UNITS: Final = _split(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen"
+)
+_EN_TENS: Final = _split("twenty thirty forty fifty sixty seventy eighty ninety")
+
+_NL_UNITS: Final = _split(
+    "nul één twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien "
+    "vijftien zestien zeventien achttien negentien"
+)
+_NL_TENS: Final = _split("twintig dertig veertig vijftig zestig zeventig tachtig negentig")
+
+_DE_UNITS: Final = _split(
+    "null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn "
+    "vierzehn fünfzehn sechzehn siebzehn achtzehn neunzehn"
+)
+_DE_TENS: Final = _split("zwanzig dreißig vierzig fünfzig sechzig siebzig achtzig neunzig")
+
+_PL_UNITS: Final = _split(
+    "zero jeden dwa trzy cztery pięć sześć siedem osiem dziewięć dziesięć jedenaście "
+    "dwanaście trzynaście czternaście piętnaście szesnaście siedemnaście osiemnaście "
+    "dziewiętnaście"
+)
+_PL_TENS: Final = _split(
+    "dwadzieścia trzydzieści czterdzieści pięćdziesiąt sześćdziesiąt siedemdziesiąt "
+    "osiemdziesiąt dziewięćdziesiąt"
+)
+_PL_HUNDREDS: Final = _split(
+    "sto dwieście trzysta czterysta pięćset sześćset siedemset osiemset dziewięćset"
+)
+
+
+def _cardinal(n: int, language: str) -> str:
+    """0..99 as one word group, spelled the way each language writes it."""
+    if language == "en":
+        if n < 20:
+            return _EN_UNITS[n]
+        tens, unit = divmod(n, 10)
+        return _EN_TENS[tens - 2] + (f"-{_EN_UNITS[unit]}" if unit else "")
+    if language == "nl":
+        if n < 20:
+            return _NL_UNITS[n]
+        tens, unit = divmod(n, 10)
+        if not unit:
+            return _NL_TENS[tens - 2]
+        first = "een" if unit == 1 else _NL_UNITS[unit]
+        return first + ("ën" if first.endswith("e") else "en") + _NL_TENS[tens - 2]
+    if language == "de":
+        if n < 20:
+            return _DE_UNITS[n]
+        tens, unit = divmod(n, 10)
+        if not unit:
+            return _DE_TENS[tens - 2]
+        first = "ein" if unit == 1 else _DE_UNITS[unit]
+        return f"{first}und{_DE_TENS[tens - 2]}"
+    if n < 20:
+        return _PL_UNITS[n]
+    tens, unit = divmod(n, 10)
+    return _PL_TENS[tens - 2] + (f" {_PL_UNITS[unit]}" if unit else "")
+
+
+def _hundreds(h: int, language: str) -> str:
+    if language == "en":
+        return f"{_EN_UNITS[h]} hundred"
+    if language == "nl":
+        return "honderd" if h == 1 else f"{_NL_UNITS[h]}honderd"
+    if language == "de":
+        return f"{'ein' if h == 1 else _DE_UNITS[h]}hundert"
+    return _PL_HUNDREDS[h - 1]
+
+
+_PL_HOURS: Final = (
+    "zero",
+    "pierwszej",
+    "drugiej",
+    "trzeciej",
+    "czwartej",
+    "piątej",
+    "szóstej",
+    "siódmej",
+    "ósmej",
+    "dziewiątej",
+    "dziesiątej",
+    "jedenastej",
+    "dwunastej",
+    "trzynastej",
+    "czternastej",
+    "piętnastej",
+    "szesnastej",
+    "siedemnastej",
+    "osiemnastej",
+    "dziewiętnastej",
+    "dwudziestej",
+    "dwudziestej pierwszej",
+    "dwudziestej drugiej",
+    "dwudziestej trzeciej",
+)
+
+
+def _hour(h: int, language: str) -> str:
+    if language == "en":
+        return _EN_UNITS[h % 12 or 12]
+    if language == "de" and h == 1:
+        return "ein"  # "ein Uhr", not "eins Uhr"
+    if language == "pl":
+        return _PL_HOURS[h]
+    return _cardinal(h, language)
+
+
+_EN_ORDINALS: Final = _split(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+)
+_DE_ORDINAL_STEMS: Final = _split(
+    "ers zwei drit vier fünf sechs sieb ach neun zehn elf zwölf dreizehn vierzehn "
+    "fünfzehn sechzehn siebzehn achtzehn neunzehn"
+)
+_PL_ORDINALS: Final = _split(
+    "pierwszego drugiego trzeciego czwartego piątego szóstego siódmego ósmego "
+    "dziewiątego dziesiątego jedenastego dwunastego trzynastego czternastego "
+    "piętnastego szesnastego siedemnastego osiemnastego dziewiętnastego dwudziestego"
+)
+
+
+def _day(d: int, language: str) -> str:
+    """Day of month as said in a date: ordinal (en, de dative, pl genitive), nl cardinal."""
+    if language == "en":
+        if d <= 20:
+            return f"the {_EN_ORDINALS[d - 1]}"
+        if d < 30:
+            return f"the twenty-{_EN_ORDINALS[d - 21]}"
+        return "the thirtieth" if d == 30 else "the thirty-first"
+    if language == "nl":
+        return _cardinal(d, "nl")
+    if language == "de":
+        if d < 20:
+            return f"{_DE_ORDINAL_STEMS[d - 1]}ten"
+        return f"{_cardinal(d, 'de')}sten"
+    if d <= 20:
+        return _PL_ORDINALS[d - 1]
+    if d < 30:
+        return f"dwudziestego {_PL_ORDINALS[d - 21]}"
+    return "trzydziestego" if d == 30 else "trzydziestego pierwszego"
+
+
+_MONTHS: Final = {
+    "en": "January February March April May June July August September October November December",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "pl": "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października "
+    "listopada grudnia",
+}
+
+
+def _word_clips() -> Texts:
+    texts: Texts = {}
+    for lang in LANGUAGES:
+        entries = {f"n{n}": _cardinal(n, lang) for n in range(100)}
+        entries |= {f"n{h * 100}": _hundreds(h, lang) for h in range(1, 10)}
+        entries |= {f"h{h}": _hour(h, lang) for h in range(24)}
+        entries |= {f"d{d}": _day(d, lang) for d in range(1, 32)}
+        entries |= {f"m{m}": name for m, name in enumerate(_MONTHS[lang].split(), 1)}
+        for prompt_id, text in entries.items():
+            texts.setdefault(prompt_id, {})[lang] = text
+    return texts
+
+
+#: prompt id -> language -> the text spoken.
+TEXTS: Final[Texts] = _SENTENCES | _word_clips()
+
+
+def prompt_ids() -> list[str]:
+    """All prompt ids, sorted (``beep`` is synthesized, not listed)."""
+    return sorted(TEXTS)
