@@ -29,6 +29,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
         **os.environ,
         "CONFERO_DATA_DIR": str(tmp_path / "var"),
         "CONFERO_HTTP_PORT": str(port),
+        "CONFERO_SIP_PORT": "0",
         "CONFERO_DATABASE_URL": "",
     }
     log = tmp_path / "server.log"

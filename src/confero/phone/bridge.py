@@ -11,6 +11,7 @@ and joins as a participant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
@@ -53,6 +54,7 @@ class PhoneBridge:
         access_number: str = "",
         trunk: Peer | None = None,
         time_zone: tzinfo = UTC,
+        ring_seconds: float = 0.0,
     ) -> None:
         self.ua = ua
         self.engine = engine
@@ -64,6 +66,8 @@ class PhoneBridge:
         self.access_number = access_number
         self.trunk = trunk
         self.time_zone = time_zone
+        #: How long a call rings before we answer (ringback, like a real line).
+        self.ring_seconds = ring_seconds
         self.calls: set[PhoneCall] = set()
         self._by_participant: dict[str, PhoneCall] = {}
         self._invited: dict[PhoneCall, Room] = {}
@@ -105,6 +109,11 @@ class PhoneBridge:
         self._spawn(self._take(sip_call, offer), f"call-{sip_call.call_id}")
 
     async def _take(self, sip_call: SipCall, offer: sdp.SessionDescription) -> None:
+        if self.ring_seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sip_call.ended.wait(), self.ring_seconds)
+            if sip_call.state == "ended":
+                return  # the caller gave up (CANCEL) while it rang
         leg_id = secrets.token_hex(6)
         try:
             probe_answer, negotiated = sdp.answer(

@@ -137,10 +137,27 @@ _LIST_HEADERS = frozenset(
 _SINGLE_HEADERS = ("Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length")
 _MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
 
+#: Methods whose CSeq must name the same method (§8.2: a mismatch is a 400). For a
+#: method we do not know a mismatch is left to the UA, which answers 501 (RFC 4475
+#: mismatch02).
+_KNOWN_METHODS = frozenset(
+    {
+        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REGISTER", "SUBSCRIBE",
+        "NOTIFY", "MESSAGE", "REFER", "PRACK", "UPDATE", "PUBLISH",
+    }
+)  # fmt: skip
+
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")
-_REQUEST_LINE = re.compile(r"([A-Za-z0-9.!%*_+`'~-]+) (\S+) (SIP/\d+\.\d+)")
-_STATUS_LINE = re.compile(r"(SIP/\d+\.\d+) (\d{3}) (.*)")
+_DIGITS = re.compile(r"[0-9]+")
+_REQUEST_LINE = re.compile(r"([A-Za-z0-9.!%*_+`'~-]+) ([^\s]+) (SIP/[0-9]+\.[0-9]+)")
+_STATUS_LINE = re.compile(r"(SIP/[0-9]+\.[0-9]+) ([0-9]{3}) (.*)", re.S)
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+#: rfc1123-date in GMT (§20.17, §25.1: SIP-date); RFC 4475 baddate.
+_SIP_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
+    r"[0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
+)
 
 
 class SipParseError(ValueError):
@@ -158,6 +175,18 @@ def canonical(name: str) -> str:
     if low in COMPACT:
         return COMPACT[low]
     return _SPELLING.get(low, "-".join(part.capitalize() for part in low.split("-")))
+
+
+def _number(value: str, what: str, maximum: int) -> int:
+    """A decimal number of ASCII digits, at most ``maximum`` (else a 400 naming ``what``)."""
+    value = value.strip()
+    # the length check first: int() of thousands of digits is slow or refused
+    if not _DIGITS.fullmatch(value) or len(value.lstrip("0")) > len(str(maximum)):
+        raise SipParseError(f"bad {what}")
+    number = int(value)
+    if number > maximum:
+        raise SipParseError(f"{what} out of range")
+    return number
 
 
 def split_list(value: str) -> list[str]:
@@ -248,11 +277,18 @@ class Headers:
 
 # --------------------------------------------------------------------------- parts
 def _params(text: str) -> dict[str, str | None]:
+    """``;a=1;b`` (or ``a=1;b``): an empty parameter (``;;``) is an error (RFC 4475
+    badinv01); one trailing ``;`` is forgiven."""
     params: dict[str, str | None] = {}
-    for raw in text.split(";"):
+    parts = text.strip().split(";")
+    if parts[0] == "":
+        parts = parts[1:]
+    for i, raw in enumerate(parts):
         raw = raw.strip()
         if not raw:
-            continue
+            if i == len(parts) - 1:
+                continue
+            raise SipParseError("empty parameter")
         key, eq, value = raw.partition("=")
         key = key.strip().lower()
         if not _TOKEN.fullmatch(key):
@@ -268,7 +304,7 @@ def _render_params(params: dict[str, str | None]) -> str:
     return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
 
 
-_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?")
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
 
 
 def _host_port(text: str) -> tuple[str, int | None]:
@@ -289,6 +325,7 @@ class SipUri:
     port: int | None = None
     params: dict[str, str | None] = field(default_factory=dict)
     headers: str | None = None
+    password: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
@@ -298,34 +335,41 @@ class SipUri:
             raise SipParseError(f"not a SIP URI: {text[:60]!r}", 416)
         if any(ch.isspace() for ch in rest):
             raise SipParseError("white space in a SIP URI")
-        rest, _, headers = rest.partition("?")
+        # "@" cannot appear unescaped after the userinfo, while the user part may hold
+        # "?", ";" and ":" (RFC 4475 intmeth, semiuri): split at the "@" first.
         userinfo, at, hostpart = rest.rpartition("@")
         if not at:
             hostpart = rest
+        hostpart, _, headers = hostpart.partition("?")
         hostport, _, params = hostpart.partition(";")
         host, port = _host_port(hostport)
+        user, colon, password = userinfo.partition(":")
         return cls(
             scheme=scheme.lower(),
             host=host,
-            user=(userinfo.partition(":")[0] or None) if at else None,
+            user=(user or None) if at else None,
             port=port,
             params=_params(params),
             headers=headers or None,
+            password=password if at and colon else None,
         )
 
     def __str__(self) -> str:
-        user = f"{self.user}@" if self.user else ""
+        password = f":{self.password}" if self.password is not None else ""
+        user = f"{self.user}{password}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         headers = f"?{self.headers}" if self.headers else ""
         return f"{self.scheme}:{user}{self.host}{port}{_render_params(self.params)}{headers}"
 
 
-_NAME_ADDR = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<([^<>]*)>(.*)', re.S)
-
-
 @dataclass
 class NameAddr:
-    """From, To, Contact, Route: ``"Alice" <sip:a@host>;tag=x`` or ``sip:a@host;tag=x``."""
+    """From, To, Contact, Route: ``"Alice" <sip:a@host>;tag=x`` or ``sip:a@host;tag=x``.
+
+    ``display`` is the display name as written: a quoted one without its quotes but
+    with its backslash escapes, an unquoted one (tokens, §25.1) with its white space
+    collapsed.
+    """
 
     uri: str
     display: str | None = None
@@ -333,19 +377,34 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
-        if "<" in text or '"' in text:
-            m = _NAME_ADDR.fullmatch(text)
-            if m is None:
+        text = text.strip()
+        display: str | None
+        if text.startswith('"'):
+            end = _closing_quote(text)
+            display = text[1:end]
+            rest = text[end + 1 :].lstrip()
+            if not rest.startswith("<"):
                 raise SipParseError(f"bad address {text[:60]!r}")
-            display = m.group(1) if m.group(1) is not None else (m.group(2).strip() or None)
-            uri, rest = m.group(3).strip(), m.group(4).strip()
-            if rest and not rest.startswith(";"):
-                raise SipParseError(f"bad address {text[:60]!r}")
-            params = _params(rest)
+            uri, rest = _bracketed(rest)
+        elif "<" in text:
+            lt = text.index("<")
+            words = text[:lt].split()
+            if '"' in text[:lt] or not all(_TOKEN.fullmatch(w) for w in words):
+                raise SipParseError(f"bad display name {text[:lt][:60]!r}")
+            display = " ".join(words) or None
+            uri, rest = _bracketed(text[lt:])
         else:
-            # addr-spec without brackets: the parameters belong to the header (§20.10)
-            uri, _, rest = text.strip().partition(";")
-            display, params = None, _params(rest)
+            # addr-spec without brackets: the parameters belong to the header (§20.10),
+            # and a URI with ",", ";" or "?" must have been put in brackets (§20).
+            uri, _, rest = text.partition(";")
+            uri = uri.rstrip()
+            if '"' in uri or ">" in uri or "?" in uri:
+                raise SipParseError(f"bad address {text[:60]!r}")
+            display, rest = None, (";" + rest if rest else "")
+        rest = rest.strip()
+        if rest and not rest.startswith(";"):
+            raise SipParseError(f"bad address {text[:60]!r}")
+        params = _params(rest)
         if not _URI_SCHEME.match(uri) or any(ch.isspace() for ch in uri):
             raise SipParseError(f"bad URI {uri[:60]!r}")
         return cls(uri=uri, display=display, params=params)
@@ -362,6 +421,34 @@ class NameAddr:
         return f"{display}<{self.uri}>{_render_params(self.params)}"
 
 
+def _closing_quote(text: str) -> int:
+    """Index of the quote that closes the quoted string opening ``text``."""
+    i = 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            return i
+        i += 1
+    raise SipParseError("unterminated quoted string")
+
+
+def _bracketed(text: str) -> tuple[str, str]:
+    """``<uri>rest`` -> (uri, rest); no white space is allowed inside the brackets."""
+    end = text.find(">")
+    if end < 0:
+        raise SipParseError(f"no '>' in {text[:60]!r}")
+    uri = text[1:end]
+    if "<" in uri:
+        raise SipParseError(f"bad address {text[:60]!r}")
+    return uri, text[end + 1 :]
+
+
+_VIA_PROTOCOL = re.compile(r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+")
+
+
 @dataclass
 class Via:
     transport: str
@@ -371,11 +458,12 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
-        m = re.fullmatch(r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+([^;]+?)\s*(;.*)?", text, re.S)
+        m = _VIA_PROTOCOL.match(text)
         if m is None:
             raise SipParseError(f"bad Via {text[:60]!r}")
-        host, port = _host_port(m.group(2))
-        return cls(m.group(1).upper(), host, port, _params(m.group(3) or ""))
+        sent_by, semicolon, params = text[m.end() :].partition(";")
+        host, port = _host_port(sent_by)
+        return cls(m.group(1).upper(), host, port, _params(semicolon + params))
 
     @property
     def branch(self) -> str | None:
@@ -392,12 +480,9 @@ class Via:
 
 def parse_cseq(value: str) -> tuple[int, str]:
     parts = value.split()
-    if len(parts) != 2 or not parts[0].isdigit() or not _TOKEN.fullmatch(parts[1]):
+    if len(parts) != 2 or not _TOKEN.fullmatch(parts[1]):
         raise SipParseError(f"bad CSeq {value[:40]!r}")
-    number = int(parts[0])
-    if number > _MAX_CSEQ:
-        raise SipParseError("CSeq number out of range")
-    return number, parts[1]
+    return _number(parts[0], "CSeq number", _MAX_CSEQ), parts[1]
 
 
 # --------------------------------------------------------------------------- messages
@@ -506,10 +591,11 @@ def make_response(
 
 # --------------------------------------------------------------------------- parsing
 def _split_head(data: bytes) -> tuple[str, bytes]:
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = data.partition(sep)
-        if found:
-            break
+    """Headers and body, split at the first empty line (CRLF, or bare LF)."""
+    found = [(i, sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := data.find(sep)) >= 0]
+    if found:
+        i, sep = min(found)
+        head, body = data[:i], data[i + len(sep) :]
     else:
         head, body = data, b""
     try:
@@ -536,6 +622,10 @@ def parse(data: bytes, *, stream: bool = False) -> Message:
     """One datagram (or one framed TCP message) -> a Request or Response, checked.
 
     ``stream``: the body is exactly what Content-Length framed (TCP).
+
+    When a request is malformed but its header lines could be read, the error carries
+    the request as far as it was understood (``SipParseError.request``), so that the
+    400 (or 505) can still be sent back along its Vias.
     """
     if len(data) > MAX_MESSAGE:
         raise SipParseError("message too large", 513)
@@ -545,19 +635,7 @@ def parse(data: bytes, *, stream: bool = False) -> Message:
     if not lines or not lines[0]:
         raise SipParseError("empty message")
     start = lines[0]
-    headers = Headers()
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not _TOKEN.fullmatch(name):
-            raise SipParseError(f"bad header line {line[:40]!r}")
-        key = canonical(name)
-        value = value.strip()
-        if key.lower() in _LIST_HEADERS and not (key == "Contact" and value == "*"):
-            for part in split_list(value):
-                headers.add(key, part)
-        else:
-            headers.add(key, value)
+    headers, problems = _read_headers(lines[1:])
     message: Message
     if start.startswith("SIP/"):
         m = _STATUS_LINE.fullmatch(start)
@@ -567,16 +645,16 @@ def parse(data: bytes, *, stream: bool = False) -> Message:
             raise SipParseError("unsupported SIP version", 505)
         message = Response(headers, b"", status=int(m.group(2)), reason=m.group(3))
     else:
-        m = _REQUEST_LINE.fullmatch(start)
-        if m is None:
-            raise SipParseError("bad request line")
-        uri = m.group(2)
-        if not _URI_SCHEME.match(uri) or "<" in uri or ">" in uri:
-            raise SipParseError("bad Request-URI")
-        if m.group(3).upper() != SIP_VERSION:
-            raise SipParseError("unsupported SIP version", 505)
-        message = Request(headers, b"", method=m.group(1), uri=uri)
+        word = start.split(" ", 1)[0]
+        message = Request(headers, b"", method=word if _TOKEN.fullmatch(word) else "")
+        problems.insert(0, _request_line(start, message))
     try:
+        for problem in problems:
+            if problem is not None:
+                raise problem
+        for name in _SINGLE_HEADERS:  # before the body: mcl01, multi01
+            if len(headers.get_all(name)) > 1:
+                raise SipParseError(f"more than one {name}")
         message.body = _body(headers, body, stream=stream)
         _check(message)
     except SipParseError as exc:
@@ -586,18 +664,62 @@ def parse(data: bytes, *, stream: bool = False) -> Message:
     return message
 
 
+def _read_headers(lines: list[str]) -> tuple[Headers, list[SipParseError | None]]:
+    """The header lines, as far as they can be read, and what was wrong with them."""
+    headers = Headers()
+    problems: list[SipParseError | None] = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not _TOKEN.fullmatch(name):
+            problems.append(SipParseError(f"bad header line {line[:40]!r}"))
+            continue
+        key = canonical(name)
+        value = value.strip()
+        if key.lower() in _LIST_HEADERS and not (key == "Contact" and value == "*"):
+            try:
+                parts = split_list(value)
+            except SipParseError as exc:
+                problems.append(exc)
+                parts = [value]
+            for part in parts:
+                headers.add(key, part)
+        else:
+            headers.add(key, value)
+    return headers, problems
+
+
+def _request_line(start: str, request: Request) -> SipParseError | None:
+    """Check ``Method SP Request-URI SP SIP-Version`` (§7.1) and fill in ``request``."""
+    m = _REQUEST_LINE.fullmatch(start)
+    if m is None:
+        # RFC 4475 lwsstart, trws, lwsruri: extra or missing spaces
+        return SipParseError("bad request line")
+    request.method, request.uri = m.group(1), m.group(2)
+    uri = request.uri
+    if not _URI_SCHEME.match(uri) or "<" in uri or ">" in uri:
+        return SipParseError("bad Request-URI")  # RFC 4475 ltgtruri
+    if m.group(3).upper() != SIP_VERSION:
+        return SipParseError("unsupported SIP version", 505)
+    if uri.partition(":")[0].lower() in ("sip", "sips"):
+        try:
+            parsed = SipUri.parse(uri)
+        except SipParseError:
+            return SipParseError("bad Request-URI")
+        if parsed.headers is not None:
+            return SipParseError("headers in the Request-URI")  # §19.1.1, RFC 4475 escruri
+    return None
+
+
 def _body(headers: Headers, body: bytes, *, stream: bool) -> bytes:
     lengths = headers.get_all("Content-Length")
     if not lengths:
         if stream and body:
             raise SipParseError("Content-Length is required over TCP")
         return body
-    if len(set(lengths)) > 1 or len(lengths) > 1:
+    if len(lengths) > 1:
         raise SipParseError("more than one Content-Length")
-    value = lengths[0]
-    if not value.isdigit() or len(value) > 9:
-        raise SipParseError("bad Content-Length")
-    length = int(value)
+    length = _number(lengths[0], "Content-Length", MAX_MESSAGE)
     if length > len(body):
         raise SipParseError("body shorter than Content-Length")
     return body[:length]
@@ -624,14 +746,17 @@ def _check(message: Message) -> None:
         if contact != "*":
             NameAddr.parse(contact)
     mf = h.get("Max-Forwards")
-    if mf is not None and (not mf.isdigit() or int(mf) > 255):
-        raise SipParseError("bad Max-Forwards")
+    if mf is not None:
+        _number(mf, "Max-Forwards", 255)
     expires = h.get("Expires")
-    if expires is not None and (not expires.isdigit() or int(expires) > 2**32 - 1):
-        raise SipParseError("bad Expires")
+    if expires is not None:
+        _number(expires, "Expires", 2**32 - 1)
     if isinstance(message, Request):
-        if method != message.method:
+        if method != message.method and message.method in _KNOWN_METHODS:
             raise SipParseError("CSeq method does not match the request")
+        date = h.get("Date")
+        if date is not None and not _SIP_DATE.fullmatch(date):
+            raise SipParseError("bad Date")  # RFC 4475 baddate: GMT only
     elif not 100 <= message.status <= 699:
         raise SipParseError("bad status code")
 
@@ -669,6 +794,15 @@ class StreamFramer:
             chunk = bytes(self._buffer[:total])
             del self._buffer[:total]
             try:
-                out.append(parse(chunk, stream=True))
+                message = parse(chunk, stream=True)
             except SipParseError as exc:
                 out.append(exc)
+                continue
+            if m is None:
+                # §18.3: Content-Length is mandatory over a stream; without it what
+                # follows cannot be framed. Refuse the message (answerable: 400).
+                error = SipParseError("Content-Length is required over TCP")
+                error.request = message if isinstance(message, Request) else None
+                out.append(error)
+            else:
+                out.append(message)

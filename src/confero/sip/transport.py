@@ -72,7 +72,8 @@ class _TcpConnection(asyncio.Protocol):
         for item in self.framer.feed(data):
             if isinstance(item, SipParseError):
                 self.owner._reject(item, self.peer)
-                if item.status == 513 and self.transport is not None:
+                unframed = item.status == 513 or "Content-Length" in item.reason
+                if unframed and self.transport is not None:
                     self.transport.close()  # the stream cannot be resynchronised
             else:
                 self.owner._deliver(item, self.peer)
