@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from confero.media.mixer import FRAME, RATE, Mixer, gain_for_level, silence
+from confero.media.mixer import FRAME, HANGOVER, RATE, Mixer, gain_for_level, silence
 
 
 def tone(freq: float, amplitude: float = 8000.0, frames: int = 1) -> npt.NDArray[np.int16]:
@@ -115,3 +115,18 @@ def test_removed_leg_gets_nothing_and_silence_in_is_silence_out() -> None:
     m.remove_leg("b")
     out = outputs(m, {"a": silence(), "b": tone(400)})
     assert set(out) == {"a"} and not out["a"].any()
+
+
+def test_a_leg_that_just_fell_silent_keeps_its_own_stream() -> None:
+    """The shared mix's encoder still holds the end of this leg's own voice; joining it
+    at once would play that back to the speaker after a jitter-buffer gap."""
+    m = Mixer()
+    m.add_leg("a")
+    m.add_leg("b")
+    m.tick({"a": tone(440), "b": None})
+    for _ in range(HANGOVER):
+        groups = m.tick({"a": None, "b": None})
+        a_group = next(g for g in groups if "a" in g.legs)
+        assert not a_group.shared and a_group.legs == ["a"]
+    groups = m.tick({"a": None, "b": None})
+    assert [g.legs for g in groups if g.shared] == [["a", "b"]]

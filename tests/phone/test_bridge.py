@@ -10,7 +10,10 @@ import httpx
 from confero.app.services import Services
 from confero.domain.rooms import Room
 from confero.phone.stack import PhoneStack
-from tests.phone.softphone import Softphone
+from confero.sip import sdp
+from confero.sip.transport import Peer
+from confero.sip.ua import SipCall, UserAgent
+from tests.phone.softphone import FAST, Softphone
 from tests.phone.support import eventually, join, people
 from tests.web.support import bearer_headers
 
@@ -127,3 +130,45 @@ async def test_moderator_keypad_from_mute_all_to_end_for_everyone(
         for p in (host, guest, late):
             if p is not None:
                 await p.hangup()
+
+
+async def test_star_8_dials_out_through_the_trunk_and_the_callee_joins(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    """The trunk is our own user agent: it answers, and its "person" presses 1."""
+    trunk = UserAgent("127.0.0.1", 0, timers=FAST)
+    await trunk.start(tcp=False)
+    phone.bridge.trunk = Peer("UDP", ("127.0.0.1", trunk.port))
+    answered: list[SipCall] = []
+
+    def pick_up(call: SipCall) -> None:
+        offer = sdp.parse(call.remote_sdp.decode())
+        answer, _ = sdp.answer(
+            offer, local_ip="127.0.0.1", local_port=40_000, session_id=1, session_version=1
+        )
+        call.answer(answer.to_text().encode())
+        answered.append(call)
+
+    trunk.on_invite = pick_up
+    host = await join(phone, room, room.admin_pin, services)
+    try:
+        await host.press("*8")
+        await host.press("0612345678#")
+        await eventually(lambda: bool(answered), 10)
+        callee = answered[0]
+        assert callee.called == "0612345678"
+        await eventually(lambda: callee.state == "confirmed", 5)
+        assert callee.dialog is not None
+        info = callee.dialog.request(
+            "INFO", body=b"Signal=1\r\nDuration=160\r\n", content_type="application/dtmf-relay"
+        )
+        reply = await trunk.transactions.request(info, callee.dialog.peer).final
+        assert reply.status == 200
+        await eventually(lambda: len(people(services, room)) == 2, 15)
+        roles = sorted(str(p["role"]) for p in people(services, room))
+        assert roles == ["moderator", "participant"]
+        callee.hangup()
+        await eventually(lambda: len(people(services, room)) == 1, 10)
+    finally:
+        await host.hangup()
+        await trunk.stop()

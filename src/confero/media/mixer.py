@@ -27,6 +27,12 @@ Frame = npt.NDArray[np.int16]
 _I16_MIN, _I16_MAX = -32768, 32767
 
 
+#: Ticks after speaking during which a leg still gets its own output, not the shared
+#: mix: the shared encoder's resampler still holds the last milliseconds of the mix,
+#: which contained this leg's own voice (a jitter-buffer gap would let it hear itself).
+HANGOVER = 3
+
+
 def gain_for_level(level: int, step_db: float = 3.0) -> float:
     """A listening volume step (``*7``/``*9``, -4..+4) as a linear gain."""
     return float(10 ** (level * step_db / 20))
@@ -83,6 +89,8 @@ class MixLeg:
     overlay: _Overlay = field(default_factory=_Overlay)
     #: Set while the leg's overlay should be heard instead of the room (hold music).
     overlay_only: bool = False
+    #: The tick this leg last spoke in (see ``HANGOVER``).
+    last_spoke: int = -1_000
 
 
 @dataclass
@@ -133,6 +141,7 @@ class Mixer:
             if leg is None or leg.muted or frame is None or not leg.listening:
                 continue
             speaking[leg_id] = frame.astype(np.int32)
+            leg.last_spoke = self.ticks
         total = np.zeros(FRAME, dtype=np.int32)
         for frame32 in speaking.values():
             total += frame32
@@ -150,6 +159,9 @@ class Mixer:
                 key: Hashable = None
             elif leg.id in speaking:
                 base = total - speaking[leg.id]
+                key = None
+            elif self.ticks - leg.last_spoke <= HANGOVER:
+                base = total  # just fell silent: its own stream a little longer
                 key = None
             else:
                 base = total
