@@ -259,6 +259,8 @@ RequestHandler = Callable[[ServerTransaction], None]
 
 def _refuse(txn: ServerTransaction) -> None:
     txn.reply(500)
+
+
 AckHandler = Callable[[Request, Peer], None]
 ResponseHandler = Callable[[Response, Peer], None]
 
