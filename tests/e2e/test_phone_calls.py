@@ -42,6 +42,7 @@ async def test_sipp_caller_joins_by_rfc2833_pin_and_hears_and_is_heard(
             assert await other.hears(1000, 1.5), "the softphone hears sipp's tone"
             assert await sipp.wait(60) == 0, sipp.report()
         heard = decode_audio([RtpPacket.parse(p.payload) for p in tap.packets])
+        assert rms(heard[: -8000 * 4]) > 300, "sipp heard the prompts before the room"
         tail = heard[-8000 * 3 :]  # the last seconds: in the room, prompts over
         assert rms(tail) > 300
         assert abs(detect_frequency(tail, 8000) - 600) < 15, "sipp hears the softphone"

@@ -9,6 +9,7 @@ import httpx
 
 from confero.app.services import Services
 from confero.domain.rooms import Room
+from confero.media.tone import rms
 from confero.phone.stack import PhoneStack
 from confero.sip import sdp
 from confero.sip.transport import Peer
@@ -172,3 +173,42 @@ async def test_star_8_dials_out_through_the_trunk_and_the_callee_joins(
     finally:
         await host.hangup()
         await trunk.stop()
+
+
+async def test_everyones_keys_menu_names_volume_and_announcements(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    a = await join(phone, room, room.pin, services)
+    b = await join(phone, room, room.pin, services)
+    try:
+        await asyncio.sleep(3)  # the count prompt is over: the room is quiet
+        assert rms(await a.listen(0.5)) < 50
+
+        await a.press("#")  # the menu: several seconds of speech
+        speech = await a.listen(4)
+        assert rms(speech) > 300
+        assert rms(speech[-8000:]) > 100, "still speaking after 3 s: the whole menu"
+        assert rms(await b.listen(0.5)) < 50, "the menu is for a only"
+
+        await a.press("*9")
+        await eventually(lambda: next(p["volume"] for p in people(services, room)) == 1)
+        await a.press("*7")
+        await a.press("*7")
+        await eventually(lambda: next(p["volume"] for p in people(services, room)) == -1)
+
+        await asyncio.sleep(4)
+        await a.press("*3")  # who is here: "the participants are: a participant"
+        await asyncio.sleep(1.6)
+        assert rms(await a.listen(1.5)) > 300
+
+        await asyncio.sleep(3)
+        await a.press("*2")  # announcements off for a
+        await asyncio.sleep(4)
+        c = await join(phone, room, room.pin, services)
+        try:
+            assert rms(await a.listen(1.5)) < 50, "a asked for no announcements"
+        finally:
+            await c.hangup()
+    finally:
+        await a.hangup()
+        await b.hangup()
