@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from confero.sip.framing import StreamFramer
 from confero.sip.message import (
     NameAddr,
     Request,
     Response,
     SipParseError,
     SipUri,
-    StreamFramer,
     Via,
     make_response,
     parse,

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from confero.sip.framing import StreamFramer
 from confero.sip.message import (
     NameAddr,
     Request,
     Response,
     SipParseError,
     SipUri,
-    StreamFramer,
     parse,
 )
 from confero.sip.ua import UserAgent

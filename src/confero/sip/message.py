@@ -10,6 +10,7 @@ RFC 3261 it covers, module by module:
   headers once each, CSeq matching the method, numbers in range, version 2.0), and the
   parts of From/To/Contact/Via/CSeq and SIP URIs the stack reads;
 - ``address``: SIP URIs, name-addrs, Via and CSeq values (``errors``: the one error);
+- ``framing``: TCP streams cut into messages by Content-Length;
 - ``transaction``: the INVITE and non-INVITE server and client transactions (§17) with
   timers A, B, E, F, G, H, I, J, K;
 - ``dialog``: dialogs (§12), in-dialog requests and their routing;
@@ -53,7 +54,6 @@ __all__ = [
     "Response",
     "SipParseError",
     "SipUri",
-    "StreamFramer",
     "Via",
     "canonical",
     "make_request",
@@ -558,50 +558,3 @@ def _check(message: Message) -> None:
             raise SipParseError("bad Date")  # RFC 4475 baddate: GMT only
     elif not 100 <= message.status <= 699:
         raise SipParseError("bad status code")
-
-
-class StreamFramer:
-    """Cut a TCP byte stream into messages by Content-Length (§18.3)."""
-
-    def __init__(self, max_message: int = MAX_MESSAGE) -> None:
-        self._buffer = bytearray()
-        self._max = max_message
-
-    def feed(self, data: bytes) -> list[Message | SipParseError]:
-        self._buffer += data
-        out: list[Message | SipParseError] = []
-        while True:
-            # CRLF keep-alives (RFC 5626 §3.5.1) between messages
-            while self._buffer[:2] == b"\r\n":
-                del self._buffer[:2]
-            end = self._buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buffer) > self._max:
-                    self._buffer.clear()
-                    out.append(SipParseError("message too large", 513))
-                return out
-            head = bytes(self._buffer[:end])
-            m = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d{1,9})[ \t]*$", head)
-            length = int(m.group(1)) if m else 0
-            total = end + 4 + length
-            if total > self._max:
-                self._buffer.clear()
-                out.append(SipParseError("message too large", 513))
-                return out
-            if len(self._buffer) < total:
-                return out
-            chunk = bytes(self._buffer[:total])
-            del self._buffer[:total]
-            try:
-                message = parse(chunk, stream=True)
-            except SipParseError as exc:
-                out.append(exc)
-                continue
-            if m is None:
-                # §18.3: Content-Length is mandatory over a stream; without it what
-                # follows cannot be framed. Refuse the message (answerable: 400).
-                error = SipParseError("Content-Length is required over TCP")
-                error.request = message if isinstance(message, Request) else None
-                out.append(error)
-            else:
-                out.append(message)

@@ -15,13 +15,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from confero.sip.framing import StreamFramer
 from confero.sip.message import (
     REASONS,
     Message,
     Request,
     Response,
     SipParseError,
-    StreamFramer,
     make_response,
     parse,
 )
