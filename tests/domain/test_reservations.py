@@ -34,9 +34,7 @@ def minutes(m: int, s: int = 0) -> timedelta:
     return timedelta(minutes=m, seconds=s)
 
 
-def res(
-    start: datetime, end: datetime, *, rid: str = "r1", room_id: str = "room"
-) -> Reservation:
+def res(start: datetime, end: datetime, *, rid: str = "r1", room_id: str = "room") -> Reservation:
     return Reservation(
         id=rid, account_id="acct", room_id=room_id, start=start, end=end, created_at=NOW
     )
@@ -122,8 +120,7 @@ def test_naive_datetimes_are_refused(which: str) -> None:
 # --------------------------------------------------------------------- active limit
 def _three_future() -> list[Reservation]:
     return [
-        res(NOW + DAY * i, NOW + DAY * i + HOUR, rid=f"r{i}", room_id=f"room{i}")
-        for i in (1, 2, 3)
+        res(NOW + DAY * i, NOW + DAY * i + HOUR, rid=f"r{i}", room_id=f"room{i}") for i in (1, 2, 3)
     ]
 
 
@@ -149,9 +146,7 @@ def test_ended_59_minutes_59_seconds_ago_still_counts_and_is_visible() -> None:
     ended = res(NOW - DAY, NOW - minutes(59, 59), rid="ended")
     assert ended.counts_toward_limit(NOW)
     assert ended.is_visible(NOW)
-    assert (
-        refused(check_limit, [*_three_future()[:2], ended], NOW) == "reservation.limit_reached"
-    )
+    assert refused(check_limit, [*_three_future()[:2], ended], NOW) == "reservation.limit_reached"
 
 
 def test_ended_exactly_one_hour_ago_no_longer_counts_nor_shows() -> None:
@@ -292,13 +287,10 @@ def test_moved_start_follows_the_booking_rules() -> None:
     current = res(NOW + DAY, NOW + DAY + HOUR)
     too_soon = NOW + minutes(9, 59)
     assert (
-        refused(validate_change, current, too_soon, too_soon + HOUR, NOW)
-        == "reservation.too_soon"
+        refused(validate_change, current, too_soon, too_soon + HOUR, NOW) == "reservation.too_soon"
     )
     too_far = NOW + timedelta(days=30) + SECOND
-    assert (
-        refused(validate_change, current, too_far, too_far + HOUR, NOW) == "reservation.too_far"
-    )
+    assert refused(validate_change, current, too_far, too_far + HOUR, NOW) == "reservation.too_far"
     validate_change(current, NOW + minutes(10), NOW + HOUR, NOW)
 
 
@@ -316,9 +308,7 @@ def test_moved_end_keeps_the_14_day_limit() -> None:
 
 def test_moved_end_must_stay_in_the_future() -> None:
     current = res(NOW - DAY, NOW + HOUR)
-    assert (
-        refused(validate_change, current, current.start, NOW, NOW) == "reservation.end_in_past"
-    )
+    assert refused(validate_change, current, current.start, NOW, NOW) == "reservation.end_in_past"
     assert (
         refused(validate_change, current, current.start, current.start, NOW)
         == "reservation.end_before_start"
@@ -329,6 +319,5 @@ def test_naive_end_in_an_edit_is_refused() -> None:
     current = res(NOW - DAY, NOW + HOUR)
     naive_end = (NOW + 2 * HOUR).replace(tzinfo=None)
     assert (
-        refused(validate_change, current, current.start, naive_end, NOW)
-        == "reservation.naive_time"
+        refused(validate_change, current, current.start, naive_end, NOW) == "reservation.naive_time"
     )

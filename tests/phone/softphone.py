@@ -17,7 +17,7 @@ from confero.media.dtmf import DtmfSender
 from confero.media.g711 import PCMU
 from confero.media.rtp import RtpPacket, RtpSender, is_rtcp
 from confero.media.tone import detect_frequency, rms, sine
-from confero.sip import sdp
+from confero.sip import offer_answer, sdp
 from confero.sip.transaction import Timers
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
@@ -61,7 +61,7 @@ class Softphone:
             lambda: _Rtp(self), local_addr=("127.0.0.1", 0)
         )
         self.port = self._transport.get_extra_info("sockname")[1]
-        offer = sdp.offer(
+        offer = offer_answer.offer(
             local_ip="127.0.0.1", local_port=self.port, session_id=1, session_version=1
         )
         call = await self.ua.call(
@@ -72,7 +72,7 @@ class Softphone:
         )
         self.call = call
         if call.state == "confirmed":
-            negotiated = sdp.accept_answer(offer, sdp.parse(call.remote_sdp.decode()))
+            negotiated = offer_answer.accept_answer(offer, sdp.parse(call.remote_sdp.decode()))
             self._media = negotiated.remote_address
         return call
 

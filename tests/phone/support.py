@@ -60,5 +60,3 @@ async def join(phone: PhoneStack, room: Room, pin: str, services: Services) -> S
     await caller.press(f"1{room.conference_number}#{pin}##")
     await eventually(lambda: len(people(services, room)) == before + 1)
     return caller
-
-

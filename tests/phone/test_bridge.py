@@ -11,7 +11,7 @@ from confero.app.services import Services
 from confero.domain.rooms import Room
 from confero.media.tone import rms
 from confero.phone.stack import PhoneStack
-from confero.sip import sdp
+from confero.sip import offer_answer, sdp
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
 from tests.phone.softphone import FAST, Softphone
@@ -144,7 +144,7 @@ async def test_star_8_dials_out_through_the_trunk_and_the_callee_joins(
 
     def pick_up(call: SipCall) -> None:
         offer = sdp.parse(call.remote_sdp.decode())
-        answer, _ = sdp.answer(
+        answer, _ = offer_answer.answer(
             offer, local_ip="127.0.0.1", local_port=40_000, session_id=1, session_version=1
         )
         call.answer(answer.to_text().encode())

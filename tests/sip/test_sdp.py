@@ -10,15 +10,12 @@ from hypothesis import strategies as st
 
 from confero.media.g711 import PCMA, PCMU
 from confero.sip import sdp
+from confero.sip.offer_answer import Negotiated, accept_answer, answer, offer
 from confero.sip.sdp import (
     MediaDescription,
-    Negotiated,
     NoUsableMedia,
     SdpError,
     SessionDescription,
-    accept_answer,
-    answer,
-    offer,
     parse,
 )
 

@@ -32,7 +32,7 @@ from confero.media.leg import RtpAudioLeg
 from confero.media.prompts import PromptLibrary
 from confero.phone.call import PhoneCall, Samples
 from confero.phone.ivr import Admitted, DialIn
-from confero.sip import sdp
+from confero.sip import offer_answer, sdp
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
 
@@ -116,7 +116,7 @@ class PhoneBridge:
                 return  # the caller gave up (CANCEL) while it rang
         leg_id = secrets.token_hex(6)
         try:
-            probe_answer, negotiated = sdp.answer(
+            probe_answer, negotiated = offer_answer.answer(
                 offer, local_ip=self.media_host, local_port=9, session_id=1, session_version=1
             )
         except sdp.SdpError as exc:
@@ -129,7 +129,7 @@ class PhoneBridge:
         except OSError:
             sip_call.reject(503, "Service Unavailable (no media port)")
             return
-        answer, negotiated = sdp.answer(
+        answer, negotiated = offer_answer.answer(
             offer,
             local_ip=self.media_host,
             local_port=port,
@@ -147,7 +147,7 @@ class PhoneBridge:
         await call.run()
 
     @staticmethod
-    def _apply(leg: RtpAudioLeg, negotiated: sdp.Negotiated) -> None:
+    def _apply(leg: RtpAudioLeg, negotiated: offer_answer.Negotiated) -> None:
         if negotiated.remote_address is not None:
             leg.set_remote(negotiated.remote_address)
         leg.sending = negotiated.we_send
@@ -156,7 +156,7 @@ class PhoneBridge:
         """A re-INVITE: hold (sendonly / c=0.0.0.0) or resume; same port, same codec."""
         try:
             offer = sdp.parse(body.decode("utf-8", "replace"))
-            answer, negotiated = sdp.answer(
+            answer, negotiated = offer_answer.answer(
                 offer,
                 local_ip=self.media_host,
                 local_port=leg.local_port,
@@ -251,7 +251,7 @@ class PhoneBridge:
             return
         leg = RtpAudioLeg(secrets.token_hex(6), PCMU)
         port = await leg.open(self.media_host)
-        our_offer = sdp.offer(
+        our_offer = offer_answer.offer(
             local_ip=self.media_host,
             local_port=port,
             session_id=secrets.randbelow(2**31),
@@ -270,7 +270,7 @@ class PhoneBridge:
             return
         try:
             answer = sdp.parse(sip_call.remote_sdp.decode("utf-8", "replace"))
-            negotiated = sdp.accept_answer(our_offer, answer)
+            negotiated = offer_answer.accept_answer(our_offer, answer)
         except sdp.SdpError:
             sip_call.hangup()
             leg.close()

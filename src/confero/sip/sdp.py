@@ -1,4 +1,5 @@
-"""SDP for audio phone calls: parse and serialize (RFC 4566), offer/answer (RFC 3264).
+"""SDP for audio phone calls: parse and serialize (RFC 4566); the negotiation on top of
+it (RFC 3264) is in ``offer_answer``.
 
 What is covered:
 
@@ -17,13 +18,13 @@ What is covered:
 - Static payload types used without ``a=rtpmap`` (RFC 3551 section 6): 0 PCMU/8000,
   8 PCMA/8000, 9 G722/8000 (G.722 samples at 16 kHz but its RTP clock rate is 8000 for
   historical reasons, RFC 3551 section 4.5.2), 18 G729/8000, and the rest of that table.
-- RFC 3264 offer/answer for one audio stream: :func:`answer` takes the first audio
+- (in ``offer_answer``) RFC 3264 for one audio stream: ``answer`` takes the first audio
   ``RTP/AVP`` (or ``RTP/AVPF``) m-line with a codec we support - PCMU or PCMA, the first
   one in the offerer's order - plus ``telephone-event/8000`` (RFC 4733) with the offerer's
   payload type, answered with events ``0-16``. Every other m-line (video, a second audio
   stream, one with nothing usable, one offered with port 0) is rejected with port 0. The
   answer direction mirrors the offer (section 6.1), ``t=`` is copied from the offer
-  (section 6) and ``a=ptime`` is kept. :func:`offer` and :func:`accept_answer` are the
+  (section 6) and ``a=ptime`` is kept. ``offer`` and ``accept_answer`` are the
   offerer's side for dial-out. Hold (section 8.4 and the RFC 2543 ``c=0.0.0.0`` form) is
   reported in :class:`Negotiated`.
 
@@ -34,32 +35,24 @@ the media engine has them), more than one audio stream, and resolving an FQDN in
 (such a stream is unusable: SIP peers are IP addresses). IPv6 addresses (``IN IP6``) are
 parsed and passed on like IPv4 ones.
 
-:func:`parse`, :func:`answer` and :func:`accept_answer` raise nothing but
+:func:`parse` (and ``answer``, ``accept_answer``) raise nothing but
 :class:`SdpError` (or its subclass :class:`NoUsableMedia`) for any input; the messages are
 short enough for a SIP reason phrase (400 Bad Request, 488 Not Acceptable Here).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
-
-from confero.media.g711 import PCMA, PCMU, G711Codec
 
 __all__ = [
     "DIRECTIONS",
     "STATIC_PAYLOAD_TYPES",
     "MediaDescription",
-    "Negotiated",
     "NoUsableMedia",
     "SdpError",
     "SessionDescription",
-    "accept_answer",
-    "answer",
-    "offer",
     "parse",
 ]
 
@@ -89,18 +82,7 @@ STATIC_PAYLOAD_TYPES: Final[dict[int, RtpMap]] = {
     18: ("G729", 8000, 1),
 }
 
-#: The codecs the media engine can run, by upper-case encoding name.
-_CODECS: Final[dict[str, G711Codec]] = {PCMU.name: PCMU, PCMA.name: PCMA}
-_TELEPHONE_EVENT: Final = "TELEPHONE-EVENT"
-_DTMF_EVENTS: Final = "0-16"
 _DEFAULT_PTIME: Final = 20
-_RTP_PROTOS: Final = ("RTP/AVP", "RTP/AVPF")
-_ANSWER_DIRECTION: Final = {
-    "sendrecv": "sendrecv",
-    "sendonly": "recvonly",
-    "recvonly": "sendonly",
-    "inactive": "inactive",
-}
 
 _NUMBER = re.compile(r"[0-9]{1,20}")
 _DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
@@ -207,40 +189,6 @@ class SessionDescription:
     def media_connection(self, m: MediaDescription) -> str | None:
         """The effective connection address of ``m``: its own ``c=``, else the session's."""
         return m.connection if m.connection is not None else self.connection
-
-
-@dataclass(frozen=True, slots=True)
-class Negotiated:
-    """The outcome of offer/answer for the audio stream, as the media leg needs it."""
-
-    codec_name: str  #: "PCMU" or "PCMA"
-    payload_type: int
-    clock_rate: int
-    dtmf_payload_type: int | None  #: telephone-event payload type, None without RFC 4733
-    #: Where to send RTP; None when the remote gave the unspecified address (c=0.0.0.0 hold).
-    remote_address: tuple[str, int] | None
-    remote_direction: str = "sendrecv"  #: the direction the remote declared
-    #: The remote holds the call: it declared sendonly or inactive, or c=0.0.0.0.
-    on_hold: bool = False
-    ptime: int = _DEFAULT_PTIME  #: milliseconds of audio per packet
-
-    @property
-    def codec(self) -> G711Codec:
-        """The media engine's codec object for ``codec_name``."""
-        return _CODECS[self.codec_name]
-
-    @property
-    def we_send(self) -> bool:
-        """Whether we should send RTP: the remote receives and gave us an address."""
-        return self.remote_address is not None and self.remote_direction in (
-            "sendrecv",
-            "recvonly",
-        )
-
-    @property
-    def we_receive(self) -> bool:
-        """Whether the remote will send us RTP (it declared sendrecv or sendonly)."""
-        return self.remote_direction in ("sendrecv", "sendonly")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -433,215 +381,3 @@ def parse(text: str) -> SessionDescription:
         media=media,
         bandwidth=bandwidth,
     )
-
-
-# ------------------------------------------------------------------- offer / answer
-
-
-def _codec_names(codecs: Sequence[str], argument: str) -> list[str]:
-    names = [c.upper() for c in codecs]
-    unknown = [c for c in names if c not in _CODECS]
-    if unknown or not names:
-        raise ValueError(f"{argument} must name codecs from {sorted(_CODECS)}, got {codecs!r}")
-    return names
-
-
-def _is_telephone_event(entry: RtpMap | None) -> bool:
-    return entry is not None and entry[0].upper() == _TELEPHONE_EVENT and entry[1] == 8000
-
-
-def _pick_codec(m: MediaDescription, allowed: Sequence[str]) -> tuple[str, int] | None:
-    """The first payload type of ``m`` (in its order) whose codec is in ``allowed``."""
-    for pt in m.payload_types():
-        entry = m.codec(pt)
-        if entry is None:
-            continue
-        name, rate, channels = entry
-        if name.upper() in allowed and rate == 8000 and channels in (None, 1):
-            return name.upper(), pt
-    return None
-
-
-def _pick_dtmf(m: MediaDescription) -> int | None:
-    for pt in m.payload_types():
-        if _is_telephone_event(m.rtpmap.get(pt)):
-            return pt
-    return None
-
-
-def _remote(address: str | None, port: int) -> tuple[tuple[str, int] | None, bool] | None:
-    """(RTP destination or None for the unspecified address, unspecified?); None: unusable."""
-    if address is None:
-        return None
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None  # an FQDN: we do not resolve names in the media path
-    if ip.is_unspecified:
-        return None, True
-    return (address, port), False
-
-
-def _usable_stream(m: MediaDescription) -> bool:
-    return m.media == "audio" and m.port != 0 and m.proto in _RTP_PROTOS
-
-
-def _rejected(m: MediaDescription) -> MediaDescription:
-    return MediaDescription(media=m.media, port=0, proto=m.proto, formats=list(m.formats))
-
-
-def answer(
-    offer: SessionDescription,
-    *,
-    local_ip: str,
-    local_port: int,
-    session_id: int,
-    session_version: int,
-    prefer: Sequence[str] = ("PCMU", "PCMA"),
-) -> tuple[SessionDescription, Negotiated]:
-    """Answer ``offer`` (RFC 3264 section 6) with one audio stream at ``local_ip:local_port``.
-
-    ``prefer`` names the codecs we are willing to use (PCMU, PCMA); among them the
-    offerer's order decides, as section 6.1 recommends. Raises :class:`NoUsableMedia` when
-    no audio m-line has a usable codec and address, ``ValueError`` for a bad ``prefer``.
-    """
-    allowed = _codec_names(prefer, "prefer")
-    negotiated: Negotiated | None = None
-    answer_media: list[MediaDescription] = []
-    for m in offer.media:
-        if negotiated is not None or not _usable_stream(m):
-            answer_media.append(_rejected(m))
-            continue
-        chosen = _pick_codec(m, allowed)
-        remote = _remote(offer.media_connection(m), m.port)
-        if chosen is None or remote is None:
-            answer_media.append(_rejected(m))
-            continue
-        name, pt = chosen
-        address, unspecified = remote
-        dtmf = _pick_dtmf(m)
-        remote_direction = offer.media_direction(m)
-        ours = MediaDescription(
-            media=m.media,
-            port=local_port,
-            proto=m.proto,
-            formats=[str(pt)] if dtmf is None else [str(pt), str(dtmf)],
-            rtpmap={pt: (name, 8000, None)},
-            ptime=m.ptime,
-            direction=_ANSWER_DIRECTION[remote_direction],
-        )
-        if dtmf is not None:
-            ours.rtpmap[dtmf] = ("telephone-event", 8000, None)
-            ours.fmtp[dtmf] = _DTMF_EVENTS
-        answer_media.append(ours)
-        negotiated = Negotiated(
-            codec_name=name,
-            payload_type=pt,
-            clock_rate=8000,
-            dtmf_payload_type=dtmf,
-            remote_address=address,
-            remote_direction=remote_direction,
-            on_hold=unspecified or remote_direction in ("sendonly", "inactive"),
-            ptime=m.ptime or _DEFAULT_PTIME,
-        )
-    if negotiated is None:
-        if not any(_usable_stream(m) for m in offer.media):
-            raise NoUsableMedia("no RTP/AVP audio stream offered")
-        raise NoUsableMedia("no common audio codec")
-    sdp = SessionDescription(
-        session_id=session_id,
-        session_version=session_version,
-        origin_address=local_ip,
-        connection=local_ip,
-        timing=list(offer.timing),
-        media=answer_media,
-    )
-    return sdp, negotiated
-
-
-def offer(
-    *,
-    local_ip: str,
-    local_port: int,
-    session_id: int,
-    session_version: int,
-    codecs: Sequence[str] = ("PCMU", "PCMA"),
-    dtmf_payload_type: int | None = 101,
-) -> SessionDescription:
-    """Our offer for a dial-out: one sendrecv audio stream, ``codecs`` in our order.
-
-    ``dtmf_payload_type`` (a dynamic type, 96-127; None for none) offers RFC 4733
-    telephone-event with events 0-16. ``ValueError`` for unknown codecs or a bad type.
-    """
-    names = _codec_names(codecs, "codecs")
-    m = MediaDescription(
-        media="audio",
-        port=local_port,
-        proto="RTP/AVP",
-        formats=[],
-        ptime=_DEFAULT_PTIME,
-        direction="sendrecv",
-    )
-    for name in dict.fromkeys(names):
-        codec = _CODECS[name]
-        m.formats.append(str(codec.payload_type))
-        m.rtpmap[codec.payload_type] = (codec.name, codec.clock_rate, None)
-    if dtmf_payload_type is not None:
-        if not 96 <= dtmf_payload_type <= 127:
-            raise ValueError(f"dtmf_payload_type must be dynamic (96-127): {dtmf_payload_type}")
-        m.formats.append(str(dtmf_payload_type))
-        m.rtpmap[dtmf_payload_type] = ("telephone-event", 8000, None)
-        m.fmtp[dtmf_payload_type] = _DTMF_EVENTS
-    return SessionDescription(
-        session_id=session_id,
-        session_version=session_version,
-        origin_address=local_ip,
-        connection=local_ip,
-        media=[m],
-    )
-
-
-def accept_answer(offer: SessionDescription, answer: SessionDescription) -> Negotiated:
-    """Read the answer to our ``offer`` (RFC 3264 section 7).
-
-    The codec is the first format of the answer's audio m-line that we offered (matched by
-    encoding name); telephone-event is used if both sides listed it, with the answer's
-    payload type. Raises :class:`NoUsableMedia` when the answer rejected the stream
-    (port 0), has no audio m-line where we offered one, or picked nothing we offered.
-    """
-    for ours, theirs in zip(offer.media, answer.media, strict=False):
-        if not _usable_stream(ours) or theirs.media != ours.media:
-            continue
-        if theirs.port == 0:
-            raise NoUsableMedia("audio stream rejected")
-        chosen = _pick_codec(theirs, [name for name, _ in _offered_codecs(ours)])
-        if chosen is None:
-            raise NoUsableMedia("answer has no codec we offered")
-        remote = _remote(answer.media_connection(theirs), theirs.port)
-        if remote is None:
-            raise NoUsableMedia("answer has no usable connection address")
-        name, pt = chosen
-        address, unspecified = remote
-        dtmf = _pick_dtmf(theirs) if _pick_dtmf(ours) is not None else None
-        remote_direction = answer.media_direction(theirs)
-        return Negotiated(
-            codec_name=name,
-            payload_type=pt,
-            clock_rate=8000,
-            dtmf_payload_type=dtmf,
-            remote_address=address,
-            remote_direction=remote_direction,
-            on_hold=unspecified or remote_direction in ("sendonly", "inactive"),
-            ptime=theirs.ptime or ours.ptime or _DEFAULT_PTIME,
-        )
-    raise NoUsableMedia("answer has no audio stream")
-
-
-def _offered_codecs(m: MediaDescription) -> list[tuple[str, int]]:
-    """(upper-case name, payload type) of every codec of ``m`` we support, in its order."""
-    found: list[tuple[str, int]] = []
-    for pt in m.payload_types():
-        entry = m.codec(pt)
-        if entry is not None and entry[0].upper() in _CODECS and entry[1] == 8000:
-            found.append((entry[0].upper(), pt))
-    return found
