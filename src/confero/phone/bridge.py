@@ -38,6 +38,7 @@ from confero.sip.ua import SipCall, UserAgent
 
 log = logging.getLogger(__name__)
 INVITED_ANSWER_SECONDS = 10.0
+_PORT_TO_COME = 9
 
 
 class PhoneBridge:
@@ -116,26 +117,27 @@ class PhoneBridge:
                 return  # the caller gave up (CANCEL) while it rang
         leg_id = secrets.token_hex(6)
         try:
-            probe_answer, negotiated = offer_answer.answer(
-                offer, local_ip=self.media_host, local_port=9, session_id=1, session_version=1
+            # negotiated before the port is open (the leg needs the codec): the port is
+            # filled in below, in the one m-line we accepted (rejected ones have port 0)
+            answer, negotiated = offer_answer.answer(
+                offer,
+                local_ip=self.media_host,
+                local_port=_PORT_TO_COME,
+                session_id=secrets.randbelow(2**31),
+                session_version=1,
             )
         except sdp.SdpError as exc:
             sip_call.reject(488, f"Not Acceptable Here ({exc})"[:100])
             return
-        _ = probe_answer
         leg = RtpAudioLeg(leg_id, negotiated.codec, dtmf_payload_type=negotiated.dtmf_payload_type)
         try:
             port = await leg.open(self.media_host)
         except OSError:
             sip_call.reject(503, "Service Unavailable (no media port)")
             return
-        answer, negotiated = offer_answer.answer(
-            offer,
-            local_ip=self.media_host,
-            local_port=port,
-            session_id=secrets.randbelow(2**31),
-            session_version=1,
-        )
+        for media in answer.media:
+            if media.port == _PORT_TO_COME:
+                media.port = port
         self._apply(leg, negotiated)
         call = PhoneCall(self, sip_call, leg)
         sip_call.on_offer = lambda body: self._reoffer(leg, body)
