@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     access_number: str = ""
     #: The time zone times are spoken in ("this conference starts at 14:30").
     time_zone: str = "UTC"
+    #: Seconds a browser that dropped (reload, network loss) stays in the conference,
+    #: waiting to come back as the same participant (F-EN7).
+    resume_grace: float = Field(default=30.0, ge=0, le=3600)
     log_level: str = "info"
 
     @classmethod

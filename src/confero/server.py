@@ -18,10 +18,13 @@ from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
 from confero.config import Settings
+from confero.media.engine import MediaEngine
+from confero.media.sfu import Sfu
 from confero.phone.stack import PhoneStack
 from confero.store.database import create_engine, upgrade
 from confero.store.uow import make_uow_factory
 from confero.web.app import create_app
+from confero.webrtc.gateway import BrowserGateway
 
 log = logging.getLogger("confero")
 
@@ -40,6 +43,42 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     )
     services.on_close(engine.dispose)
     return services
+
+
+@dataclass
+class Node:
+    """What one server process runs beside HTTP: one media engine that browsers and
+    phones share (so they hear each other), the browser gateway, the phone stack."""
+
+    engine: MediaEngine
+    gateway: BrowserGateway
+    phone: PhoneStack | None
+
+    @classmethod
+    def build(cls, services: Services, settings: Settings) -> Node:
+        engine = MediaEngine()
+        gateway = BrowserGateway(
+            engine,
+            Sfu(),
+            services.rooms,
+            services.conferences,
+            services.bus,
+            grace=settings.resume_grace,
+        )
+        phone = PhoneStack.build(services, settings, engine) if settings.sip_enabled else None
+        return cls(engine, gateway, phone)
+
+    async def start(self) -> None:
+        self.engine.start()
+        self.gateway.start()
+        if self.phone is not None:
+            await self.phone.start()
+
+    async def stop(self) -> None:
+        if self.phone is not None:
+            await self.phone.stop()
+        await self.gateway.stop()
+        await self.engine.stop()
 
 
 @dataclass
@@ -64,7 +103,8 @@ async def first_start(services: Services, settings: Settings) -> FirstStart | No
 async def serve(settings: Settings) -> None:
     services = await build(settings)
     first = await first_start(services, settings)
-    app = create_app(services, secure_cookies=settings.secure_cookies)
+    node = Node.build(services, settings)
+    app = create_app(services, secure_cookies=settings.secure_cookies, signaling=node.gateway)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -74,10 +114,8 @@ async def serve(settings: Settings) -> None:
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    phone: PhoneStack | None = None
-    if settings.sip_enabled:
-        phone = PhoneStack.build(services, settings)
-        await phone.start()
+    await node.start()
+    phone = node.phone
     if first is not None:
         print(
             f"\nFirst start: created the administrator account\n"
@@ -99,8 +137,7 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
-        if phone is not None:
-            await phone.stop()
+        await node.stop()
 
 
 def run(settings: Settings | None = None) -> None:

@@ -18,7 +18,7 @@ from confero.app.ports import Clock, EventBus
 from confero.app.reservations import ReservationService
 from confero.app.rooms import RoomService
 from confero.domain import commands as c
-from confero.domain.conference import Conference
+from confero.domain.conference import Conference, Participant
 from confero.domain.errors import DomainError
 from confero.domain.events import Event, LockChanged, WindowClosing
 from confero.domain.reservations import CLOSING_WARNING, JoinState, Reservation
@@ -201,6 +201,13 @@ class ConferenceService:
         if actor is None:
             return {"running": False, "locked": room.locked, "participants": [], "lobby": []}
         return {"running": True, **actor.snapshot()}
+
+    def participant(self, room_id: str, participant_id: str) -> Participant | None:
+        """A participant of the running conference, as the actor last left it."""
+        actor = self.registry.get(room_id)
+        if actor is None:
+            return None
+        return actor.conference.participants.get(participant_id)
 
     def participant_account(self, room: Room, participant_id: str) -> str | None:
         actor = self.registry.get(room.id)

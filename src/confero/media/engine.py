@@ -22,15 +22,32 @@ import numpy.typing as npt
 from confero.media.g711 import G711Codec
 from confero.media.leg import SharedEncoder
 from confero.media.mixer import Mixer, MixLeg
+from confero.media.opus import OpusCodec, OpusEncoder
 
 Frame = npt.NDArray[np.int16]
 TICK = 0.020
 LATE = 0.005
 
 
+Codec = G711Codec | OpusCodec
+
+
+class Encoder(Protocol):
+    def encode(self, frame: Frame) -> bytes: ...
+
+
+def shared_encoder(codec: Codec) -> Encoder:
+    """One encoder for everyone who hears the same mix in this codec."""
+    if isinstance(codec, OpusCodec):
+        return OpusEncoder(codec)
+    return SharedEncoder(codec)
+
+
 class AudioLeg(Protocol):
     id: str
-    codec: G711Codec
+
+    @property
+    def codec(self) -> Codec: ...
 
     def pull(self, now: float | None = None) -> Frame | None: ...
     def send_frame(self, frame: Frame) -> None: ...
@@ -49,7 +66,7 @@ class TickStats:
 class _Room:
     mixer: Mixer = field(default_factory=Mixer)
     legs: dict[str, AudioLeg] = field(default_factory=dict)
-    encoders: dict[tuple[Hashable, str], SharedEncoder] = field(default_factory=dict)
+    encoders: dict[tuple[Hashable, str], Encoder] = field(default_factory=dict)
 
 
 class MediaEngine:
@@ -59,6 +76,8 @@ class MediaEngine:
         self._task: asyncio.Task[None] | None = None
         #: leg id -> who wants that leg's incoming audio (recording a caller's name)
         self.taps: dict[str, Callable[[Frame], None]] = {}
+        #: leg id -> the participant it carries (the talking indicator names people)
+        self.owners: dict[str, str] = {}
 
     def add_leg(self, room_id: str, leg: AudioLeg, *, listening: bool = True) -> MixLeg:
         room = self._rooms.setdefault(room_id, _Room())
@@ -103,10 +122,11 @@ class MediaEngine:
                         key = (group.key, name)
                         encoder = room.encoders.get(key)
                         if encoder is None:
-                            encoder = room.encoders[key] = SharedEncoder(leg.codec)
+                            encoder = room.encoders[key] = shared_encoder(leg.codec)
                         used.add(key)
                         payloads[name] = encoder.encode(group.frame)
-                    leg.send_encoded(payloads[name])
+                    if payloads[name]:
+                        leg.send_encoded(payloads[name])
             for key in set(room.encoders) - used:
                 del room.encoders[key]
 

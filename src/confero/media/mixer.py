@@ -124,6 +124,10 @@ class Mixer:
     def remove_leg(self, leg_id: str) -> None:
         self.legs.pop(leg_id, None)
 
+    def talking(self, within: int = 15) -> set[str]:
+        """Legs heard in the last ``within`` ticks (the talking indicator)."""
+        return {i for i, leg in self.legs.items() if self.ticks - leg.last_spoke <= within}
+
     def play_to(self, leg_id: str, samples: Frame) -> None:
         leg = self.legs.get(leg_id)
         if leg is not None:

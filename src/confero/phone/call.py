@@ -204,6 +204,7 @@ class PhoneCall:
             await self.hangup()
             return
         self.participant_id = pid
+        self.engine.owners[self.leg.id] = pid
         self._move_to_room(listening=False)
         self.in_lobby = any(isinstance(e, ev.Knocked) and e.lobby_id == pid for e in events)
         if self.in_lobby:
@@ -427,6 +428,7 @@ class PhoneCall:
                 await self.bridge.conferences.command(self.room, command)
         self.engine.remove_leg(self._engine_room, self.leg.id)
         self.engine.taps.pop(self.leg.id, None)
+        self.engine.owners.pop(self.leg.id, None)
         self.leg.close()
         self.sip.hangup()
         self.bridge.forget(self)

@@ -28,11 +28,16 @@ class PhoneStack:
     ua: UserAgent
     engine: MediaEngine
     bridge: PhoneBridge
+    #: False when the node shares its engine with the browsers (it stops it then).
+    owns_engine: bool = True
 
     @classmethod
-    def build(cls, services: Services, settings: Settings) -> PhoneStack:
+    def build(
+        cls, services: Services, settings: Settings, engine: MediaEngine | None = None
+    ) -> PhoneStack:
         ua = UserAgent(settings.sip_host, settings.sip_port)
-        engine = MediaEngine()
+        owns_engine = engine is None
+        engine = engine or MediaEngine()
         bridge = PhoneBridge(
             ua,
             engine,
@@ -45,7 +50,7 @@ class PhoneStack:
             trunk=parse_trunk(settings.sip_trunk),
             time_zone=ZoneInfo(settings.time_zone),
         )
-        return cls(ua, engine, bridge)
+        return cls(ua, engine, bridge, owns_engine)
 
     async def start(self) -> None:
         await self.ua.start()
@@ -55,4 +60,5 @@ class PhoneStack:
     async def stop(self) -> None:
         await self.bridge.stop()
         await self.ua.stop()
-        await self.engine.stop()
+        if self.owns_engine:
+            await self.engine.stop()

@@ -10,11 +10,13 @@ from fastapi.responses import HTMLResponse
 
 from confero import __version__
 from confero.app.services import Services
-from confero.web import problems
+from confero.web import problems, ws
 from confero.web.api import auth, chat, conference, health, reservations, rooms
 
 
-def create_app(services: Services, *, secure_cookies: bool = False) -> FastAPI:
+def create_app(
+    services: Services, *, secure_cookies: bool = False, signaling: ws.Signaling | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -28,9 +30,11 @@ def create_app(services: Services, *, secure_cookies: bool = False) -> FastAPI:
     )
     app.state.services = services
     app.state.secure_cookies = secure_cookies
+    app.state.signaling = signaling
     problems.install(app)
     for module in (health, auth, rooms, reservations, conference, chat):
         app.include_router(module.router)
+    app.include_router(ws.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:

@@ -1,0 +1,59 @@
+"""The browser's WebSocket (docs/SIGNALING.md): the web layer authenticates and hands the
+socket to the signaling adapter the composition root installed (``app.state.signaling``),
+so ``web`` does not import ``webrtc`` (house rule 1)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket
+
+from confero.domain.accounts import Account
+from confero.domain.rooms import Room
+from confero.web.deps import SESSION_COOKIE
+
+router = APIRouter()
+
+#: WebSocket close codes of ours (4000-4999 are the application's).
+ROOM_NOT_FOUND = 4404
+FOREIGN_ORIGIN = 4403
+UNAVAILABLE = 4503
+
+
+class Socket(Protocol):
+    async def send_text(self, text: str) -> None: ...
+    async def receive_text(self) -> str: ...
+    async def close(self, code: int = 1000) -> None: ...
+
+
+class Signaling(Protocol):
+    async def serve(self, room: Room, account: Account | None, conn: Socket) -> None: ...
+
+
+def same_origin(websocket: WebSocket) -> bool:
+    """Browsers send cookies on cross-site WebSockets too: refuse other sites' pages."""
+    origin = websocket.headers.get("origin")
+    if origin is None:  # not a browser (scripts, tests): nothing to hijack
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host", "")
+
+
+@router.websocket("/ws/v1/join/{invite_token}")
+async def join_socket(websocket: WebSocket, invite_token: str) -> None:
+    services = websocket.app.state.services
+    signaling: Signaling | None = getattr(websocket.app.state, "signaling", None)
+    if not same_origin(websocket):
+        await websocket.close(FOREIGN_ORIGIN)
+        return
+    if signaling is None:
+        await websocket.close(UNAVAILABLE)
+        return
+    room = await services.rooms.by_invite_token(invite_token[:64])
+    if room is None:
+        await websocket.close(ROOM_NOT_FOUND)
+        return
+    token = websocket.cookies.get(SESSION_COOKIE)
+    account = await services.accounts.resolve_token(token) if token else None
+    await websocket.accept()
+    await signaling.serve(room, account, websocket)

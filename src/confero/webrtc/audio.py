@@ -1,0 +1,146 @@
+"""A browser's audio as a leg of the room's mixer (house rule 5).
+
+Inbound: aiortc decodes the browser's Opus; we fold it to mono and keep a short queue
+that the 20 ms tick drains. A quiet frame (below ``GATE_DBFS`` for longer than
+``GATE_HANGOVER`` ticks) counts as silence: the leg then joins the shared full mix
+(encoded once for all such listeners) and the talking indicator stays dark. Browsers
+send Opus all the time, so without the gate every browser would always "speak".
+Outbound: the engine hands us either our own mix-minus (we encode it) or the shared
+mix's Opus payload; both leave as pre-encoded packets, which aiortc's sender only
+packetizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+from collections import deque
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from confero.media.opus import FRAME, OPUS, OpusCodec, OpusEncoder, to_mono
+
+Frame = npt.NDArray[np.int16]
+TIME_BASE = fractions.Fraction(1, 48_000)
+#: Frames kept for the mixer: more is latency, fewer is choppy audio on jitter.
+MAX_QUEUED = 6
+#: Prefetch before the first pull, to ride out the browser's packet jitter.
+PREFETCH = 2
+GATE_DBFS = -50.0
+GATE_HANGOVER = 15
+_GATE_RMS = 32768 * 10 ** (GATE_DBFS / 20)
+#: Packets waiting for aiortc's sender; a stalled connection must not grow memory.
+MAX_OUTBOUND = 10
+
+
+class MixTrack(MediaStreamTrack):
+    """What the browser hears: the room's mix for this participant, pre-encoded."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def put(self, packet: Any) -> None:
+        while self._queue.qsize() >= MAX_OUTBOUND:
+            self._queue.get_nowait()
+        self._queue.put_nowait(packet)
+
+    async def recv(self) -> Any:
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self._queue.get()
+        if packet is None:
+            raise MediaStreamError
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._queue.put_nowait(None)
+
+
+class BrowserAudioLeg:
+    def __init__(self, leg_id: str) -> None:
+        self.id = leg_id
+        self.track = MixTrack()
+        self.received = 0
+        self.sent = 0
+        self._inbound: deque[Frame] = deque(maxlen=MAX_QUEUED)
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._primed = False
+        self._loud_ago = GATE_HANGOVER + 1
+        self._encoder: OpusEncoder | None = None
+        self._pts = 0
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def codec(self) -> OpusCodec:
+        return OPUS
+
+    # ------------------------------------------------------------ inbound
+    def attach(self, track: MediaStreamTrack) -> None:
+        """Read the browser's microphone track until it ends."""
+        self.detach()
+        self._reader = asyncio.create_task(self._read(track), name=f"mic-{self.id}")
+
+    def detach(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, av.AudioFrame):
+                    self.push(to_mono(frame), frame.sample_rate)
+
+    def push(self, samples: Frame, rate: int = 48_000) -> None:
+        """Decoded microphone audio, any length; cut into 20 ms mixer frames."""
+        if rate != 48_000:  # browsers send Opus at 48 kHz; anything else is not ours
+            return
+        self.received += 1
+        pending = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        while pending.size >= FRAME:
+            self._inbound.append(pending[:FRAME])
+            pending = pending[FRAME:]
+        self._pending = pending
+
+    def pull(self, now: float | None = None) -> Frame | None:
+        if not self._primed:
+            if len(self._inbound) < PREFETCH:
+                return None
+            self._primed = True
+        if not self._inbound:
+            self._primed = False
+            return None
+        frame = self._inbound.popleft()
+        loud = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) >= _GATE_RMS
+        self._loud_ago = 0 if loud else self._loud_ago + 1
+        return frame if self._loud_ago <= GATE_HANGOVER else None
+
+    # ----------------------------------------------------------- outbound
+    def send_frame(self, frame: Frame) -> None:
+        if self._encoder is None:
+            self._encoder = OpusEncoder(OPUS)
+        payload = self._encoder.encode(frame)
+        if payload:
+            self.send_encoded(payload)
+
+    def send_encoded(self, payload: bytes) -> None:
+        packet = av.Packet(payload)
+        packet.pts = self._pts
+        packet.time_base = TIME_BASE
+        self._pts += FRAME
+        self.sent += 1
+        self.track.put(packet)
+
+    def close(self) -> None:
+        self.detach()
+        self.track.stop()

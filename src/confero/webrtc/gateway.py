@@ -1,0 +1,523 @@
+"""The browser gateway: one WebSocket per browser, conference events to the pages they
+concern, browser media in and out of the room (docs/SIGNALING.md).
+
+Like the phone bridge it only turns what a browser says into the same commands the
+keypad and REST use, and follows the conference's events; the actor decides. Event
+handlers run inside the actor, so they only queue messages and spawn media work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from confero.app.conferences import ConferenceService, build_command
+from confero.app.ports import EventBus
+from confero.app.rooms import RoomService
+from confero.domain import commands as c
+from confero.domain import events as ev
+from confero.domain.accounts import Account
+from confero.domain.conference import MAX_DISPLAY_NAME
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+from confero.media.engine import MediaEngine
+from confero.media.mixer import gain_for_level
+from confero.media.sfu import Publication, Sfu
+from confero.webrtc import signaling as s
+from confero.webrtc.audio import BrowserAudioLeg
+from confero.webrtc.session import BrowserMedia, SignalingError
+from confero.webrtc.visitor import Connection, Participant, Visitor
+
+log = logging.getLogger(__name__)
+TALKING_INTERVAL = 0.25
+CHAT_PAGE = 50
+
+
+class BrowserGateway:
+    def __init__(
+        self,
+        engine: MediaEngine,
+        sfu: Sfu,
+        rooms: RoomService,
+        conferences: ConferenceService,
+        bus: EventBus,
+        *,
+        grace: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.sfu = sfu
+        self.rooms = rooms
+        self.conferences = conferences
+        self.bus = bus
+        #: How long a dropped browser stays in the conference, waiting to come back.
+        self.grace = grace
+        self.visitors: dict[str, set[Visitor]] = {}
+        self.participants: dict[str, Participant] = {}
+        self._resume: dict[str, Participant] = {}
+        self._talking: dict[str, frozenset[str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._ticker: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ lifetime
+    def start(self) -> None:
+        self._unsubscribe = self.bus.subscribe(self._event)
+        self._ticker = asyncio.create_task(self._talking_loop(), name="talking")
+
+    async def stop(self) -> None:
+        self._unsubscribe()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for room_visitors in list(self.visitors.values()):
+            for v in list(room_visitors):
+                v.closed = True
+                with contextlib.suppress(asyncio.QueueFull):
+                    v.outbox.put_nowait(None)
+        for p in list(self.participants.values()):
+            if p.grace is not None:
+                p.grace.cancel()
+            await self._stop_media(p)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("browser task %s failed", task.get_name(), exc_info=task.exception())
+
+    # -------------------------------------------------------------- socket
+    async def serve(self, room: Room, account: Account | None, conn: Connection) -> None:
+        """Run one socket until it closes; a joined participant then gets a grace period."""
+        v = Visitor(room, account, conn)
+        self.visitors.setdefault(room.id, set()).add(v)
+        writer = asyncio.create_task(self._write(v), name="ws-writer")
+        try:
+            while not v.closed:
+                try:
+                    text = await conn.receive_text()
+                except Exception:  # disconnect, or a binary frame we do not speak
+                    break
+                await self._receive(v, text)
+        finally:
+            v.closed = True
+            v.outbox.put_nowait(None)
+            room_visitors = self.visitors.get(room.id)
+            if room_visitors is not None:
+                room_visitors.discard(v)
+                if not room_visitors:
+                    del self.visitors[room.id]
+            p = v.participant
+            if p is not None and p.visitor is v:
+                await self._dropped(p)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _write(self, v: Visitor) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                message = await v.outbox.get()
+                if message is None:
+                    await v.conn.close()
+                    return
+                await v.conn.send_text(json.dumps(message))
+
+    async def _receive(self, v: Visitor, text: str) -> None:
+        try:
+            msg = s.parse(text)
+        except s.BadMessage as exc:
+            v.push(s.error(exc.code, exc.detail, exc.ref))
+            return
+        handler = self._handlers.get(type(msg))
+        assert handler is not None
+        try:
+            await handler(self, v, msg)
+        except DomainError as exc:
+            v.push(s.error(exc.code, exc.detail, msg.ref, **exc.context))
+        except SignalingError as exc:
+            v.push(s.error("signaling.media", str(exc), msg.ref))
+
+    # ------------------------------------------------------------ messages
+    async def _hello(self, v: Visitor, msg: s.Hello) -> None:
+        v.lang = msg.lang
+        snap = self.conferences.snapshot(v.room)
+        room = v.room
+        v.push(
+            s.message(
+                "room",
+                room={
+                    "id": room.id,
+                    "name": room.name,
+                    "language": room.language.value,
+                    "locked": snap["locked"],
+                    "running": snap["running"],
+                    "count": len(snap["participants"]),
+                },
+                account={"display_name": v.account.display_name} if v.account else None,
+                chat=await self._chat_page(room, None),
+            )
+        )
+
+    async def _join(self, v: Visitor, msg: s.Join) -> None:
+        if v.participant is not None:
+            raise DomainError("conference.already_joined", "this page has joined already")
+        old = self._resume.get(msg.resume) if msg.resume else None
+        if old is not None and old.room.id == v.room.id:
+            live = self.conferences.participant(v.room.id, old.id)
+            if live is not None and old.id in self.participants:
+                await self._rebind(v, old)
+                return
+        name = " ".join((msg.name or "").split())
+        if not name and v.account is not None:
+            name = v.account.display_name
+        if not name:
+            raise DomainError("auth.name_required", "tell the others your name first")
+        name = name[:MAX_DISPLAY_NAME]
+        if old is not None and old.room.id == v.room.id:
+            token, identity = old.resume, old.identity
+            self._resume.pop(token, None)
+        else:
+            token = secrets.token_urlsafe(24)
+            identity = (
+                f"account:{v.account.id}"
+                if v.account is not None
+                else "browser:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+            )
+        role = Role.PARTICIPANT
+        if v.account is not None:
+            role = v.room.role_for_account(v.account.id) or Role.PARTICIPANT
+        p = Participant(
+            id=uuid.uuid4().hex,
+            room=v.room,
+            name=name,
+            identity=identity,
+            resume=token,
+            account_id=v.account.id if v.account else None,
+            visitor=v,
+        )
+        v.participant = p
+        self.participants[p.id] = p
+        try:
+            await self.conferences.join(
+                v.room,
+                display_name=name,
+                role=role,
+                channel="browser",
+                identity=identity,
+                account_id=p.account_id,
+                participant_id=p.id,
+            )
+        except DomainError:
+            self._forget(p)
+            raise
+        self._resume[token] = p
+
+    async def _offer(self, v: Visitor, msg: s.Offer) -> None:
+        p = self._entered(v)
+        assert p.media is not None
+        answer = await p.media.accept_offer(msg.sdp)
+        v.push(s.message("answer", sdp=answer, ref=msg.ref))
+        for pub in self.sfu.publications(p.room.id):
+            if pub.participant_id != p.id:
+                await self._watch(p, pub)
+
+    async def _subscribe_answer(self, v: Visitor, msg: s.SubscribeAnswer) -> None:
+        p = self._entered(v)
+        assert p.media is not None
+        await p.media.watch_answer(msg.stream_id, msg.sdp)
+
+    async def _media(self, v: Visitor, msg: s.Media) -> None:
+        p = self._entered(v)
+        for slot, wanted in (("camera", msg.camera), ("screen", msg.screen)):
+            if wanted and slot not in p.publishing:
+                await self._publish(p, slot)
+            elif not wanted and slot in p.publishing:
+                await self._unpublish(p, slot)
+        if msg.ref:
+            v.push(s.message("result", ref=msg.ref, ok=True))
+
+    async def _command(self, v: Visitor, msg: s.Command) -> None:
+        if msg.command == "leave":
+            await self._leave(v, s.Leave(v=1, type="leave", ref=msg.ref))
+            return
+        p = v.participant
+        if p is None or not p.entered:
+            raise DomainError("conference.not_joined", "join the conference first")
+        command = build_command(
+            msg.command,
+            by=p.id,
+            by_role=None,
+            target=msg.target,
+            number=msg.number,
+            confirm=msg.confirm,
+        )
+        await self.conferences.command(v.room, command)
+        v.push(s.message("result", ref=msg.ref, ok=True))
+
+    async def _leave(self, v: Visitor, msg: s.Leave) -> None:
+        p = v.participant
+        if p is None:
+            raise DomainError("conference.not_joined", "join the conference first")
+        with contextlib.suppress(DomainError):  # already gone (ended, removed)
+            await self.conferences.command(v.room, c.Leave(by=p.id, reason="left"))
+        await self._part(p)
+        self._resume.pop(p.resume, None)
+        v.push(s.message("left", ref=msg.ref))
+
+    async def _chat(self, v: Visitor, msg: s.Chat) -> None:
+        if v.participant is not None:
+            name = v.participant.name
+        elif v.account is not None:
+            name = v.account.display_name
+        else:
+            name = " ".join((msg.name or "").split())
+        if not name:
+            raise DomainError("auth.name_required", "tell the others your name first")
+        account_id = v.account.id if v.account else None
+        posted = await self.rooms.post_chat(v.room, name, msg.text, account_id)
+        v.push(s.message("result", ref=msg.ref, ok=True, id=posted.id))
+
+    async def _chat_history(self, v: Visitor, msg: s.ChatHistory) -> None:
+        v.push(s.message("chat_page", ref=msg.ref, **await self._chat_page(v.room, msg.before)))
+
+    async def _ping(self, v: Visitor, msg: s.Ping) -> None:
+        v.push(s.message("pong", ref=msg.ref))
+
+    _handlers: ClassVar[dict[type, Callable[..., Coroutine[Any, Any, None]]]] = {
+        s.Hello: _hello,
+        s.Join: _join,
+        s.Offer: _offer,
+        s.SubscribeAnswer: _subscribe_answer,
+        s.Media: _media,
+        s.Command: _command,
+        s.Chat: _chat,
+        s.ChatHistory: _chat_history,
+        s.Leave: _leave,
+        s.Ping: _ping,
+    }
+
+    # --------------------------------------------------------------- helpers
+    @staticmethod
+    def _entered(v: Visitor) -> Participant:
+        p = v.participant
+        if p is None or not p.entered:
+            raise DomainError("conference.not_joined", "join the conference first")
+        return p
+
+    async def _chat_page(self, room: Room, before: int | None) -> dict[str, Any]:
+        found = await self.rooms.list_chat(room.id, before, CHAT_PAGE + 1)
+        messages = [
+            {
+                "id": m.id,
+                "author_name": m.author_name,
+                "text": m.text,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in found[:CHAT_PAGE]
+        ]
+        next_before = messages[-1]["id"] if len(found) > CHAT_PAGE else None
+        return {"messages": messages, "next_before": next_before}
+
+    def _welcome(self, p: Participant) -> dict[str, Any]:
+        live = self.conferences.participant(p.room.id, p.id)
+        role = live.role.value if live is not None else Role.PARTICIPANT.value
+        state = self.conferences.snapshot(p.room)
+        if role != Role.MODERATOR.value:
+            state = {**state, "lobby": []}
+        return s.message("welcome", participant_id=p.id, role=role, resume=p.resume, state=state)
+
+    def _enter(self, p: Participant) -> None:
+        """Admitted to the room: a mixer leg and media, then the welcome."""
+        if p.entered:
+            return
+        p.entered = True
+        self._start_media(p)
+        if p.visitor is not None:
+            p.visitor.push(self._welcome(p))
+
+    def _start_media(self, p: Participant) -> None:
+        leg = BrowserAudioLeg(p.id)
+        p.media = BrowserMedia(p.id, leg)
+        p.mix = self.engine.add_leg(p.room.id, leg)
+        self.engine.owners[leg.id] = p.id
+        self._sync(p)
+
+    def _sync(self, p: Participant) -> None:
+        live = self.conferences.participant(p.room.id, p.id)
+        if p.mix is not None and live is not None:
+            p.mix.muted = live.muted
+            p.mix.gain = gain_for_level(live.volume)
+
+    async def _stop_media(self, p: Participant) -> None:
+        for slot in list(p.publishing):
+            await self._unpublish(p, slot)
+        media, p.media, p.mix = p.media, None, None
+        self.engine.remove_leg(p.room.id, p.id)
+        self.engine.owners.pop(p.id, None)
+        if media is not None:
+            await media.close()
+
+    async def _rebind(self, v: Visitor, p: Participant) -> None:
+        """The same participant on a new socket (reload, network back): F-EN7."""
+        if p.grace is not None:
+            p.grace.cancel()
+            p.grace = None
+        old = p.visitor
+        if old is not None and old is not v:
+            old.participant = None
+            old.push(s.message("left", reason="replaced"))
+        await self._stop_media(p)
+        p.visitor = v
+        v.participant = p
+        p.entered = False
+        self._enter(p)
+
+    async def _dropped(self, p: Participant) -> None:
+        p.visitor = None
+        await self._stop_media(p)
+        if p.entered or p.id in self.participants:
+            p.grace = asyncio.create_task(self._grace(p), name=f"grace-{p.id}")
+
+    async def _grace(self, p: Participant) -> None:
+        await asyncio.sleep(self.grace)
+        p.grace = None
+        if p.visitor is not None:
+            return
+        with contextlib.suppress(DomainError):
+            await self.conferences.command(p.room, c.Leave(by=p.id, reason="dropped"))
+        self._forget(p)
+
+    async def _part(self, p: Participant) -> None:
+        """No longer in the conference (left, removed, ended): media stops now."""
+        p.entered = False
+        if p.visitor is not None:
+            p.visitor.participant = None
+        await self._stop_media(p)
+        self._forget(p)
+
+    def _forget(self, p: Participant) -> None:
+        self.participants.pop(p.id, None)
+        if p.visitor is not None and p.visitor.participant is p:
+            p.visitor.participant = None
+
+    # ------------------------------------------------------------------ SFU
+    async def _publish(self, p: Participant, slot: str) -> None:
+        assert p.media is not None
+        track = p.media.published.get(slot)
+        if track is None:
+            raise DomainError("media.no_offer", f"send an offer with a {slot} transceiver first")
+        pub = Publication(
+            id=f"{p.id}-{slot}",
+            participant_id=p.id,
+            kind=slot,
+            send_keyframe_request=track.request_keyframe,
+        )
+        self.sfu.publish(p.room.id, pub)
+        track.publication = pub
+        p.publishing[slot] = pub.id
+        for other in self._entered_in(p.room.id):
+            if other is not p and other.media is not None and other.media.publish_pc is not None:
+                await self._watch(other, pub)
+
+    async def _unpublish(self, p: Participant, slot: str) -> None:
+        stream_id = p.publishing.pop(slot, None)
+        if stream_id is None:
+            return
+        if p.media is not None and slot in p.media.published:
+            p.media.published[slot].publication = None
+        self.sfu.unpublish(p.room.id, stream_id)
+        for other in self._entered_in(p.room.id):
+            if other.media is not None and stream_id in other.media.watching:
+                await other.media.unwatch(stream_id)
+                if other.visitor is not None:
+                    other.visitor.push(s.message("unsubscribe", stream_id=stream_id))
+
+    async def _watch(self, p: Participant, pub: Publication) -> None:
+        assert p.media is not None
+        sub = pub.subscribe(p.id)
+        offer = await p.media.watch(pub.id, sub)
+        if p.visitor is not None:
+            p.visitor.push(
+                s.message(
+                    "subscribe",
+                    stream_id=pub.id,
+                    participant_id=pub.participant_id,
+                    kind=pub.kind,
+                    sdp=offer,
+                )
+            )
+
+    def _entered_in(self, room_id: str) -> list[Participant]:
+        return [p for p in self.participants.values() if p.room.id == room_id and p.entered]
+
+    # --------------------------------------------------------------- events
+    async def _event(self, event: ev.Event) -> None:
+        room_visitors = self.visitors.get(event.room_id, set())
+        if room_visitors:
+            message = {"v": s.VERSION, "type": "event", **event.to_dict()}
+            for v in room_visitors:
+                if not event.audience or v.participant_id in event.audience:
+                    v.push(message)
+        ours = [p for p in self.participants.values() if p.room.id == event.room_id]
+        if not ours:
+            return
+        match event:
+            case ev.ParticipantJoined(participant=view):
+                p = self.participants.get(view.id)
+                if p is not None:
+                    self._enter(p)
+            case ev.Knocked(lobby_id=lobby_id):
+                p = self.participants.get(lobby_id)
+                if p is not None and p.visitor is not None:
+                    p.visitor.push(s.message("lobby", lobby_id=lobby_id))
+            case ev.LobbyLeft(lobby_id=lobby_id, reason=reason):
+                p = self.participants.get(lobby_id)
+                if p is not None and reason != "admitted":
+                    if reason == "denied" and p.visitor is not None:
+                        p.visitor.push(s.message("denied", reason=reason))
+                    self._forget(p)
+            case ev.ParticipantLeft(participant_id=pid):
+                p = self.participants.get(pid)
+                if p is not None:
+                    self._spawn(self._part(p), f"part-{pid}")
+            case ev.ConferenceEnded():
+                for p in ours:
+                    self._spawn(self._part(p), f"part-{p.id}")
+            case ev.MuteChanged(participant_id=pid):
+                p = self.participants.get(pid)
+                if p is not None:
+                    self._sync(p)
+            case ev.AllMuteChanged() | ev.VolumeChanged():
+                for p in ours:
+                    self._sync(p)
+
+    async def _talking_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TALKING_INTERVAL)
+            for room_id, room_visitors in list(self.visitors.items()):
+                mixer = self.engine.mixer(room_id)
+                legs = mixer.talking() if mixer is not None else set()
+                now = frozenset(self.engine.owners.get(leg, leg) for leg in legs)
+                if now == self._talking.get(room_id, frozenset()):
+                    continue
+                self._talking[room_id] = now
+                message = s.message("talking", ids=sorted(now))
+                for v in room_visitors:
+                    if v.participant is not None and v.participant.entered:
+                        v.push(message)
+            for room_id in set(self._talking) - set(self.visitors):
+                del self._talking[room_id]

@@ -1,0 +1,152 @@
+"""One browser participant's media: its publish connection and the streams it watches.
+
+The browser offers one *publish* connection (audio sendrecv, camera, screen; see
+docs/SIGNALING.md) and never renegotiates it; every remote stream it watches gets a
+receive-only connection that we offer. One connection per watched stream costs a few
+more ICE/DTLS handshakes than one renegotiated connection, but keeps both sides free of
+renegotiation races (glare) when cameras go on and off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+
+from confero.media.sfu import Subscription
+from confero.webrtc.audio import BrowserAudioLeg
+from confero.webrtc.video import ForwardTrack, PublishedTrack, vp8_only
+
+log = logging.getLogger(__name__)
+#: The order of the browser's transceivers on the publish connection.
+SLOTS = ("audio", "camera", "screen")
+
+
+class SignalingError(Exception):
+    """An offer or answer we cannot use; the text is safe to show to the client."""
+
+
+def peer_connection() -> RTCPeerConnection:
+    # No STUN by default: aiortc would ask Google's, unreachable from a closed network.
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+class BrowserMedia:
+    def __init__(self, participant_id: str, leg: BrowserAudioLeg) -> None:
+        self.participant_id = participant_id
+        self.leg = leg
+        self.publish_pc: RTCPeerConnection | None = None
+        self.published: dict[str, PublishedTrack] = {}  #: slot -> incoming video
+        self.watching: dict[str, tuple[RTCPeerConnection, Subscription]] = {}
+        #: Called with a slot ("camera"/"screen") when its first video arrives.
+        self.on_video: Callable[[str], None] = lambda slot: None
+        self.on_failed: Callable[[], None] = lambda: None
+
+    async def accept_offer(self, sdp: str) -> str:
+        """The browser's publish offer -> our answer (one per session; a new one replaces)."""
+        await self._close_publish()
+        pc = peer_connection()
+        self.publish_pc = pc
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:  # aiortc raises ValueError, InvalidStateError, ...
+            await self._close_publish()
+            raise SignalingError(f"the offer cannot be used: {exc}") from exc
+        transceivers = pc.getTransceivers()
+        kinds = [t.kind for t in transceivers]
+        if not kinds or kinds[0] != "audio" or any(k != "video" for k in kinds[1:3]):
+            await self._close_publish()
+            raise SignalingError("the offer must have audio, then camera and screen video")
+        slots = {t: SLOTS[i] for i, t in enumerate(transceivers[:3])}
+        video_codecs = vp8_only(RTCRtpSender.getCapabilities("video"))
+        for t in transceivers:
+            if t.kind == "video":
+                t.setCodecPreferences(video_codecs)
+        transceivers[0].sender.replaceTrack(self.leg.track)
+        transceivers[0].direction = "sendrecv"
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            owner = next((t for t in transceivers if t.receiver.track is track), None)
+            slot = slots.get(owner) if owner is not None else None
+            if track.kind == "audio" and slot == "audio":
+                self.leg.attach(track)
+            elif track.kind == "video" and slot in ("camera", "screen") and owner is not None:
+                self._receive_video(slot, track, owner.receiver)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState == "failed" and pc is self.publish_pc:
+                self.on_failed()
+
+        # Tracks of the offer fire while setting the remote description, before our
+        # handler existed: pick them up here.
+        for t in transceivers:
+            track = t.receiver.track
+            if track is not None and t.direction in ("recvonly", "sendrecv"):
+                on_track(track)
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        return pc.localDescription.sdp
+
+    def _receive_video(self, slot: str, track: MediaStreamTrack, receiver: RTCRtpReceiver) -> None:
+        old = self.published.pop(slot, None)
+        if old is not None:
+            old.close()
+        self.published[slot] = PublishedTrack(track, receiver)
+        self.on_video(slot)
+
+    async def watch(self, stream_id: str, subscription: Subscription) -> str:
+        """A receive-only connection for the browser to watch one stream: our offer."""
+        await self.unwatch(stream_id)
+        pc = peer_connection()
+        forward = ForwardTrack(subscription)
+        transceiver = pc.addTransceiver(forward, direction="sendonly")
+        transceiver.setCodecPreferences(vp8_only(RTCRtpSender.getCapabilities("video")))
+        forward.bind(transceiver.sender)
+        self.watching[stream_id] = (pc, subscription)
+        offer = await pc.createOffer()
+        await pc.setLocalDescription(offer)
+        return pc.localDescription.sdp
+
+    async def watch_answer(self, stream_id: str, sdp: str) -> None:
+        entry = self.watching.get(stream_id)
+        if entry is None:
+            raise SignalingError("no such stream")
+        try:
+            await entry[0].setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            await self.unwatch(stream_id)
+            raise SignalingError(f"the answer cannot be used: {exc}") from exc
+
+    async def unwatch(self, stream_id: str) -> None:
+        entry = self.watching.pop(stream_id, None)
+        if entry is not None:
+            pc, subscription = entry
+            subscription.publication.unsubscribe(subscription.subscriber_id)
+            await pc.close()
+
+    async def _close_publish(self) -> None:
+        for published in self.published.values():
+            published.close()
+        self.published.clear()
+        self.leg.detach()
+        if self.publish_pc is not None:
+            pc, self.publish_pc = self.publish_pc, None
+            with contextlib.suppress(Exception):
+                await pc.close()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(self.unwatch(s) for s in list(self.watching)))
+        await self._close_publish()
+        self.leg.close()

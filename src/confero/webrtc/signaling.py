@@ -1,0 +1,126 @@
+"""The browser's WebSocket messages, version 1 (docs/SIGNALING.md), as a schema.
+
+Every message is validated before anything acts on it: an unknown type, a wrong
+version, a missing or oversized field, or a message over ``MAX_MESSAGE`` bytes is
+answered with an ``error`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
+
+VERSION = 1
+MAX_MESSAGE = 64 * 1024
+MAX_SDP = 32 * 1024
+Ref = Annotated[str | None, Field(default=None, max_length=40)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1]
+    ref: Ref = None
+
+
+class Hello(_Message):
+    type: Literal["hello"]
+    lang: str | None = Field(default=None, max_length=16)
+
+
+class Join(_Message):
+    type: Literal["join"]
+    name: str | None = Field(default=None, max_length=200)
+    resume: str | None = Field(default=None, max_length=64)
+
+
+class Offer(_Message):
+    type: Literal["offer"]
+    sdp: str = Field(max_length=MAX_SDP)
+
+
+class SubscribeAnswer(_Message):
+    type: Literal["subscribe_answer"]
+    stream_id: str = Field(max_length=80)
+    sdp: str = Field(max_length=MAX_SDP)
+
+
+class Media(_Message):
+    type: Literal["media"]
+    camera: StrictBool = False
+    screen: StrictBool = False
+
+
+class Command(_Message):
+    type: Literal["command"]
+    command: str = Field(max_length=40)
+    target: str | None = Field(default=None, max_length=64)
+    number: str | None = Field(default=None, max_length=32)
+    confirm: StrictBool | None = None
+
+
+class Chat(_Message):
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=8000)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class ChatHistory(_Message):
+    type: Literal["chat_history"]
+    before: int | None = Field(default=None, ge=1)
+
+
+class Leave(_Message):
+    type: Literal["leave"]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Hello | Join | Offer | SubscribeAnswer | Media | Command | Chat | ChatHistory | Leave | Ping,
+    Field(discriminator="type"),
+]
+_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+class BadMessage(Exception):
+    def __init__(self, code: str, detail: str, ref: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.ref = ref
+
+
+def parse(text: str) -> ClientMessage:
+    if len(text.encode("utf-8", "replace")) > MAX_MESSAGE:
+        raise BadMessage("signaling.too_large", f"messages are limited to {MAX_MESSAGE} bytes")
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise BadMessage("signaling.invalid_json", f"not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise BadMessage("signaling.invalid", "a message is a JSON object")
+    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
+    ref = ref[:40] if ref else None
+    if raw.get("v") != VERSION:
+        raise BadMessage("signaling.version", f"this server speaks version {VERSION}", ref)
+    try:
+        return _adapter.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadMessage("signaling.invalid", f"{where}: {first['msg']}", ref) from exc
+
+
+def message(type_: str, **fields: Any) -> dict[str, Any]:
+    return {"v": VERSION, "type": type_, **fields}
+
+
+def error(code: str, detail: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    out = message("error", code=code, detail=detail, **extra)
+    if ref is not None:
+        out["ref"] = ref
+    return out

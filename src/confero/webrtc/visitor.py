@@ -1,0 +1,71 @@
+"""Who is on the other end of a browser socket: a visitor of the room page, and, once
+joined, a participant of the conference (which outlives one socket: F-EN7)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from confero.domain.accounts import Account
+from confero.domain.rooms import Room
+from confero.media.mixer import MixLeg
+from confero.webrtc.session import BrowserMedia
+
+#: Messages waiting for a slow socket before it is cut off (it would only fall behind).
+MAX_OUTBOX = 500
+
+
+class Connection(Protocol):
+    """A WebSocket as the gateway needs it (the web layer adapts Starlette's)."""
+
+    async def send_text(self, text: str) -> None: ...
+    async def receive_text(self) -> str: ...
+    async def close(self, code: int = 1000) -> None: ...
+
+
+@dataclass(eq=False)
+class Participant:
+    id: str
+    room: Room
+    name: str
+    identity: str
+    resume: str
+    account_id: str | None
+    visitor: Visitor | None = None
+    entered: bool = False
+    media: BrowserMedia | None = None
+    mix: MixLeg | None = None
+    grace: asyncio.Task[None] | None = None
+    publishing: dict[str, str] = field(default_factory=dict)  #: slot -> stream id
+
+
+@dataclass(eq=False)
+class Visitor:
+    room: Room
+    account: Account | None
+    conn: Connection
+    lang: str | None = None
+    participant: Participant | None = None
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(
+        default_factory=lambda: asyncio.Queue(MAX_OUTBOX)
+    )
+    closed: bool = False
+
+    def push(self, message: dict[str, Any]) -> None:
+        """Queue a message; never blocks the conference's actor on a slow socket."""
+        if self.closed:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.closed = True  # the writer sees None and closes the socket
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.outbox.get_nowait()
+            self.outbox.put_nowait(None)
+
+    @property
+    def participant_id(self) -> str | None:
+        return self.participant.id if self.participant is not None else None
+

@@ -1,0 +1,57 @@
+"""The browser gateway with scripted aiortc browsers: real ICE/DTLS/SRTP on loopback."""
+
+from __future__ import annotations
+
+from confero.domain.rooms import Room
+from tests.phone.support import eventually
+from tests.webrtc.support import Browser, Served
+
+
+async def test_two_browsers_hear_each_other_and_not_themselves(
+    served: Served, room: Room, browsers: list[Browser]
+) -> None:
+    ann, bob = Browser(served.ws_url(room)), Browser(served.ws_url(room))
+    browsers += [ann, bob]
+    hello = await ann.connect()
+    assert hello["room"]["name"] == "Board" and hello["room"]["running"] is False
+    await bob.connect()
+    await ann.join("Ann")
+    await bob.join("Bob")
+    await ann.publish(tone_hz=600)
+    await bob.publish(tone_hz=1000)
+    await eventually(lambda: bob.heard.has_tone(600), 15)
+    await eventually(lambda: ann.heard.has_tone(1000), 15)
+    assert not ann.heard.has_tone(600), "mix-minus: Ann does not hear herself"
+    assert not bob.heard.has_tone(1000)
+
+
+async def test_camera_is_forwarded_without_decoding_and_late_subscriber_gets_key_frame(
+    served: Served, room: Room, browsers: list[Browser]
+) -> None:
+    ann, bob, carol = (Browser(served.ws_url(room)) for _ in range(3))
+    browsers += [ann, bob, carol]
+    for b, name in ((ann, "Ann"), (bob, "Bob")):
+        await b.connect()
+        await b.join(name)
+    await bob.publish()
+    await ann.publish(camera=True)
+    stream = f"{ann.pid}-camera"
+    await eventually(lambda: bob.video_frames.get(stream, 0) >= 10, 15)
+    assert bob.keyframes[stream] >= 1, "a subscriber starts at a key frame"
+    pub = served.node.gateway.sfu.get(room.id, stream)
+    assert pub is not None and pub.frames > 0 and pub.keyframe_requests >= 1
+    # Carol arrives long after Ann's first key frame: she must not wait for the next
+    # periodic one (aiortc sends those every few seconds at most).
+    await carol.connect()
+    await carol.join("Carol")
+    await carol.publish()
+    loop_time = __import__("asyncio").get_running_loop().time
+    started = loop_time()
+    await eventually(lambda: carol.keyframes.get(stream, 0) >= 1, 5)
+    assert loop_time() - started < 2.0
+    await eventually(lambda: carol.video_frames.get(stream, 0) >= 5, 5)
+    # Camera off: everyone stops watching it.
+    await ann.send(type="media", camera=False, screen=False)
+    await bob.expect("unsubscribe", stream_id=stream)
+    await carol.expect("unsubscribe", stream_id=stream)
+    assert served.node.gateway.sfu.get(room.id, stream) is None
