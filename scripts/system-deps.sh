@@ -14,6 +14,10 @@ case "$profile" in
     command -v pg_isready >/dev/null || need+=(postgresql-client)
     # sipp is the real SIP peer of the phone tests; its RFC 2833 captures come with it
     command -v sipp >/dev/null || need+=(sip-tester)
+    # the browser tests drive Debian's Chromium with Playwright (never a downloaded one)
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    command -v chromedriver >/dev/null || need+=(chromium-driver)
+    fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
     ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac

@@ -1,5 +1,8 @@
-"""The phone stack and a room for every test here (see tests/phone/support.py)."""
+"""The phone stack, a whole node, a room and Chromium for every test here (see
+tests/phone/support.py, tests/webrtc/support.py, tests/e2e/chromium.py)."""
 
+from tests.e2e.chromium import chromium
 from tests.phone.support import phone, room
+from tests.webrtc.support import served
 
-__all__ = ["phone", "room"]
+__all__ = ["chromium", "phone", "room", "served"]

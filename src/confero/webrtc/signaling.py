@@ -84,6 +84,10 @@ ClientMessage = Annotated[
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+TYPES = frozenset(
+    cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for cls in (Hello, Join, Offer, SubscribeAnswer, Media, Command, Chat, ChatHistory, Leave, Ping)
+)
 
 
 class BadMessage(Exception):
@@ -107,6 +111,8 @@ def parse(text: str) -> ClientMessage:
     ref = ref[:40] if ref else None
     if raw.get("v") != VERSION:
         raise BadMessage("signaling.version", f"this server speaks version {VERSION}", ref)
+    if raw.get("type") not in TYPES:
+        raise BadMessage("signaling.unknown_type", f"unknown message type {raw.get('type')!r}", ref)
     try:
         return _adapter.validate_python(raw)
     except ValidationError as exc:

@@ -1,0 +1,274 @@
+"""Browser meetings in Debian's Chromium, driven like a user would: the real pages, real
+WebRTC to our server, fake camera and microphone (F-WB1, F-WB2, F-WB5, F-EN1..F-EN8)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+from confero.app.services import Services
+from confero.domain.rooms import Room
+from tests.e2e.chromium import Launch
+from tests.phone.support import eventually
+from tests.webrtc.support import Served
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+#: Per page: audio packets received on the publish connection, and frames decoded per
+#: watched stream.
+STATS_JS = """
+async () => {
+  const c = window.confero;
+  const out = {audio: 0, video: {}, state: c.publishPc ? c.publishPc.connectionState : 'none'};
+  if (c.publishPc) {
+    (await c.publishPc.getStats()).forEach(s => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived;
+    });
+  }
+  for (const [id, pc] of c.subscribePcs) {
+    (await pc.getStats()).forEach(s => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') out.video[id] = s.framesDecoded || 0;
+    });
+  }
+  return out;
+}
+"""
+
+
+async def stats(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate(STATS_JS)
+    return result
+
+
+async def host_page(chromium: Launch, served: Served, room: Room, **kw: Any) -> Page:
+    owner = await served.services.accounts.by_email("host@example.org")
+    assert owner is not None
+    token = await served.services.accounts.issue_token(owner, "session")
+    page = await chromium(None, **kw)
+    await page.context.add_cookies(
+        [{"name": "confero_session", "value": token, "url": served.base_url}]
+    )
+    await page.goto(invite(served, room))
+    return page
+
+
+def invite(served: Served, room: Room) -> str:
+    return f"{served.base_url}/join/{room.invite_token}"
+
+
+async def enter(page: Page, name: str | None = None) -> None:
+    await page.wait_for_selector("#join:not([disabled])")
+    if name is not None:
+        await page.fill("#name", name)
+    await page.click("#join")
+    await page.wait_for_selector("#meeting", state="visible")
+
+
+async def count_participants(page: Page) -> int:
+    return await page.locator("#participants .participant").count()
+
+
+async def test_three_browsers_see_and_hear_each_other(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await page_ready(host)
+    if os.environ.get("CONFERO_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        await host.screenshot(path=str(DOCS / "prejoin.png"))
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    bob = await chromium(invite(served, room))
+    await enter(bob, "Bob")
+    pages = [host, ann, bob]
+
+    async def everyone_sees_everyone() -> bool:
+        for page in pages:
+            s = await stats(page)
+            if s["audio"] < 50 or len(s["video"]) != 2:
+                return False
+            if any(frames < 10 for frames in s["video"].values()):
+                return False
+        return True
+
+    await eventually(everyone_sees_everyone, 30)
+    for page in pages:
+        assert await count_participants(page) == 3
+    assert await host.locator("#participants .participant.moderator").count() == 1
+    if os.environ.get("CONFERO_SCREENSHOTS"):
+        await host.screenshot(path=str(DOCS / "meeting.png"))
+
+
+async def page_ready(page: Page) -> None:
+    await page.wait_for_selector("#prejoin", state="visible")
+    await page.wait_for_selector("#join:not([disabled])")
+
+
+async def test_chat_and_raised_hand_reach_the_others(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await ann.fill("#chat-input", "Hello from Ann")
+    await ann.click("#chat-send")
+    await host.wait_for_selector("#chat-messages .chat-message:has-text('Hello from Ann')")
+    await ann.click("#hand-toggle")
+    await host.wait_for_selector("#participants .participant.hand")
+
+
+async def test_locked_room_knock_and_admit(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    await host.click("#lock-toggle")
+    await eventually(lambda: _locked(served, room))
+    guest = await chromium(invite(served, room))
+    await guest.wait_for_selector("#join:not([disabled])")
+    await guest.fill("#name", "Knocker")
+    await guest.click("#join")
+    await guest.wait_for_selector("#lobby-wait", state="visible")
+    knocker = host.locator("#lobby-list .knocker")
+    await knocker.first.wait_for()
+    await knocker.first.locator(".admit").click()
+    await guest.wait_for_selector("#meeting", state="visible")
+    await eventually(lambda: _count(host, 2), 10)
+
+
+def _locked(served: Served, room: Room) -> bool:
+    return bool(served.services.conferences.snapshot(room)["locked"])
+
+
+async def _count(page: Page, n: int) -> bool:
+    return await count_participants(page) == n
+
+
+async def test_end_for_everyone_stops_every_page(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await eventually(lambda: _count(host, 2), 10)
+    await host.click("#leave-menu")
+    await host.click("#end-all")
+    assert "2" in (await host.locator("#confirm-text").inner_text())
+    await host.click("#confirm-ok")
+    for page in (host, ann):
+        await page.wait_for_selector("#ended", state="visible")
+        state = await page.evaluate(
+            "() => window.confero.publishPc ? window.confero.publishPc.connectionState : 'closed'"
+        )
+        assert state == "closed", "media stops"
+    assert served.node.engine.leg_count() == 0
+    assert not served.services.conferences.snapshot(room)["running"]
+
+
+async def test_end_for_everyone_except_me_keeps_the_host(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await eventually(lambda: _count(host, 2), 10)
+    await host.click("#leave-menu")
+    await host.click("#end-all-but-me")
+    await host.click("#confirm-ok")
+    await ann.wait_for_selector("#ended", state="visible")
+    await eventually(lambda: _count(host, 1), 10)
+    assert await host.locator("#meeting").is_visible()
+    assert served.node.engine.leg_count() == 1
+
+
+async def test_reset_removes_chat_and_activity(
+    served: Served, room: Room, chromium: Launch, services: Services
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    await host.fill("#chat-input", "to be forgotten")
+    await host.click("#chat-send")
+    await host.wait_for_selector("#chat-messages .chat-message")
+    await host.click("#settings")
+    await host.click("#reset-room")
+    await host.click("#confirm-ok")
+    await host.wait_for_selector("#ended", state="visible")
+    await eventually(lambda: _empty_room(services, room), 10)
+    await host.wait_for_selector("#chat-messages .chat-message", state="detached")
+
+
+async def _empty_room(services: Services, room: Room) -> bool:
+    chat = await services.rooms.list_chat(room.id)
+    activity = await services.rooms.list_activity(room.id)
+    return not chat and not activity
+
+
+async def test_host_leaves_and_returns_while_others_stay(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await eventually(lambda: _count(ann, 2), 10)
+    await host.click("#leave-menu")
+    await host.click("#leave")
+    await host.wait_for_selector("#ended", state="visible")
+    await eventually(lambda: _count(ann, 1), 10)
+    assert await ann.locator("#meeting").is_visible(), "the others stay (F-EN6)"
+    await host.click("#rejoin")
+    await host.wait_for_selector("#meeting", state="visible")
+    await eventually(lambda: _count(ann, 2), 10)
+    assert await host.locator("#lock-toggle").is_visible(), "still the moderator"
+
+
+async def test_reload_keeps_the_participant_and_role(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await eventually(lambda: _count(host, 2), 10)
+    before = await host.evaluate("() => window.confero.state.participantId")
+    await host.reload()
+    await host.wait_for_selector("#meeting", state="visible")
+    assert await host.evaluate("() => window.confero.state.participantId") == before
+    assert await host.locator("#lock-toggle").is_visible()
+    assert await count_participants(ann) == 2, "Ann never saw the host leave"
+
+
+async def test_a_guest_page_cannot_moderate(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    guest = await chromium(invite(served, room))
+    await enter(guest, "Mallory")
+    assert not await guest.locator("#end-all").is_visible()
+    # A hand-made socket from the guest's page: the server refuses, whatever the UI shows.
+    url = served.ws_url(room)
+    code = await guest.evaluate(
+        """async (url) => {
+          const ws = new WebSocket(url);
+          const next = () => new Promise(r => ws.onmessage = e => r(JSON.parse(e.data)));
+          await new Promise(r => ws.onopen = r);
+          ws.send(JSON.stringify({v: 1, type: 'hello'})); await next();
+          ws.send(JSON.stringify({v: 1, type: 'join', name: 'Mallory 2'}));
+          let m; do { m = await next(); } while (m.type !== 'welcome');
+          ws.send(JSON.stringify({v: 1, type: 'command', command: 'end_for_all', ref: 'x'}));
+          do { m = await next(); } while (m.ref !== 'x');
+          return m.code;
+        }""",
+        url,
+    )
+    assert code == "conference.moderator_only"
+    assert served.services.conferences.snapshot(room)["running"]
+    assert await host.locator("#meeting").is_visible()
