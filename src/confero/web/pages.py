@@ -1,0 +1,193 @@
+"""The browser's pages: start page, sign-in, and the room page behind an invite link.
+
+Server-rendered Jinja2 plus plain ES modules, no build step. The server picks the language
+and renders every fixed label, so a page reads right before its JavaScript runs; the
+texts the JavaScript needs later travel in one JSON block. Nothing secret goes into a
+page: the session cookie is HttpOnly and stays out of it, and the only token in the room
+page is the invite token that is already in its address.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from confero import __version__
+from confero.domain.accounts import Account
+from confero.domain.conference import MAX_DISPLAY_NAME
+from confero.domain.content import MAX_CHAT_TEXT
+from confero.web import i18n
+from confero.web.deps import SESSION_COOKIE, ServicesDep
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+TEMPLATE_DIR = HERE / "templates"
+
+router = APIRouter(include_in_schema=False)
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(["html"]),
+    # A misspelt text key must fail loudly in the tests, not render as an empty label.
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+#: The pages load only their own scripts and styles; media may come from the camera
+#: (``mediastream:``/``blob:``), the WebSocket goes to this host.
+_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    )
+)
+
+_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    # The room page's address holds the invite token: never send it on as a referrer.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    # Pages show who is signed in: no shared cache may keep them.
+    "Cache-Control": "no-store",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Serve the static files under ``/static`` and the pages (called by ``create_app``)."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = _env.get_template(name).render(version=__version__, **context)
+    return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
+
+
+def page_language(request: Request, room_language: str | None = None) -> str:
+    return i18n.choose_language(
+        request.query_params.get("lang"),
+        room_language,
+        request.headers.get("accept-language"),
+    )
+
+
+async def signed_in(request: Request, svc: ServicesDep) -> Account | None:
+    """The account behind the session cookie, if any (the panel's sign-in)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    return await svc.accounts.resolve_token(token) if token else None
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: ``//evil.example`` or ``https://...`` would make the
+    sign-in page an open redirect."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    if any(ch in value for ch in "\r\n\t"):
+        return "/"
+    return value
+
+
+def language_links(request: Request, lang: str) -> list[dict[str, Any]]:
+    """The language switch: the same page with ``?lang=``, other parameters kept."""
+    links = []
+    for code, label in i18n.language_names().items():
+        params = dict(request.query_params)
+        params["lang"] = code
+        query = urlencode(params)
+        href = f"{request.url.path}?{query}"
+        links.append({"code": code, "label": label, "href": href, "current": code == lang})
+    return links
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request, svc: ServicesDep) -> HTMLResponse:
+    account = await signed_in(request, svc)
+    lang = page_language(request)
+    return render(
+        "index.html",
+        lang=lang,
+        t=i18n.texts(lang),
+        account=account,
+        languages=language_links(request, lang),
+    )
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin(request: Request, svc: ServicesDep) -> HTMLResponse:
+    account = await signed_in(request, svc)
+    lang = page_language(request)
+    texts = i18n.texts(lang)
+    next_url = safe_next(request.query_params.get("next"))
+    config = {
+        "lang": lang,
+        "next": next_url,
+        "texts": {k: texts[k] for k in ("signin_failed", "signin_rate_limited", "signin_error")},
+    }
+    return render(
+        "signin.html",
+        lang=lang,
+        t=texts,
+        account=account,
+        next_url=next_url,
+        config=config,
+        languages=language_links(request, lang),
+    )
+
+
+@router.get("/join/{invite_token}", response_class=HTMLResponse)
+async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
+    """The room page: prejoin, lobby, meeting and the ended screen, driven by
+    ``static/js/main.js`` over the WebSocket of docs/SIGNALING.md."""
+    room = await svc.rooms.by_invite_token(invite_token) if len(invite_token) <= 200 else None
+    if room is None:
+        lang = page_language(request)
+        return render(
+            "not_found.html",
+            status_code=404,
+            lang=lang,
+            t=i18n.texts(lang),
+            languages=language_links(request, lang),
+        )
+    account = await signed_in(request, svc)
+    lang = page_language(request, room.language.value)
+    texts = i18n.texts(lang)
+    path = f"/join/{quote(invite_token, safe='')}"
+    config: dict[str, Any] = {
+        "invite": invite_token,
+        "ws_path": f"/ws/v1{path}",
+        "lang": lang,
+        "room": {"name": room.name, "language": room.language.value},
+        "account": {"display_name": account.display_name} if account else None,
+        "signin_url": f"/signin?next={quote(path, safe='')}",
+        "max_name": MAX_DISPLAY_NAME,
+        "max_chat": MAX_CHAT_TEXT,
+        # STUN/TURN servers for the peer connections; none needed when the server is
+        # reachable directly (it answers with its own host candidates).
+        "ice_servers": [],
+        "texts": texts,
+    }
+    return render(
+        "join.html",
+        lang=lang,
+        t=texts,
+        room=room,
+        account=account,
+        max_name=MAX_DISPLAY_NAME,
+        max_chat=MAX_CHAT_TEXT,
+        config=config,
+        languages=language_links(request, lang),
+    )

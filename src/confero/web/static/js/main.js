@@ -1,0 +1,149 @@
+// The room page (GET /join/{invite}): wires the views to the session and the socket.
+// Three views on one page: prejoin (with lobby wait), meeting, ended; see session.js.
+//
+// For browser tests: window.confero = {publishPc, subscribePcs, state, snapshot(), signaling}.
+
+import { Chat } from './chat.js';
+import { showConnection, showError } from './dialogs.js';
+import { $ } from './dom.js';
+import { createRouter } from './events.js';
+import { setupTexts, t } from './i18n.js';
+import { LocalMedia } from './media.js';
+import { renderToolbar, setupToolbar, sidebarOpen } from './meeting.js';
+import { setupParticipants } from './participants.js';
+import { Subscriptions } from './peers.js';
+import { Prejoin } from './prejoin.js';
+import { Session } from './session.js';
+import { Signaling } from './signaling.js';
+import { changed, on, snapshot, state } from './state.js';
+import { Tiles } from './tiles.js';
+
+const config = JSON.parse($('#confero-config').textContent);
+setupTexts(config.lang, config.texts);
+state.account = config.account;
+
+const signaling = new Signaling(config.ws_path);
+const media = new LocalMedia();
+const subs = new Subscriptions({
+  iceServers: config.ice_servers || [],
+  onStream: () => changed('streams'),
+  onClose: () => changed('streams'),
+  send: (message) => signaling.send(message),
+});
+
+let session = null;
+const prejoin = new Prejoin(media, {
+  join: (name) => session.join({ name }),
+  switchDevice: (kind, deviceId) => session.switchDevice(kind, deviceId),
+});
+
+const chat = new Chat({
+  send: (message) => signaling.send(message),
+  maxLength: config.max_chat,
+  // A guest who has not joined posts under the name field's name; inside, the server knows.
+  name: () => (state.view === 'meeting' ? '' : session.joinName || prejoin.currentName()),
+  canPost: () => {
+    if (state.account || state.view === 'meeting' || session.joinName || prejoin.currentName()) return true;
+    showError(t('err_name_required'));
+    if (state.view === 'prejoin') $('#name').focus();
+    return false;
+  },
+  onUnread: () => {
+    if (state.view === 'meeting' && !sidebarOpen()) $('#chat-unread').hidden = false;
+  },
+});
+
+session = new Session({ config, signaling, media, subs, prejoin, chat });
+
+new Tiles({
+  localCamera: () => (state.camera ? media.camera : null),
+  remote: (id, kind) => subs.streamOf(id, kind),
+});
+media.onChange(() => changed('local'));
+
+setupParticipants({
+  mute: (id, muted) => session.quiet(session.command(muted ? 'mute' : 'unmute', { target: id })),
+  remove: (id) => session.removeParticipant(id),
+  lowerHand: (id) => session.quiet(session.command('lower_hand', { target: id })),
+  admit: (id) => session.quiet(session.command('admit', { target: id })),
+  deny: (id) => session.quiet(session.command('deny', { target: id })),
+  toggleLock: () => session.toggleLock(),
+  muteAll: () => session.quiet(session.command('mute_all')),
+  unmuteAll: () => session.quiet(session.command('unmute_all')),
+});
+
+setupToolbar({
+  toggleMic: () => session.toggleMic(),
+  toggleCamera: () => session.toggleCamera(),
+  toggleScreen: () => session.toggleScreen(),
+  toggleHand: () => session.toggleHand(),
+  leave: () => session.leave(),
+  endAll: () => session.endAll(),
+  endAllButMe: () => session.endAllButMe(),
+  resetRoom: () => session.resetRoom(),
+  openSettings: () => prejoin.fillDevices(),
+});
+
+$('#lobby-cancel').addEventListener('click', () => session.cancelKnock());
+$('#rejoin').addEventListener('click', () => session.rejoin());
+$('#audio-unblock').addEventListener('click', () => {
+  $('#room-audio').play().then(() => ($('#audio-unblock').hidden = true), () => {});
+});
+
+// Moderator controls show for moderators only (the server checks every command anyway).
+on('me', () => document.body.classList.toggle('is-moderator', state.me?.role === 'moderator'));
+
+// ---------------------------------------------------------------- the socket
+const route = createRouter(session);
+let countdown = null;
+
+function connectionNotice({ state: status, delay }) {
+  clearInterval(countdown);
+  state.connection = status;
+  if (status === 'open') {
+    showConnection('');
+  } else if (status === 'retrying') {
+    let seconds = Math.ceil(delay / 1000);
+    const say = () => showConnection(t('cannot_connect', { seconds }));
+    say();
+    countdown = setInterval(() => {
+      seconds = Math.max(0, seconds - 1);
+      say();
+    }, 1000);
+  } else if (status === 'connecting' && $('#connection').hidden) {
+    showConnection(t('connecting'));
+  }
+  changed('connection');
+}
+
+signaling.addEventListener('status', (event) => connectionNotice(event.detail));
+signaling.addEventListener('open', () => signaling.send({ type: 'hello', lang: config.lang }));
+signaling.addEventListener('closed', () => {
+  $('#join').disabled = true;
+  session.onClosed();
+});
+signaling.addEventListener('message', (event) => {
+  try {
+    route(event.detail);
+  } catch (error) {
+    console.error('confero: message failed', event.detail?.type, error);
+  }
+});
+window.addEventListener('online', () => signaling.retryNow());
+
+window.confero = {
+  get publishPc() {
+    return session.publisher?.pc ?? null;
+  },
+  subscribePcs: subs.pcs,
+  state,
+  snapshot,
+  signaling,
+};
+
+// ---------------------------------------------------------------- start
+$('#join').disabled = true; // until the server has told us about the room
+session.setView('prejoin');
+renderToolbar();
+session.mediaReady = prejoin.start().catch((error) => console.warn('confero: devices', error));
+signaling.connect();
