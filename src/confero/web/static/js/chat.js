@@ -8,14 +8,18 @@ import { formatTime } from './i18n.js';
 export class Chat {
   /**
    * @param {object} options
-   * @param {(message: object) => boolean} options.send
+   * @param {(message: object) => boolean} options.send a message without an answer
+   * @param {(message: object) => Promise<object>} options.request one answered by `result`
+   * @param {(error: object) => void} options.onError posting failed
    * @param {() => string} options.name the name a guest who has not joined posts under
    * @param {() => boolean} options.canPost false when a guest must first give a name
    * @param {() => void} options.onUnread a message arrived while the panel is hidden
    * @param {number} options.maxLength
    */
-  constructor({ send, name, canPost, onUnread, maxLength }) {
+  constructor({ send, request, onError, name, canPost, onUnread, maxLength }) {
     this.send = send;
+    this.request = request;
+    this.onError = onError;
     this.name = name;
     this.canPost = canPost;
     this.onUnread = onUnread;
@@ -129,10 +133,13 @@ export class Chat {
     const message = { type: 'chat', text };
     const name = this.name();
     if (name) message.name = name;
-    if (this.send(message)) {
-      this.input.value = '';
-      this.input.focus();
-    }
+    // Cleared at once so a fast typist can go on; given back if the server refuses.
+    this.input.value = '';
+    this.request(message).catch((error) => {
+      if (!this.input.value) this.input.value = text;
+      this.onError(error);
+    });
+    this.input.focus();
   }
 }
 

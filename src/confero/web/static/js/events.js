@@ -133,8 +133,12 @@ export function createRouter(session) {
     denied() {
       session.finish('denied');
     },
-    left() {
-      if (inMeeting()) session.finish('left');
+    left(m) {
+      // Our own leave, or this page was replaced by a newer one (reload, other tab).
+      if (inMeeting() || m.reason === 'replaced') session.finish(m.reason === 'replaced' ? 'replaced' : 'left');
+    },
+    pong() {
+      /* keep-alive answer */
     },
     error(m) {
       const joining = session.joinRef && (m.ref === session.joinRef || !m.ref);

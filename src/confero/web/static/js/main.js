@@ -39,6 +39,15 @@ const prejoin = new Prejoin(media, {
 
 const chat = new Chat({
   send: (message) => signaling.send(message),
+  request: (message) => signaling.request(message),
+  onError: (error) => {
+    if (error.code === 'auth.name_required' && state.view === 'prejoin') {
+      showError(t('err_name_required'));
+      $('#name').focus();
+    } else {
+      session.commandFailed(error);
+    }
+  },
   maxLength: config.max_chat,
   // A guest who has not joined posts under the name field's name; inside, the server knows.
   name: () => (state.view === 'meeting' ? '' : session.joinName || prejoin.currentName()),
@@ -96,6 +105,7 @@ on('me', () => document.body.classList.toggle('is-moderator', state.me?.role ===
 // ---------------------------------------------------------------- the socket
 const route = createRouter(session);
 let countdown = null;
+const ROOM_NOT_FOUND = 4404;
 
 function connectionNotice({ state: status, delay }) {
   clearInterval(countdown);
@@ -118,9 +128,14 @@ function connectionNotice({ state: status, delay }) {
 
 signaling.addEventListener('status', (event) => connectionNotice(event.detail));
 signaling.addEventListener('open', () => signaling.send({ type: 'hello', lang: config.lang }));
-signaling.addEventListener('closed', () => {
+signaling.addEventListener('closed', (event) => {
   $('#join').disabled = true;
   session.onClosed();
+  if (event.detail.final) {
+    // The server refused this page for good (no such room, another site's page).
+    showConnection('');
+    showError(event.detail.code === ROOM_NOT_FOUND ? t('not_found_text') : t('err_generic', { detail: event.detail.code }));
+  }
 });
 signaling.addEventListener('message', (event) => {
   try {

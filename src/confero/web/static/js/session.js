@@ -223,6 +223,8 @@ export class Session {
     this.joinUsedResume = false;
     state.lobbyId = null;
     state.me = { id: message.participant_id, role: message.role };
+    state.participantId = message.participant_id;
+    state.role = message.role;
     this.saveResume(message.resume);
     this.applySnapshot(message.state || {});
     this.prejoin.stopMeter();
@@ -511,6 +513,8 @@ export class Session {
     this.rejoinOnOpen = false;
     this.muteRequested = false;
     state.me = null;
+    state.participantId = null;
+    state.role = null;
     state.lobbyId = null;
     state.camera = false;
     state.screen = false;

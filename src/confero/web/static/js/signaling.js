@@ -5,6 +5,9 @@
 const VERSION = 1;
 const REQUEST_TIMEOUT_MS = 10000;
 const RETRY_MS = [1000, 2000, 4000, 8000, 15000];
+const PING_MS = 25000;
+/** Close codes of src/confero/web/ws.py after which trying again cannot help. */
+const FINAL_CODES = new Set([4403, 4404]);
 
 export class RequestError extends Error {
   constructor(code, detail, message = {}) {
@@ -25,6 +28,7 @@ export class Signaling extends EventTarget {
     this.pending = new Map(); // ref -> {resolve, reject, timer}
     this.stopped = false;
     this.retryTimer = null;
+    this.pingTimer = null;
   }
 
   get url() {
@@ -50,6 +54,9 @@ export class Signaling extends EventTarget {
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.attempt = 0;
+      clearInterval(this.pingTimer);
+      // Keeps proxies from closing a quiet socket (the server answers `pong`).
+      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_MS);
       this.emit('status', { state: 'open' });
       this.emit('open', {});
     });
@@ -57,8 +64,11 @@ export class Signaling extends EventTarget {
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      clearInterval(this.pingTimer);
       this.failPending('connection.closed');
-      this.emit('closed', { code: event.code });
+      const final = FINAL_CODES.has(event.code);
+      if (final) this.stopped = true;
+      this.emit('closed', { code: event.code, final });
       this.scheduleRetry();
     });
     // 'error' is always followed by 'close'; nothing to do here.

@@ -14,6 +14,9 @@ export const state = {
   account: null,
   /** After `welcome`: {id, role}. */
   me: null,
+  /** The same as me.id / me.role, kept flat for tests (null when not inside). */
+  participantId: null,
+  role: null,
   /** While knocking: our lobby id. */
   lobbyId: null,
   /** participant id -> {id, display_name, role, channel, muted, hand_raised, volume} */
@@ -59,6 +62,8 @@ export function snapshot() {
     connection: state.connection,
     room: state.room,
     me: state.me,
+    participantId: state.participantId,
+    role: state.role,
     lobbyId: state.lobbyId,
     participants: [...state.participants.values()],
     lobby: [...state.lobby.values()],
