@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from confero import __version__
 from confero.app.services import Services
-from confero.web import problems, ws
+from confero.web import pages, problems, ws
 from confero.web.api import auth, chat, conference, health, reservations, rooms
 
 
@@ -35,12 +34,5 @@ def create_app(
     for module in (health, auth, rooms, reservations, conference, chat):
         app.include_router(module.router)
     app.include_router(ws.router)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
-        return (
-            "<!doctype html><title>Confero</title><h1>Confero</h1>"
-            "<p>The server runs. The API is described at <a href='/docs'>/docs</a>.</p>"
-        )
-
+    pages.install(app)
     return app
