@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from confero.app.services import Services
 from confero.domain.accounts import Account
 from confero.domain.rooms import Room
 from confero.web import i18n, pages
-from confero.web.app import create_app
 from confero.web.deps import SESSION_COOKIE
 from tests.web.support import PASSWORD
 
@@ -77,16 +75,9 @@ ROOM_PAGE_IDS = frozenset(
 
 
 @pytest.fixture
-async def web(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    """The application with the pages, as ``create_app`` will wire them."""
-    app = create_app(services)
-    if not any(getattr(r, "endpoint", None) is pages.join for r in app.router.routes):
-        # Until create_app calls pages.install itself, its placeholder "/" goes first.
-        app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != "/"]
-        pages.install(app)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+def web(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The application as ``create_app`` builds it, pages included."""
+    return client
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ TEXTS: dict[str, str] = {
     "preview_off": "Ihre Kamera ist aus",
     "no_camera": "Keine Kamera gefunden",
     "no_mic": "Kein Mikrofon gefunden",
-    "device_default": "Standard",
     "device_denied": "Der Browser hat den Zugriff auf Kamera oder Mikrofon nicht erlaubt. "
     "Sie können trotzdem teilnehmen und zuhören.",
     "meeting_running.one": "Eine Konferenz läuft: {count} Person nimmt teil.",

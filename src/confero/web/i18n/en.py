@@ -33,7 +33,6 @@ TEXTS: dict[str, str] = {
     "preview_off": "Your camera is off",
     "no_camera": "No camera found",
     "no_mic": "No microphone found",
-    "device_default": "Default",
     "device_denied": "The browser did not allow the camera or microphone. "
     "You can still join and listen.",
     "meeting_running.one": "A meeting is running: {count} participant is in it.",

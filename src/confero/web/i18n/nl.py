@@ -33,7 +33,6 @@ TEXTS: dict[str, str] = {
     "preview_off": "Je camera staat uit",
     "no_camera": "Geen camera gevonden",
     "no_mic": "Geen microfoon gevonden",
-    "device_default": "Standaard",
     "device_denied": "De browser heeft geen toegang tot camera of microfoon gegeven. "
     "Je kunt toch deelnemen en luisteren.",
     "meeting_running.one": "Er loopt een vergadering: er is {count} deelnemer.",

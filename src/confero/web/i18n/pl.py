@@ -33,7 +33,6 @@ TEXTS: dict[str, str] = {
     "preview_off": "Twoja kamera jest wyłączona",
     "no_camera": "Nie znaleziono kamery",
     "no_mic": "Nie znaleziono mikrofonu",
-    "device_default": "Domyślne",
     "device_denied": "Przeglądarka nie zezwoliła na użycie kamery lub mikrofonu. "
     "Możesz mimo to dołączyć i słuchać.",
     "meeting_running.one": "Trwa spotkanie: uczestniczy w nim {count} osoba.",

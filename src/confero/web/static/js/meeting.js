@@ -101,7 +101,8 @@ export function sidebarOpen() {
 
 function toggleFullscreen() {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-  else $('#meeting').requestFullscreen?.().catch(() => {});
+  // The whole page, so notices and dialogs stay visible.
+  else document.documentElement.requestFullscreen?.().catch(() => {});
 }
 
 function toggle(id, off, text) {

@@ -21,6 +21,7 @@ export class Prejoin {
     this.hooks = hooks;
     this.name = $('#name');
     this.preview = $('#preview');
+    this.meterTrack = null;
     this.meter = new LevelMeter((level) => {
       const bar = $('#mic-level');
       bar.style.width = `${Math.round(level * 100)}%`;
@@ -121,9 +122,11 @@ export class Prejoin {
       this.preview.srcObject = null;
     }
     show($('#preview-off'), !camera);
-    if (this.media.mic !== this.meterTrack) {
-      this.meterTrack = this.media.mic;
-      if (this.media.mic) this.meter.attach(this.media.mic);
+    // The level meter is the prejoin's device check; in the meeting it would only cost CPU.
+    const wanted = state.view === 'meeting' ? null : this.media.mic;
+    if (wanted !== this.meterTrack) {
+      this.meterTrack = wanted;
+      if (wanted) this.meter.attach(wanted);
       else this.meter.detach();
     }
     this.selectCurrent();
