@@ -2,7 +2,7 @@
 // the end of a meeting. The server is the truth: buttons send commands, the state
 // changes when the server's events arrive (events.js).
 
-import { clearError, confirmDialog, showError, toast } from './dialogs.js';
+import { clearError, closeDialogs, confirmDialog, showError, toast } from './dialogs.js';
 import { $ } from './dom.js';
 import { formatTime, t } from './i18n.js';
 import { Publisher } from './peers.js';
@@ -484,6 +484,9 @@ export class Session {
     if (state.view === 'ended') return;
     this.clearResume();
     this.teardown();
+    // A question asked in the meeting (confirm, settings, leave menu) has no meaning now.
+    closeDialogs();
+    $('#leave-options').hidden = true;
     $('#toasts').replaceChildren();
     state.endedReason = reason;
     $('#ended-reason').textContent = t(ENDED_TEXT[reason] || 'ended_other');
