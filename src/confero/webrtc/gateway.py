@@ -39,6 +39,10 @@ from confero.webrtc.visitor import Connection, Participant, Visitor
 log = logging.getLogger(__name__)
 TALKING_INTERVAL = 0.25
 CHAT_PAGE = 50
+#: News for every page of the room, joined or not: the prejoin page shows whether a
+#: meeting runs (docs/SIGNALING.md, Joining). The conference addresses them to its
+#: participants only.
+ROOM_WIDE = (ev.ConferenceStarted, ev.ConferenceEnded)
 
 
 class BrowserGateway:
@@ -470,7 +474,11 @@ class BrowserGateway:
         if room_visitors:
             message = {"v": s.VERSION, "type": "event", **event.to_dict()}
             for v in room_visitors:
-                if not event.audience or v.participant_id in event.audience:
+                if (
+                    not event.audience
+                    or isinstance(event, ROOM_WIDE)
+                    or v.participant_id in event.audience
+                ):
                     v.push(message)
         ours = [p for p in self.participants.values() if p.room.id == event.room_id]
         if not ours:
