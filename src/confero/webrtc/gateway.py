@@ -158,8 +158,8 @@ class BrowserGateway:
     # ------------------------------------------------------------ messages
     async def _hello(self, v: Visitor, msg: s.Hello) -> None:
         v.lang = msg.lang
-        snap = self.conferences.snapshot(v.room)
-        room = v.room
+        room = await self._current_room(v)
+        snap = self.conferences.snapshot(room)
         v.push(
             s.message(
                 "room",
@@ -179,6 +179,7 @@ class BrowserGateway:
     async def _join(self, v: Visitor, msg: s.Join) -> None:
         if v.participant is not None:
             raise DomainError("conference.already_joined", "this page has joined already")
+        await self._current_room(v)  # a new conference starts with the room's lock, capacity
         old = self._resume.get(msg.resume) if msg.resume else None
         if old is not None and old.room.id == v.room.id:
             live = self.conferences.participant(v.room.id, old.id)
@@ -315,6 +316,15 @@ class BrowserGateway:
     }
 
     # --------------------------------------------------------------- helpers
+    async def _current_room(self, v: Visitor) -> Room:
+        """The room as stored now: the page may have been open since before a lock (F-EN2)
+        or an edit of the room."""
+        room = await self.rooms.get_by_id(v.room.id)
+        if room is None:
+            raise DomainError("room.not_found", "this room no longer exists")
+        v.room = room
+        return room
+
     @staticmethod
     def _entered(v: Visitor) -> Participant:
         p = v.participant
