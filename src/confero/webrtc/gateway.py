@@ -280,7 +280,8 @@ class BrowserGateway:
         with contextlib.suppress(DomainError):  # already gone (ended, removed)
             await self.conferences.command(v.room, c.Leave(by=p.id, reason="left"))
         await self._part(p)
-        self._resume.pop(p.resume, None)
+        # The token stays: coming back with it, one is the same person (identity), who
+        # rejoins at once with the old role, as after a drop (domain/conference.py).
         v.push(s.message("left", ref=msg.ref))
 
     async def _chat(self, v: Visitor, msg: s.Chat) -> None:
