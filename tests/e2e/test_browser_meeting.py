@@ -78,7 +78,9 @@ async def test_three_browsers_see_and_hear_each_other(
     await page_ready(host)
     if os.environ.get("CONFERO_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
-        await host.screenshot(path=str(DOCS / "prejoin.png"))
+        await host.wait_for_function("() => document.querySelector('#preview').readyState >= 2")
+        await host.wait_for_timeout(1500)  # the microphone meter moves, the fake camera turns
+        await host.screenshot(path=str(DOCS / "prejoin.png"), full_page=True)
     await enter(host)
     ann = await chromium(invite(served, room))
     await enter(ann, "Ann")

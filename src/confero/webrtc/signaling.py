@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
+from confero.domain.content import MAX_CHAT_TEXT
+
 VERSION = 1
 MAX_MESSAGE = 64 * 1024
 MAX_SDP = 32 * 1024
@@ -62,7 +64,7 @@ class Command(_Message):
 
 class Chat(_Message):
     type: Literal["chat"]
-    text: str = Field(min_length=1, max_length=8000)
+    text: str = Field(min_length=1, max_length=MAX_CHAT_TEXT)
     name: str | None = Field(default=None, max_length=200)
 
 
