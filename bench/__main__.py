@@ -1,15 +1,31 @@
-"""``make bench``: every benchmark in one run, so ratios compare like with like."""
+"""``make bench``: every benchmark in one run, so ratios compare like with like.
+
+Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu (default: all three, in
+that order, about a minute and a half). Each runs in a fresh process, so one's memory
+and garbage do not show up in the next one's figures; each module also runs alone with
+its own arguments, e.g. ``python -m bench.opus_legs 10,100,400 5``.
+"""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
 
-import uvloop
-
-from bench import media_legs
+BENCHES: dict[str, list[str]] = {
+    "phone": ["bench.media_legs", "10,50,100,200,300", "10"],
+    "opus": ["bench.opus_legs", "10,50,100,200,300,400,600", "4"],
+    "sfu": ["bench.sfu_forward", "1,10"],
+}
 
 if __name__ == "__main__":
-    counts = [
-        int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "10,50,100,200,300").split(",")
-    ]
-    uvloop.run(media_legs.main(counts, 10.0))
+    names = sys.argv[1:] or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    for name in names:
+        command = [sys.executable, "-m", *BENCHES[name]]
+        print(f"== {name}: {' '.join(['python', *command[1:]])}", flush=True)
+        start = time.monotonic()
+        subprocess.run(command, check=True)
+        print(f"== {name}: {time.monotonic() - start:.0f} s", flush=True)
