@@ -79,10 +79,15 @@ class OpusDecoder:
 def to_mono(frame: av.AudioFrame) -> Frame:
     """Any s16/fltp frame of one or two channels as mono int16 samples."""
     data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.name == "s16" and not frame.format.is_planar:
+        # aiortc's Opus decoder always gives packed stereo s16, and browsers send a mono
+        # microphone (both channels equal): the left channel is the voice, at a seventh
+        # of the cost of averaging (``make bench``).
+        return np.ascontiguousarray(data.reshape(-1, channels)[:, 0], dtype=np.int16)
     if frame.format.is_planar:
         mono = data.mean(axis=0) if data.shape[0] > 1 else data[0]
     else:
-        channels = len(frame.layout.channels)
         flat = data.reshape(-1)
         mono = flat.reshape(-1, channels).mean(axis=1) if channels > 1 else flat
     if np.issubdtype(mono.dtype, np.floating) and frame.format.name.startswith("flt"):
