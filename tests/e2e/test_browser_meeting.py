@@ -274,3 +274,31 @@ async def test_a_guest_page_cannot_moderate(
     assert code == "conference.moderator_only"
     assert served.services.conferences.snapshot(room)["running"]
     assert await host.locator("#meeting").is_visible()
+
+
+async def test_a_guest_who_left_a_locked_room_rejoins_without_knocking(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    await host.click("#lock-toggle")
+    await eventually(lambda: _locked(served, room))
+    guest = await chromium(invite(served, room))
+    await guest.wait_for_selector("#join:not([disabled])")
+    await guest.fill("#name", "Ann")
+    await guest.click("#join")
+    await host.locator("#lobby-list .knocker .admit").first.click()
+    await guest.wait_for_selector("#meeting", state="visible")
+    await guest.click("#leave-menu")
+    await guest.click("#leave")
+    await guest.wait_for_selector("#ended", state="visible")
+    await eventually(lambda: _count(host, 1), 10)
+    await guest.click("#rejoin")
+    await guest.wait_for_selector("#meeting", state="visible", timeout=10_000)
+    assert await host.locator("#lobby-list .knocker").count() == 0, "no knock the second time"
+    await eventually(lambda: _count(host, 2), 10)
+    await eventually(lambda: _hears_audio(guest), 15)
+
+
+async def _hears_audio(page: Page) -> bool:
+    return (await stats(page))["audio"] > 20

@@ -509,9 +509,14 @@ async def test_chat_works_without_a_conference_and_pages_back(
         assert posted["author_name"] == "Ann" and posted["text"] == "Shall we start at ten?"
     assert served.services.conferences.snapshot(room)["running"] is False
 
-    for i in range(2, 61):
+    for i in range(2, 12):
         await bob.send(type="chat", text=f"message {i}", name="Bob", ref=f"c{i}")
-    await answer(bob, "c60")
+    await answer(bob, "c11")
+    await bob.send(type="chat", text="flood", name="Bob", ref="flood")
+    refused = await answer(bob, "flood")
+    assert refused["code"] == "chat.rate_limited" and refused["retry_after"] >= 1
+    for i in range(12, 61):  # the rest as if posted over time (the REST API)
+        await served.services.rooms.post_chat(room, "Bob", f"message {i}")
     await eventually(lambda: len(got(ann, "chat_posted")) == 59, 5)
 
     fresh = Browser(served.ws_url(room))

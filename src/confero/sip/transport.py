@@ -95,16 +95,27 @@ class SipTransport:
 
     async def start(self, *, tcp: bool = True) -> None:
         loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(
-            lambda: _Udp(self), local_addr=(self.host, self.port)
-        )
-        self._udp = udp
-        if self.port == 0:
-            self.port = int(udp.get_extra_info("sockname")[1])
-        if tcp:
-            self._tcp = await loop.create_server(
-                lambda: _TcpConnection(self), self.host, self.port, reuse_address=True
+        any_port = self.port == 0
+        # With port 0 the OS picks a free UDP port; TCP needs the same number, which some
+        # other TCP socket may hold: then try again with another UDP port.
+        for attempt in range(20 if any_port else 1):
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.host, 0 if any_port else self.port)
             )
+            port = int(udp.get_extra_info("sockname")[1])
+            if not tcp:
+                break
+            try:
+                self._tcp = await loop.create_server(
+                    lambda: _TcpConnection(self), self.host, port, reuse_address=True
+                )
+                break
+            except OSError:
+                udp.close()
+                if attempt == 19 or not any_port:
+                    raise
+        self._udp = udp
+        self.port = port
 
     async def stop(self) -> None:
         if self._udp is not None:

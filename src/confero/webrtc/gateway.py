@@ -173,6 +173,7 @@ class BrowserGateway:
                 },
                 account={"display_name": v.account.display_name} if v.account else None,
                 chat=await self._chat_page(room, None),
+                ref=msg.ref,
             )
         )
 
@@ -293,6 +294,7 @@ class BrowserGateway:
             name = " ".join((msg.name or "").split())
         if not name:
             raise DomainError("auth.name_required", "tell the others your name first")
+        v.check_chat_rate(asyncio.get_running_loop().time())
         account_id = v.account.id if v.account else None
         posted = await self.rooms.post_chat(v.room, name, msg.text, account_id)
         v.push(s.message("result", ref=msg.ref, ok=True, id=posted.id))
@@ -419,7 +421,7 @@ class BrowserGateway:
     async def _part(self, p: Participant) -> None:
         """No longer in the conference (left, removed, ended): media stops now."""
         p.entered = False
-        if p.visitor is not None:
+        if p.visitor is not None and p.visitor.participant is p:
             p.visitor.participant = None
         await self._stop_media(p)
         self._forget(p)
@@ -516,6 +518,11 @@ class BrowserGateway:
             case ev.ConferenceEnded():
                 for p in ours:
                     self._spawn(self._part(p), f"part-{p.id}")
+                # The conference forgets who was in it (F-EN2: back into a locked room
+                # only by knocking), so their resume tokens mean nothing any more.
+                for token, p in list(self._resume.items()):
+                    if p.room.id == event.room_id:
+                        del self._resume[token]
             case ev.MuteChanged(participant_id=pid):
                 p = self.participants.get(pid)
                 if p is not None:

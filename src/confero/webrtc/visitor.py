@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from confero.domain.accounts import Account
+from confero.domain.errors import DomainError
 from confero.domain.rooms import Room
 from confero.media.mixer import MixLeg
 from confero.webrtc.session import BrowserMedia
 
 #: Messages waiting for a slow socket before it is cut off (it would only fall behind).
 MAX_OUTBOX = 500
+#: Chat flood guard per socket: at most this many messages per window (seconds).
+CHAT_BURST = 10
+CHAT_WINDOW = 10.0
 
 
 class Connection(Protocol):
@@ -52,6 +57,17 @@ class Visitor:
         default_factory=lambda: asyncio.Queue(MAX_OUTBOX)
     )
     closed: bool = False
+    chat_sent: deque[float] = field(default_factory=deque)
+
+    def check_chat_rate(self, now: float) -> None:
+        while self.chat_sent and self.chat_sent[0] <= now - CHAT_WINDOW:
+            self.chat_sent.popleft()
+        if len(self.chat_sent) >= CHAT_BURST:
+            retry = int(self.chat_sent[0] + CHAT_WINDOW - now) + 1
+            raise DomainError(
+                "chat.rate_limited", "too many messages; wait a moment", retry_after=retry
+            )
+        self.chat_sent.append(now)
 
     def push(self, message: dict[str, Any]) -> None:
         """Queue a message; never blocks the conference's actor on a slow socket."""

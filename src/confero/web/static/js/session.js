@@ -84,6 +84,7 @@ export class Session {
     this.resumeKey = `confero:resume:${config.invite}`;
     this.firstRoom = true;
     this.busy = { camera: false, screen: false };
+    this.lastResume = null;
   }
 
   // ------------------------------------------------------------------ resume (F-EN7)
@@ -473,7 +474,11 @@ export class Session {
   /** Rejoin from the ended screen: devices again, then a new `join`. */
   rejoin() {
     this.setView('prejoin');
-    this.join({ name: this.joinName || this.prejoin.currentName() });
+    if (!this.media.running) this.mediaReady = this.prejoin.start();
+    // The same person again: the server lets one who left or dropped back in at once,
+    // with the old role, even into a locked room (domain/conference.py decides).
+    const resume = this.lastResume?.token ?? null;
+    this.join({ name: this.joinName || this.prejoin.currentName(), resume });
   }
 
   /**
@@ -482,6 +487,8 @@ export class Session {
    */
   finish(reason) {
     if (state.view === 'ended') return;
+    // Not kept for a reload (that would walk back in), only for the Rejoin button.
+    this.lastResume = this.loadResume();
     this.clearResume();
     this.teardown();
     // A question asked in the meeting (confirm, settings, leave menu) has no meaning now.
