@@ -55,3 +55,24 @@ async def test_camera_is_forwarded_without_decoding_and_late_subscriber_gets_key
     await bob.expect("unsubscribe", stream_id=stream)
     await carol.expect("unsubscribe", stream_id=stream)
     assert served.node.gateway.sfu.get(room.id, stream) is None
+
+
+async def test_a_failing_handler_answers_server_error_and_the_socket_lives_on(
+    served: Served, room: Room, browsers: list[Browser], monkeypatch
+) -> None:
+    from confero.webrtc.session import BrowserMedia
+
+    async def broken(self, sdp: str) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(BrowserMedia, "accept_offer", broken)
+    ann = Browser(served.ws_url(room))
+    browsers.append(ann)
+    await ann.connect()
+    await ann.join("Ann")
+    await ann.send(type="offer", sdp="v=0", ref="o")
+    error = await ann.expect("error", ref="o")
+    assert error["code"] == "server.error" and "bug" not in error["detail"]
+    await ann.send(type="ping", ref="p")
+    await ann.expect("pong", ref="p")
+    assert served.services.conferences.snapshot(room)["running"]

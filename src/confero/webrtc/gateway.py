@@ -118,7 +118,8 @@ class BrowserGateway:
                 await self._receive(v, text)
         finally:
             v.closed = True
-            v.outbox.put_nowait(None)
+            with contextlib.suppress(asyncio.QueueFull):
+                v.outbox.put_nowait(None)
             room_visitors = self.visitors.get(room.id)
             if room_visitors is not None:
                 room_visitors.discard(v)
@@ -154,6 +155,9 @@ class BrowserGateway:
             v.push(s.error(exc.code, exc.detail, msg.ref, **exc.context))
         except SignalingError as exc:
             v.push(s.error("signaling.media", str(exc), msg.ref))
+        except Exception:  # a bug of ours: say so, keep the socket and the conference
+            log.exception("browser message %s failed", msg.type)
+            v.push(s.error("server.error", "the server could not do this", msg.ref))
 
     # ------------------------------------------------------------ messages
     async def _hello(self, v: Visitor, msg: s.Hello) -> None:
