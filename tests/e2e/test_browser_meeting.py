@@ -302,3 +302,49 @@ async def test_a_guest_who_left_a_locked_room_rejoins_without_knocking(
 
 async def _hears_audio(page: Page) -> bool:
     return (await stats(page))["audio"] > 20
+
+
+async def test_screen_share_and_camera_off_reach_the_others(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await eventually(lambda: _watching(ann, 1), 15)
+    await host.click("#screen-toggle")
+    await ann.wait_for_selector("#tiles .tile.screen video")
+    await eventually(lambda: _watching(ann, 2), 15)
+    await host.click("#screen-toggle")
+    await ann.wait_for_selector("#tiles .tile.screen", state="detached")
+    await host.click("#camera-toggle")
+    await eventually(lambda: _watching(ann, 0), 10)
+    await host.click("#camera-toggle")
+    await eventually(lambda: _watching(ann, 1), 15)
+
+
+async def _watching(page: Page, n: int) -> bool:
+    """``n`` streams are watched and each has decoded a picture (a still screen sends
+    few frames: only when it changes)."""
+    s = await stats(page)
+    return len(s["video"]) == n and all(frames >= 1 for frames in s["video"].values())
+
+
+async def test_moderator_mutes_and_removes_one_person(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    row = host.locator("#participants .participant:not(.self)")
+    await row.wait_for()
+    await row.locator(".mute").click()
+    await host.wait_for_selector("#participants .participant.muted:not(.self)")
+    await ann.wait_for_selector("#mic-toggle.off")
+    await row.locator(".remove").click()
+    await host.click("#confirm-ok")
+    await ann.wait_for_selector("#ended", state="visible")
+    assert "removed" in (await ann.locator("#ended-reason").inner_text()).lower()
+    await eventually(lambda: _count(host, 1), 10)
+    assert served.node.engine.leg_count() == 1

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import uvicorn
 import websockets
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
 
 from confero.app.services import Services
@@ -193,14 +193,17 @@ class Browser:
         return str(self.welcome["participant_id"])
 
     async def publish(
-        self, *, tone_hz: float | None = None, camera: bool = False
+        self, *, tone_hz: float | None = None, camera: bool = False, screen: bool = False
     ) -> None:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle as browsers do it: aiortc's "balanced" leaves a second video m-line
+        # on a transport that never starts (see confero.webrtc.session)
+        config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        pc = RTCPeerConnection(config)
         self.pc = pc
         mic: MediaStreamTrack = ToneTrack(tone_hz) if tone_hz else _Silence()
         pc.addTransceiver(mic, direction="sendrecv")
         pc.addTransceiver(VideoStreamTrack() if camera else "video", direction="sendonly")
-        pc.addTransceiver("video", direction="sendonly")
+        pc.addTransceiver(VideoStreamTrack() if screen else "video", direction="sendonly")
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -210,8 +213,8 @@ class Browser:
         await self.send(type="offer", sdp=pc.localDescription.sdp, ref="pub")
         answer = await self.expect("answer")
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-        if camera:
-            await self.send(type="media", camera=True, screen=False)
+        if camera or screen:
+            await self.send(type="media", camera=camera, screen=screen)
 
     async def _listen(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(Exception):

@@ -76,3 +76,21 @@ async def test_a_failing_handler_answers_server_error_and_the_socket_lives_on(
     await ann.send(type="ping", ref="p")
     await ann.expect("pong", ref="p")
     assert served.services.conferences.snapshot(room)["running"]
+
+
+async def test_screen_share_is_a_stream_of_its_own(
+    served: Served, room: Room, browsers: list[Browser]
+) -> None:
+    ann, bob = Browser(served.ws_url(room)), Browser(served.ws_url(room))
+    browsers += [ann, bob]
+    for b, name in ((ann, "Ann"), (bob, "Bob")):
+        await b.connect()
+        await b.join(name)
+    await bob.publish()
+    await ann.publish(camera=True, screen=True)
+    camera, screen = f"{ann.pid}-camera", f"{ann.pid}-screen"
+    await eventually(lambda: bob.video_frames.get(screen, 0) >= 10, 15)
+    await eventually(lambda: bob.video_frames.get(camera, 0) >= 10, 15)
+    await ann.send(type="media", camera=True, screen=False)
+    await bob.expect("unsubscribe", stream_id=screen)
+    assert served.node.gateway.sfu.get(room.id, camera) is not None, "the camera goes on"

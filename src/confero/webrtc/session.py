@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpReceiver,
@@ -38,7 +39,11 @@ class SignalingError(Exception):
 
 def peer_connection() -> RTCPeerConnection:
     # No STUN by default: aiortc would ask Google's, unreachable from a closed network.
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    # max-bundle: with aiortc's default ("balanced") the second video m-line of an offer
+    # is tied to the first one's transport before BUNDLE is applied, and that transport
+    # never starts: the screen share would never arrive (aiortc 1.16).
+    config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    return RTCPeerConnection(config)
 
 
 class BrowserMedia:
