@@ -125,6 +125,9 @@ class Browser:
         self.watching: dict[str, RTCPeerConnection] = {}
         self.video_frames: dict[str, int] = {}
         self.keyframes: dict[str, int] = {}
+        #: loop time of the ``subscribe`` message and of the first key frame, per stream
+        self.subscribed_at: dict[str, float] = {}
+        self.first_keyframe_at: dict[str, float] = {}
         self.heard = Heard()
         self.welcome: dict[str, Any] | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -225,6 +228,7 @@ class Browser:
 
     async def _subscribe(self, msg: dict[str, Any]) -> None:
         stream_id = msg["stream_id"]
+        self.subscribed_at[stream_id] = asyncio.get_running_loop().time()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.watching[stream_id] = pc
         self.video_frames[stream_id] = 0
@@ -245,6 +249,8 @@ class Browser:
                 self.video_frames[stream_id] = self.video_frames.get(stream_id, 0) + 1
                 if getattr(frame, "keyframe", False):
                     self.keyframes[stream_id] = self.keyframes.get(stream_id, 0) + 1
+                    now = asyncio.get_running_loop().time()
+                    self.first_keyframe_at.setdefault(stream_id, now)
 
     async def close(self) -> None:
         if self.ws is not None:
