@@ -24,6 +24,7 @@ from confero.media.g711 import G711Codec
 from confero.media.jitter import JitterBuffer
 from confero.media.resample import Resampler
 from confero.media.rtp import RtpError, RtpPacket, RtpReceiverFilter, RtpSender, Verdict, is_rtcp
+from confero.media.vad import SpeechGate
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self._jitter = JitterBuffer(codec.decode, clock_rate=codec.clock_rate)
         self._dtmf = DtmfReceiver(clock_rate=codec.clock_rate)
         self._up = Resampler(codec.clock_rate, MIXER_RATE)
+        self._gate = SpeechGate()
         self._down = Resampler(MIXER_RATE, codec.clock_rate)
         self._sender = RtpSender(codec.payload_type)
         self._transport: asyncio.DatagramTransport | None = None
@@ -127,7 +129,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         now = self._clock() if now is None else now
         self._digits(self._dtmf.poll(now))
         frame = self._jitter.pop(now)
-        if frame is None:
+        if frame is None or not self._gate(frame.pcm):
             return None
         return self._up.process(frame.pcm)
 

@@ -1,10 +1,9 @@
 """A browser's audio as a leg of the room's mixer (house rule 5).
 
 Inbound: aiortc decodes the browser's Opus; we fold it to mono and keep a short queue
-that the 20 ms tick drains. A quiet frame (below ``GATE_DBFS`` for longer than
-``GATE_HANGOVER`` ticks) counts as silence: the leg then joins the shared full mix
-(encoded once for all such listeners) and the talking indicator stays dark. Browsers
-send Opus all the time, so without the gate every browser would always "speak".
+that the 20 ms tick drains. Quiet frames count as silence (``media.vad``): the leg then
+joins the shared full mix (encoded once for all such listeners) and the talking
+indicator stays dark.
 Outbound: the engine hands us either our own mix-minus (we encode it) or the shared
 mix's Opus payload; both leave as pre-encoded packets, which aiortc's sender only
 packetizes.
@@ -24,6 +23,7 @@ import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from confero.media.opus import FRAME, OPUS, OpusCodec, OpusEncoder, to_mono
+from confero.media.vad import SpeechGate
 
 Frame = npt.NDArray[np.int16]
 TIME_BASE = fractions.Fraction(1, 48_000)
@@ -31,9 +31,6 @@ TIME_BASE = fractions.Fraction(1, 48_000)
 MAX_QUEUED = 6
 #: Prefetch before the first pull, to ride out the browser's packet jitter.
 PREFETCH = 2
-GATE_DBFS = -50.0
-GATE_HANGOVER = 15
-_GATE_RMS = 32768 * 10 ** (GATE_DBFS / 20)
 #: Packets waiting for aiortc's sender; a stalled connection must not grow memory.
 MAX_OUTBOUND = 10
 
@@ -74,7 +71,7 @@ class BrowserAudioLeg:
         self._inbound: deque[Frame] = deque(maxlen=MAX_QUEUED)
         self._pending = np.zeros(0, dtype=np.int16)
         self._primed = False
-        self._loud_ago = GATE_HANGOVER + 1
+        self._gate = SpeechGate()
         self._encoder: OpusEncoder | None = None
         self._pts = 0
         self._reader: asyncio.Task[None] | None = None
@@ -121,9 +118,7 @@ class BrowserAudioLeg:
             self._primed = False
             return None
         frame = self._inbound.popleft()
-        loud = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) >= _GATE_RMS
-        self._loud_ago = 0 if loud else self._loud_ago + 1
-        return frame if self._loud_ago <= GATE_HANGOVER else None
+        return frame if self._gate(frame) else None
 
     # ----------------------------------------------------------- outbound
     def send_frame(self, frame: Frame) -> None:
