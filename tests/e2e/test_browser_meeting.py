@@ -348,3 +348,27 @@ async def test_moderator_mutes_and_removes_one_person(
     assert "removed" in (await ann.locator("#ended-reason").inner_text()).lower()
     await eventually(lambda: _count(host, 1), 10)
     assert served.node.engine.leg_count() == 1
+
+
+async def test_keyboard_shortcuts_and_speaker_view(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    await ann.locator("#meeting").click(position={"x": 5, "y": 5})  # focus the page
+    await ann.keyboard.press("m")
+    await host.wait_for_selector("#participants .participant.muted:not(.self)")
+    await ann.keyboard.press("h")
+    await host.wait_for_selector("#participants .participant.hand:not(.self)")
+    await ann.keyboard.press("v")
+    await eventually(lambda: _watching(host, 0), 10)
+    await ann.locator("#chat-input").press_sequentially("m")  # typing is not a shortcut
+    await host.wait_for_timeout(700)  # what a toggle's round trip would take, and more
+    assert await host.locator("#participants .participant.muted:not(.self)").count() == 1
+    assert await ann.locator("#mic-toggle.off").count() == 1
+    await host.click("#view-toggle")
+    await host.wait_for_selector("#tiles.speaker-view")
+    await host.click("#view-toggle")
+    await host.wait_for_selector("#tiles.tile-view")
