@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     access_number: str = ""
     #: The time zone times are spoken in ("this conference starts at 14:30").
     time_zone: str = "UTC"
+    #: STUN/TURN servers for browsers behind NAT, comma-separated URLs
+    #: (``stun:stun.example.org:3478,turn:turn.example.org:3478?transport=udp``); empty:
+    #: the server is reached directly (its host candidates), as on a LAN.
+    ice_servers: str = ""
+    #: Credentials for the ``turn:``/``turns:`` URLs above (given to every browser).
+    turn_username: str = ""
+    turn_password: str = ""
     #: Seconds a browser that dropped (reload, network loss) stays in the conference,
     #: waiting to come back as the same participant (F-EN7).
     resume_grace: float = Field(default=30.0, ge=0, le=3600)
@@ -62,6 +69,19 @@ class Settings(BaseSettings):
         if toml:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    def ice_server_list(self) -> list[dict[str, object]]:
+        """``ice_servers`` as WebRTC's RTCIceServer dictionaries (page and server alike)."""
+        out: list[dict[str, object]] = []
+        for url in (u.strip() for u in self.ice_servers.split(",")):
+            if not url:
+                continue
+            server: dict[str, object] = {"urls": [url]}
+            if url.startswith(("turn:", "turns:")) and self.turn_username:
+                server["username"] = self.turn_username
+                server["credential"] = self.turn_password
+            out.append(server)
+        return out
 
     @property
     def resolved_database_url(self) -> str:

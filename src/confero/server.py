@@ -64,6 +64,7 @@ class Node:
             services.conferences,
             services.bus,
             grace=settings.resume_grace,
+            ice_servers=settings.ice_server_list(),
         )
         phone = PhoneStack.build(services, settings, engine) if settings.sip_enabled else None
         return cls(engine, gateway, phone)
@@ -104,7 +105,12 @@ async def serve(settings: Settings) -> None:
     services = await build(settings)
     first = await first_start(services, settings)
     node = Node.build(services, settings)
-    app = create_app(services, secure_cookies=settings.secure_cookies, signaling=node.gateway)
+    app = create_app(
+        services,
+        secure_cookies=settings.secure_cookies,
+        signaling=node.gateway,
+        ice_servers=settings.ice_server_list(),
+    )
     config = uvicorn.Config(
         app,
         host=settings.http_host,

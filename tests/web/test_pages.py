@@ -334,3 +334,16 @@ def test_the_static_files_are_in_the_package_data() -> None:
     for path in STATIC.rglob("*"):
         if path.is_file():
             assert len(path.relative_to(STATIC).parts) <= 2, path
+
+
+async def test_the_page_gets_the_configured_ice_servers(services: Services, room: Room) -> None:
+    from confero.web.app import create_app
+
+    servers: list[dict[str, object]] = [
+        {"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}
+    ]
+    app = create_app(services, ice_servers=servers)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        response = await c.get(f"/join/{room.invite_token}")
+    assert config_of(response.text)["ice_servers"] == servers

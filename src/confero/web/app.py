@@ -14,7 +14,11 @@ from confero.web.api import auth, chat, conference, health, reservations, rooms
 
 
 def create_app(
-    services: Services, *, secure_cookies: bool = False, signaling: ws.Signaling | None = None
+    services: Services,
+    *,
+    secure_cookies: bool = False,
+    signaling: ws.Signaling | None = None,
+    ice_servers: list[dict[str, object]] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +34,7 @@ def create_app(
     app.state.services = services
     app.state.secure_cookies = secure_cookies
     app.state.signaling = signaling
+    app.state.ice_servers = ice_servers or []
     problems.install(app)
     for module in (health, auth, rooms, reservations, conference, chat):
         app.include_router(module.router)

@@ -175,9 +175,9 @@ async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLRes
         "signin_url": f"/signin?next={quote(path, safe='')}",
         "max_name": MAX_DISPLAY_NAME,
         "max_chat": MAX_CHAT_TEXT,
-        # STUN/TURN servers for the peer connections; none needed when the server is
-        # reachable directly (it answers with its own host candidates).
-        "ice_servers": [],
+        # STUN/TURN servers for the peer connections (CONFERO_ICE_SERVERS); none needed
+        # when the server is reachable directly (it answers with its host candidates).
+        "ice_servers": getattr(request.app.state, "ice_servers", []),
         "texts": texts,
     }
     return render(

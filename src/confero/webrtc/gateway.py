@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
 from confero.app.conferences import ConferenceService, build_command
@@ -55,6 +55,7 @@ class BrowserGateway:
         bus: EventBus,
         *,
         grace: float = 30.0,
+        ice_servers: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.engine = engine
         self.sfu = sfu
@@ -63,6 +64,7 @@ class BrowserGateway:
         self.bus = bus
         #: How long a dropped browser stays in the conference, waiting to come back.
         self.grace = grace
+        self.ice_servers = ice_servers
         self.visitors: dict[str, set[Visitor]] = {}
         self.participants: dict[str, Participant] = {}
         self._resume: dict[str, Participant] = {}
@@ -372,7 +374,7 @@ class BrowserGateway:
 
     def _start_media(self, p: Participant) -> None:
         leg = BrowserAudioLeg(p.id)
-        p.media = BrowserMedia(p.id, leg)
+        p.media = BrowserMedia(p.id, leg, self.ice_servers)
         p.mix = self.engine.add_leg(p.room.id, leg)
         self.engine.owners[leg.id] = p.id
         self._sync(p)

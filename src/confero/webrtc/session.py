@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -37,19 +39,29 @@ class SignalingError(Exception):
     """An offer or answer we cannot use; the text is safe to show to the client."""
 
 
-def peer_connection() -> RTCPeerConnection:
+def peer_connection(ice_servers: Sequence[Mapping[str, Any]] = ()) -> RTCPeerConnection:
     # No STUN by default: aiortc would ask Google's, unreachable from a closed network.
     # max-bundle: with aiortc's default ("balanced") the second video m-line of an offer
     # is tied to the first one's transport before BUNDLE is applied, and that transport
     # never starts: the screen share would never arrive (aiortc 1.16).
-    config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    servers = [
+        RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+        for s in ice_servers
+    ]
+    config = RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
     return RTCPeerConnection(config)
 
 
 class BrowserMedia:
-    def __init__(self, participant_id: str, leg: BrowserAudioLeg) -> None:
+    def __init__(
+        self,
+        participant_id: str,
+        leg: BrowserAudioLeg,
+        ice_servers: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         self.participant_id = participant_id
         self.leg = leg
+        self.ice_servers = ice_servers
         self.publish_pc: RTCPeerConnection | None = None
         self.published: dict[str, PublishedTrack] = {}  #: slot -> incoming video
         self.watching: dict[str, tuple[RTCPeerConnection, Subscription]] = {}
@@ -60,7 +72,7 @@ class BrowserMedia:
     async def accept_offer(self, sdp: str) -> str:
         """The browser's publish offer -> our answer (one per session; a new one replaces)."""
         await self._close_publish()
-        pc = peer_connection()
+        pc = peer_connection(self.ice_servers)
         self.publish_pc = pc
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -114,7 +126,7 @@ class BrowserMedia:
     async def watch(self, stream_id: str, subscription: Subscription) -> str:
         """A receive-only connection for the browser to watch one stream: our offer."""
         await self.unwatch(stream_id)
-        pc = peer_connection()
+        pc = peer_connection(self.ice_servers)
         forward = ForwardTrack(subscription)
         transceiver = pc.addTransceiver(forward, direction="sendonly")
         transceiver.setCodecPreferences(vp8_only(RTCRtpSender.getCapabilities("video")))
