@@ -30,10 +30,11 @@ from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.engine import MediaEngine
 from confero.media.mixer import gain_for_level
-from confero.media.sfu import Publication, Sfu
+from confero.media.sfu import Sfu
 from confero.webrtc import signaling as s
 from confero.webrtc.audio import BrowserAudioLeg
 from confero.webrtc.session import BrowserMedia, SignalingError
+from confero.webrtc.streams import Streams
 from confero.webrtc.visitor import Connection, Participant, Visitor
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class BrowserGateway:
     ) -> None:
         self.engine = engine
         self.sfu = sfu
+        self.streams = Streams(sfu, self._entered_in)
         self.rooms = rooms
         self.conferences = conferences
         self.bus = bus
@@ -243,9 +245,7 @@ class BrowserGateway:
         assert p.media is not None
         answer = await p.media.accept_offer(msg.sdp)
         v.push(s.message("answer", sdp=answer, ref=msg.ref))
-        for pub in self.sfu.publications(p.room.id):
-            if pub.participant_id != p.id:
-                await self._watch(p, pub)
+        await self.streams.watch_room(p)
 
     async def _subscribe_answer(self, v: Visitor, msg: s.SubscribeAnswer) -> None:
         p = self._entered(v)
@@ -256,9 +256,9 @@ class BrowserGateway:
         p = self._entered(v)
         for slot, wanted in (("camera", msg.camera), ("screen", msg.screen)):
             if wanted and slot not in p.publishing:
-                await self._publish(p, slot)
+                await self.streams.publish(p, slot)
             elif not wanted and slot in p.publishing:
-                await self._unpublish(p, slot)
+                await self.streams.unpublish(p, slot)
         if msg.ref:
             v.push(s.message("result", ref=msg.ref, ok=True))
 
@@ -386,8 +386,7 @@ class BrowserGateway:
             p.mix.gain = gain_for_level(live.volume)
 
     async def _stop_media(self, p: Participant) -> None:
-        for slot in list(p.publishing):
-            await self._unpublish(p, slot)
+        await self.streams.unpublish_all(p)
         media, p.media, p.mix = p.media, None, None
         self.engine.remove_leg(p.room.id, p.id)
         self.engine.owners.pop(p.id, None)
@@ -436,53 +435,6 @@ class BrowserGateway:
         self.participants.pop(p.id, None)
         if p.visitor is not None and p.visitor.participant is p:
             p.visitor.participant = None
-
-    # ------------------------------------------------------------------ SFU
-    async def _publish(self, p: Participant, slot: str) -> None:
-        assert p.media is not None
-        track = p.media.published.get(slot)
-        if track is None:
-            raise DomainError("media.no_offer", f"send an offer with a {slot} transceiver first")
-        pub = Publication(
-            id=f"{p.id}-{slot}",
-            participant_id=p.id,
-            kind=slot,
-            send_keyframe_request=track.request_keyframe,
-        )
-        self.sfu.publish(p.room.id, pub)
-        track.publication = pub
-        p.publishing[slot] = pub.id
-        for other in self._entered_in(p.room.id):
-            if other is not p and other.media is not None and other.media.publish_pc is not None:
-                await self._watch(other, pub)
-
-    async def _unpublish(self, p: Participant, slot: str) -> None:
-        stream_id = p.publishing.pop(slot, None)
-        if stream_id is None:
-            return
-        if p.media is not None and slot in p.media.published:
-            p.media.published[slot].publication = None
-        self.sfu.unpublish(p.room.id, stream_id)
-        for other in self._entered_in(p.room.id):
-            if other.media is not None and stream_id in other.media.watching:
-                await other.media.unwatch(stream_id)
-                if other.visitor is not None:
-                    other.visitor.push(s.message("unsubscribe", stream_id=stream_id))
-
-    async def _watch(self, p: Participant, pub: Publication) -> None:
-        assert p.media is not None
-        sub = pub.subscribe(p.id)
-        offer = await p.media.watch(pub.id, sub)
-        if p.visitor is not None:
-            p.visitor.push(
-                s.message(
-                    "subscribe",
-                    stream_id=pub.id,
-                    participant_id=pub.participant_id,
-                    kind=pub.kind,
-                    sdp=offer,
-                )
-            )
 
     def _entered_in(self, room_id: str) -> list[Participant]:
         return [p for p in self.participants.values() if p.room.id == room_id and p.entered]
