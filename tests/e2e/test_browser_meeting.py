@@ -67,6 +67,15 @@ async def enter(page: Page, name: str | None = None) -> None:
     await page.wait_for_selector("#meeting", state="visible")
 
 
+async def host_and_ann(chromium: Launch, served: Served, room: Room) -> tuple[Page, Page]:
+    """The signed-in owner and a guest, Ann, both in the meeting."""
+    host = await host_page(chromium, served, room)
+    await enter(host)
+    ann = await chromium(invite(served, room))
+    await enter(ann, "Ann")
+    return host, ann
+
+
 async def count_participants(page: Page) -> int:
     return await page.locator("#participants .participant").count()
 
@@ -113,10 +122,7 @@ async def page_ready(page: Page) -> None:
 async def test_chat_and_raised_hand_reach_the_others(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await ann.fill("#chat-input", "Hello from Ann")
     await ann.click("#chat-send")
     await host.wait_for_selector("#chat-messages .chat-message:has-text('Hello from Ann')")
@@ -154,10 +160,7 @@ async def _count(page: Page, n: int) -> bool:
 async def test_end_for_everyone_stops_every_page(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(host, 2), 10)
     await host.click("#leave-menu")
     await host.click("#end-all")
@@ -176,10 +179,7 @@ async def test_end_for_everyone_stops_every_page(
 async def test_end_for_everyone_except_me_keeps_the_host(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(host, 2), 10)
     await host.click("#leave-menu")
     await host.click("#end-all-but-me")
@@ -215,10 +215,7 @@ async def _empty_room(services: Services, room: Room) -> bool:
 async def test_host_leaves_and_returns_while_others_stay(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(ann, 2), 10)
     await host.click("#leave-menu")
     await host.click("#leave")
@@ -234,10 +231,7 @@ async def test_host_leaves_and_returns_while_others_stay(
 async def test_reload_keeps_the_participant_and_role(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(host, 2), 10)
     before = await host.evaluate("() => window.confero.state.participantId")
     await host.reload()
@@ -307,10 +301,7 @@ async def _hears_audio(page: Page) -> bool:
 async def test_screen_share_and_camera_off_reach_the_others(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _watching(ann, 1), 15)
     await host.click("#screen-toggle")
     await ann.wait_for_selector("#tiles .tile.screen video")
@@ -333,10 +324,7 @@ async def _watching(page: Page, n: int) -> bool:
 async def test_moderator_mutes_and_removes_one_person(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     row = host.locator("#participants .participant:not(.self)")
     await row.wait_for()
     await row.locator(".mute").click()
@@ -353,10 +341,7 @@ async def test_moderator_mutes_and_removes_one_person(
 async def test_keyboard_shortcuts_and_speaker_view(
     served: Served, room: Room, chromium: Launch
 ) -> None:
-    host = await host_page(chromium, served, room)
-    await enter(host)
-    ann = await chromium(invite(served, room))
-    await enter(ann, "Ann")
+    host, ann = await host_and_ann(chromium, served, room)
     await ann.locator("#meeting").click(position={"x": 5, "y": 5})  # focus the page
     await ann.keyboard.press("m")
     await host.wait_for_selector("#participants .participant.muted:not(.self)")

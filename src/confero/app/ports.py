@@ -15,6 +15,7 @@ from typing import Protocol
 from confero.domain.accounts import Account
 from confero.domain.content import ActivityEntry, ChatMessage
 from confero.domain.events import Event
+from confero.domain.notices import Invitation
 from confero.domain.reservations import Reservation
 from confero.domain.rooms import Room
 
@@ -35,6 +36,32 @@ class EventBus(Protocol):
 
     def subscribe(self, handler: EventHandler) -> Callable[[], None]:
         """Call ``handler`` for every event; returns the function that unsubscribes."""
+        ...
+
+
+class DeliveryError(Exception):
+    """A mail or SMS could not be handed over. ``permanent`` errors (a refused
+    recipient) are not retried; the others (server down, timeout) are, with backoff."""
+
+    def __init__(self, detail: str, *, permanent: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.permanent = permanent
+
+
+class Mailer(Protocol):
+    """Sends one invitation mail (text, HTML and an ``.ics``) to one address."""
+
+    async def send(self, to: str, invitation: Invitation) -> None:
+        """Raises ``DeliveryError``; returns once the SMTP server accepted the mail."""
+        ...
+
+
+class SmsGateway(Protocol):
+    """Sends one SMS text to one mobile number (sender name from the settings)."""
+
+    async def send(self, to: str, text: str) -> None:
+        """Raises ``DeliveryError``; returns once the gateway accepted the message."""
         ...
 
 

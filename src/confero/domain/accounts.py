@@ -19,6 +19,17 @@ class Account:
     password_hash: str
     created_at: datetime
     is_admin: bool = False
+    #: A disabled account cannot sign in and its tokens stop working.
+    disabled: bool = False
+    #: IANA zone the account's times are shown in (panel, mails, SMS).
+    time_zone: str = "UTC"
+    #: SMS are a paid option (seed 004): how many this account may send, and has sent.
+    sms_allowance: int = 0
+    sms_used: int = 0
+
+    @property
+    def sms_left(self) -> int:
+        return max(0, self.sms_allowance - self.sms_used)
 
 
 def normalize_email(email: str) -> str:
