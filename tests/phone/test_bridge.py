@@ -8,6 +8,7 @@ import asyncio
 import httpx
 
 from confero.app.services import Services
+from confero.domain import events as ev
 from confero.domain.rooms import Room
 from confero.media.tone import rms
 from confero.phone.stack import PhoneStack
@@ -212,3 +213,113 @@ async def test_everyones_keys_menu_names_volume_and_announcements(
     finally:
         await a.hangup()
         await b.hangup()
+
+
+async def _trunk(phone: PhoneStack, *, refuse: bool = False) -> tuple[UserAgent, list[SipCall]]:
+    """Our own user agent as the trunk: it answers (or refuses with 486 Busy Here)."""
+    trunk = UserAgent("127.0.0.1", 0, timers=FAST)
+    await trunk.start(tcp=False)
+    phone.bridge.trunk = Peer("UDP", ("127.0.0.1", trunk.port))
+    calls: list[SipCall] = []
+
+    def pick_up(call: SipCall) -> None:
+        calls.append(call)
+        if refuse:
+            call.reject(486, "Busy Here")
+            return
+        offer = sdp.parse(call.remote_sdp.decode())
+        answer, _ = offer_answer.answer(
+            offer, local_ip="127.0.0.1", local_port=40_002, session_id=1, session_version=1
+        )
+        call.answer(answer.to_text().encode())
+
+    trunk.on_invite = pick_up
+    return trunk, calls
+
+
+async def _api_join(client: httpx.AsyncClient, room: Room) -> tuple[dict[str, str], str]:
+    owner = await bearer_headers(client, "host@example.org", "long-secret")
+    joined = await client.post(
+        f"/api/v1/rooms/{room.id}/conference/commands", json={"command": "join"}, headers=owner
+    )
+    assert joined.status_code == 200, joined.text
+    return owner, joined.json()["participant_id"]
+
+
+async def test_an_api_participants_invite_dials_out_and_the_callee_joins(
+    phone: PhoneStack, room: Room, services: Services, client: httpx.AsyncClient
+) -> None:
+    """Not only the keypad: a REST (or browser) moderator's ``invite`` rings the number."""
+    trunk, answered = await _trunk(phone)
+    owner, pid = await _api_join(client, room)
+    try:
+        response = await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": "invite", "participant_id": pid, "number": "0698765432"},
+            headers=owner,
+        )
+        assert response.status_code == 200, response.text
+        await eventually(lambda: bool(answered), 10)
+        callee = answered[0]
+        assert callee.called == "0698765432"
+        await eventually(lambda: callee.state == "confirmed", 5)
+        assert callee.dialog is not None
+        info = callee.dialog.request(
+            "INFO", body=b"Signal=1\r\nDuration=160\r\n", content_type="application/dtmf-relay"
+        )
+        assert (await trunk.transactions.request(info, callee.dialog.peer).final).status == 200
+        await eventually(lambda: len(people(services, room)) == 2, 15)
+        phone_row = next(p for p in people(services, room) if p["channel"] == "phone")
+        assert phone_row["role"] == "participant"
+        callee.hangup()
+        await eventually(lambda: len(people(services, room)) == 1, 10)
+    finally:
+        await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": "leave", "participant_id": pid},
+            headers=owner,
+        )
+        await trunk.stop()
+
+
+async def test_a_refused_dial_out_is_told_to_the_inviter_only(
+    phone: PhoneStack, room: Room, services: Services, client: httpx.AsyncClient
+) -> None:
+    trunk, refused = await _trunk(phone, refuse=True)
+    owner, pid = await _api_join(client, room)
+    told: list[ev.InviteFailed] = []
+
+    async def listen(event: ev.Event) -> None:
+        if isinstance(event, ev.InviteFailed):
+            told.append(event)
+
+    unsubscribe = services.bus.subscribe(listen)
+    try:
+        response = await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": "invite", "participant_id": pid, "number": "0611112222"},
+            headers=owner,
+        )
+        assert response.status_code == 200, response.text
+        await eventually(lambda: bool(told), 10)
+        assert refused and refused[0].called == "0611112222"
+        assert told[0].number == "0611112222" and told[0].reason == "no_answer"
+        assert told[0].audience == frozenset({pid})
+        assert len(people(services, room)) == 1, "nobody joined"
+
+        phone.bridge.trunk = None  # no trunk configured at all
+        await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": "invite", "participant_id": pid, "number": "0633334444"},
+            headers=owner,
+        )
+        await eventually(lambda: len(told) == 2, 5)
+        assert told[1].reason == "unavailable"
+    finally:
+        unsubscribe()
+        await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": "leave", "participant_id": pid},
+            headers=owner,
+        )
+        await trunk.stop()

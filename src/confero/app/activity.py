@@ -26,6 +26,7 @@ LOGGED: dict[type[ev.Event], str] = {
     ev.LobbyLeft: "lobby_left",
     ev.HandChanged: "hand_changed",
     ev.InviteRequested: "invited",
+    ev.InviteFailed: "invite_failed",
     ev.ConferenceEnded: "conference_ended",
 }
 

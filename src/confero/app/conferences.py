@@ -20,7 +20,7 @@ from confero.app.rooms import RoomService
 from confero.domain import commands as c
 from confero.domain.conference import Conference, Participant
 from confero.domain.errors import DomainError
-from confero.domain.events import Event, LockChanged, WindowClosing
+from confero.domain.events import Event, InviteFailed, LockChanged, WindowClosing
 from confero.domain.reservations import CLOSING_WARNING, JoinState, Reservation
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
@@ -188,6 +188,23 @@ class ConferenceService:
         event = LockChanged(room_id=room.id, locked=locked)
         await self._bus.publish(event)
         return [event]
+
+    async def invite_failed(self, room_id: str, number: str, by: str | None, reason: str) -> None:
+        """A dial-out did not reach ``number``: tell the participant who asked, if still
+        in the conference (an API call without a participant has nobody to tell)."""
+        actor = self.registry.get(room_id)
+        if by is None or actor is None or by not in actor.conference.participants:
+            return
+        await self._bus.publish(
+            InviteFailed(
+                room_id=room_id,
+                conference_id=actor.conference.id,
+                audience=frozenset({by}),
+                number=number,
+                reason=reason,
+                by=by,
+            )
+        )
 
     async def end_if_running(self, room: Room) -> None:
         """Before a room is deleted, everyone in it is told and let go."""

@@ -162,6 +162,18 @@ class InviteRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class InviteFailed(Event):
+    """A dial-out (``*8``, or "call a phone number" in the page) did not reach the callee:
+    told to the one who asked (F-PH3, F-WB6). ``reason``: unavailable (no trunk) |
+    no_answer (refused, busy, not answered) | error."""
+
+    name: ClassVar[str] = "invite_failed"
+    number: str
+    reason: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConferenceEnded(Event):
     name: ClassVar[str] = "conference_ended"
     #: empty | ended_by_host | reset | window_closed

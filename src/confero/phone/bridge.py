@@ -3,9 +3,10 @@ routes the conference's events to the callers they concern.
 
 Numbers (F-PH1): the shared access number (``CONFERO_ACCESS_NUMBER``, or any number that
 is not a room's) asks "press 1", then the conference number; a room's conference number
-dialled directly is that room's own number and skips straight to the PIN. Dial-out
-(``*8``) goes through ``CONFERO_SIP_TRUNK``; the callee hears "you are invited, press 1"
-and joins as a participant.
+dialled directly is that room's own number and skips straight to the PIN. Dial-out goes
+through ``CONFERO_SIP_TRUNK`` for every ``InviteRequested``, whoever asked: the keypad's
+``*8``, the page's "call a phone number" or the REST API (F-WB6); the callee hears "you
+are invited, press 1" and joins as a participant.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
 from confero.domain.conference import Participant
 from confero.domain.errors import DomainError
-from confero.domain.events import Event
+from confero.domain.events import Event, InviteRequested
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.engine import MediaEngine
@@ -241,16 +242,35 @@ class PhoneBridge:
             call = self._by_participant.get(pid)
             if call is not None:
                 call.deliver(event)
+        if isinstance(event, InviteRequested):
+            # Whoever asked (keypad, page, REST), the phone side places the call (F-WB6).
+            self._spawn(self._dial_out(event), f"dial-out-{event.number}")
 
     # ------------------------------------------------------------------ dial-out
-    def dial_out(self, inviter: PhoneCall, number: str) -> None:
-        self._spawn(self._dial_out(inviter, number), f"dial-out-{number}")
+    async def _dial_out(self, request: InviteRequested) -> None:
+        """Call ``request.number`` through the trunk; the callee presses 1 to join.
 
-    async def _dial_out(self, inviter: PhoneCall, number: str) -> None:
-        room = inviter.room
+        A failure is told to the inviter through the conference (``InviteFailed``): a
+        phone inviter hears "invite_failed", a page shows it.
+        """
+        room = await self.rooms.get_by_id(request.room_id) if self.trunk is not None else None
         if self.trunk is None or room is None:
-            await inviter._say("invite_failed")
+            await self._failed(request, "unavailable")
             return
+        try:
+            reached = await self._place(room, request.number, self.trunk)
+        except OSError:  # no media port, the trunk's address unreachable
+            log.exception("dial-out to %s failed", request.number)
+            await self._failed(request, "error")
+            return
+        if not reached:
+            await self._failed(request, "no_answer")
+
+    async def _failed(self, request: InviteRequested, reason: str) -> None:
+        await self.conferences.invite_failed(request.room_id, request.number, request.by, reason)
+
+    async def _place(self, room: Room, number: str, trunk: Peer) -> bool:
+        """The outgoing call; False when it is not answered (or answered with bad SDP)."""
         leg = RtpAudioLeg(secrets.token_hex(6), PCMU)
         port = await leg.open(self.media_host)
         our_offer = offer_answer.offer(
@@ -259,25 +279,27 @@ class PhoneBridge:
             session_id=secrets.randbelow(2**31),
             session_version=1,
         )
-        target = f"sip:{number}@{self.trunk.address[0]}:{self.trunk.address[1]}"
-        sip_call = await self.ua.call(
-            target,
-            self.trunk,
-            our_offer.to_text().encode(),
-            from_user=self.access_number or "confero",
-        )
+        target = f"sip:{number}@{trunk.address[0]}:{trunk.address[1]}"
+        try:
+            sip_call = await self.ua.call(
+                target,
+                trunk,
+                our_offer.to_text().encode(),
+                from_user=self.access_number or "confero",
+            )
+        except BaseException:
+            leg.close()
+            raise
         if sip_call.state != "confirmed":
             leg.close()
-            await inviter._say("invite_failed")
-            return
+            return False
         try:
             answer = sdp.parse(sip_call.remote_sdp.decode("utf-8", "replace"))
             negotiated = offer_answer.accept_answer(our_offer, answer)
         except sdp.SdpError:
             sip_call.hangup()
             leg.close()
-            await inviter._say("invite_failed")
-            return
+            return False
         if negotiated.codec.name != leg.codec.name:
             leg.close()
             leg = RtpAudioLeg(leg.id, negotiated.codec)
@@ -285,10 +307,12 @@ class PhoneBridge:
         leg.dtmf_payload_type = negotiated.dtmf_payload_type
         self._apply(leg, negotiated)
         call = PhoneCall(self, sip_call, leg)
+        call.caller = number  # the callee: the From of our own INVITE is us
         sip_call.on_offer = lambda body: self._reoffer(leg, body)
         self._invited[call] = room
         self.calls.add(call)
         await call.run()
+        return True
 
 
 def _nothing() -> None:

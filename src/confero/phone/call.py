@@ -320,9 +320,10 @@ class PhoneCall:
                 await self._list(people)
             case ev.MenuListed(controls=controls):
                 await self._say("menu_intro", *(_menu_prompt(keys) for keys, _, _ in controls))
-            case ev.InviteRequested(number=number, by=by) if by == me:
-                await self._say("calling")
-                self.bridge.dial_out(self, number)
+            case ev.InviteRequested(by=by) if by == me:
+                await self._say("calling")  # the bridge places the call (any inviter)
+            case ev.InviteFailed(by=by) if by == me:
+                await self._say("invite_failed")
             case ev.ParticipantJoined(participant=p, announce_to=listeners) if (
                 me in listeners and p.id != me
             ):
