@@ -81,6 +81,17 @@ def test_first_start_prints_admin_and_serves_api(
         assert [r["name"] for r in rooms] == ["Demo room"]
         assert rooms[0]["pin"] != rooms[0]["admin_pin"]
 
+    # The demo room's invite link is printed with its conference number, and it opens the
+    # room page at once (the server runs with its default address, on our test port).
+    number = re.search(r"conference number (\d+)", output)
+    link = re.search(r"invite link:\s+(\S+)", output)
+    assert number and link, output
+    assert number.group(1) == rooms[0]["conference_number"]
+    assert link.group(1) == rooms[0]["invite_url"]
+    page = httpx.get(link.group(1))
+    assert page.status_code == 200
+    assert "Demo room" in page.text
+
 
 def test_server_stops_cleanly_and_keeps_data(
     server: tuple[str, subprocess.Popen[str], Path], tmp_path: Path

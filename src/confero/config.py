@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -53,6 +54,21 @@ class Settings(BaseSettings):
     #: Seconds a browser that dropped (reload, network loss) stays in the conference,
     #: waiting to come back as the same participant (F-EN7).
     resume_grace: float = Field(default=30.0, ge=0, le=3600)
+    #: Mail for invitations (F-RS5): the SMTP server; empty host: mail is not sent and
+    #: every mail notice fails with "mail is not configured".
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    #: none | starttls | tls (implicit TLS, usually port 465).
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    mail_from: str = "Confero <confero@localhost>"
+    #: SMS invitations (F-RS6): the gateway's URL and bearer token; empty URL: SMS are
+    #: kept in the database's outbox (GET /api/v1/sms/outbox) instead of being sent.
+    sms_url: str = ""
+    sms_token: str = ""
+    #: The sender name an SMS shows (seed 004: the operator's name).
+    sms_from: str = "Confero"
     log_level: str = "info"
 
     @classmethod

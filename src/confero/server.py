@@ -13,15 +13,20 @@ from dataclasses import dataclass
 import uvicorn
 
 from confero.app.clock import SystemClock
-from confero.app.ports import Clock
+from confero.app.notice_worker import NoticeWorker
+from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
 from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
 from confero.config import Settings
+from confero.domain.notices import Invitation
 from confero.media.engine import MediaEngine
 from confero.media.sfu import Sfu
+from confero.notify.email import SmtpMailer
+from confero.notify.sms import HttpSmsGateway, sms_text
 from confero.phone.stack import PhoneStack
 from confero.store.database import create_engine, upgrade
+from confero.store.outbox import OutboxSmsGateway
 from confero.store.uow import make_uow_factory
 from confero.web.app import create_app
 from confero.webrtc.gateway import BrowserGateway
@@ -40,9 +45,47 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         clock or SystemClock(),
         policy=RoomPolicy(max_capacity=settings.max_capacity, pin_length=settings.pin_length),
         base_url=settings.base_url,
+        access_number=settings.access_number,
     )
     services.on_close(engine.dispose)
+    worker = NoticeWorker(
+        services.uow,
+        services.clock,
+        services.notices,
+        mailer=mailer(settings),
+        sms=sms_gateway(settings, services.uow, services.clock),
+        sms_text=sms_text,
+    )
+    worker.start()
+    services.on_close(worker.stop)
     return services
+
+
+class NoMailer:
+    """Mail without CONFERO_SMTP_HOST: every mail notice fails, saying why."""
+
+    async def send(self, to: str, invitation: Invitation) -> None:
+        raise DeliveryError("mail is not configured (CONFERO_SMTP_HOST)", permanent=True)
+
+
+def mailer(settings: Settings) -> Mailer:
+    if not settings.smtp_host:
+        return NoMailer()
+    return SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        tls=settings.smtp_tls,
+    )
+
+
+def sms_gateway(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> SmsGateway:
+    """The HTTP gateway when CONFERO_SMS_URL is set; else the database outbox."""
+    if settings.sms_url:
+        return HttpSmsGateway(settings.sms_url, settings.sms_token, settings.sms_from)
+    return OutboxSmsGateway(uow, clock, settings.sms_from)
 
 
 @dataclass
@@ -88,6 +131,8 @@ class FirstStart:
     password: str
     room_name: str
     conference_number: str
+    #: The demo room's invite link, to open in a browser at once (F-WB1, F-WB6).
+    invite_url: str
 
 
 async def first_start(services: Services, settings: Settings) -> FirstStart | None:
@@ -98,7 +143,8 @@ async def first_start(services: Services, settings: Settings) -> FirstStart | No
     admin = await services.accounts.by_email(settings.admin_email)
     assert admin is not None
     room = await services.rooms.create(admin, "Demo room")
-    return FirstStart(settings.admin_email, password, room.name, room.conference_number)
+    link = f"{settings.base_url}/join/{room.invite_token}"
+    return FirstStart(settings.admin_email, password, room.name, room.conference_number, link)
 
 
 async def serve(settings: Settings) -> None:
@@ -127,7 +173,8 @@ async def serve(settings: Settings) -> None:
             f"\nFirst start: created the administrator account\n"
             f"  email:    {first.email}\n"
             f"  password: {first.password}   (shown only this once)\n"
-            f"  and '{first.room_name}' with conference number {first.conference_number}\n",
+            f"  and '{first.room_name}' with conference number {first.conference_number}\n"
+            f"  invite link: {first.invite_url}\n",
             flush=True,
         )
     print(

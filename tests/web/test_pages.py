@@ -199,7 +199,19 @@ async def test_room_page_for_a_guest(web: httpx.AsyncClient, room: Room) -> None
     assert name and "required" in name.group(0) and 'value=""' in name.group(0)
     missing = ROOM_PAGE_IDS - ids_in(html)
     assert not missing, f"test hooks missing: {missing}"
-    assert room.pin not in html and room.admin_pin not in html
+    # The Invite dialog (F-WB6): whoever has the link may see the phone way in, the
+    # participant PIN included, but never the admin PIN; a guest cannot send mail.
+    assert config["invitation"] == {
+        "link": f"http://127.0.0.1:8080/join/{room.invite_token}",
+        "dial_in_number": "",
+        "conference_number": room.conference_number,
+        "pin": room.pin,
+        "can_mail": False,
+        "room_id": None,
+    }
+    assert f'id="invite-pin" type="text" readonly value="{room.pin}"' in html
+    assert room.admin_pin not in html
+    assert 'id="invite-mail-form"' not in html
 
 
 async def test_room_page_for_a_signed_in_member(
@@ -213,6 +225,10 @@ async def test_room_page_for_a_signed_in_member(
     assert "Hanna <Host>" not in html.split('id="confero-config"')[0]
     assert token not in html, "the session token stays in its HttpOnly cookie"
     assert 'id="guest-note"' not in html
+    assert config["invitation"]["can_mail"] is True
+    assert config["invitation"]["room_id"] == room.id
+    assert 'id="invite-mail-form"' in html
+    assert room.admin_pin not in html, "not even for the owner: the page is for sharing"
 
 
 async def test_a_stale_cookie_is_a_guest(web: httpx.AsyncClient, room: Room) -> None:

@@ -1,8 +1,10 @@
-"""Accounts, sign-in and tokens.
+"""Accounts, sign-in and tokens; the administrators' account list (F-RS8).
 
 Passwords are hashed with scrypt from the standard library (memory-hard, no extra
 dependency). Session and API tokens are 256-bit random values; only their SHA-256 is
-stored, so a leaked database does not leak usable tokens.
+stored, so a leaked database does not leak usable tokens. A new password (changed or
+reset) and a disabled account end the account's sessions: whoever held them must sign
+in again with the new secret.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
-from confero.app.ports import Clock, UnitOfWorkFactory
+from confero.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from confero.app.ratelimit import RateLimiter
-from confero.domain.accounts import Account, normalize_email, validate_password
+from confero.domain.accounts import (
+    Account,
+    check_not_self_lockout,
+    clean_display_name,
+    normalize_email,
+    validate_password,
+    validate_sms_allowance,
+    validate_time_zone,
+)
 from confero.domain.errors import DomainError
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -57,18 +69,26 @@ class AccountService:
         self._limiter = limiter
 
     async def create(
-        self, email: str, password: str, display_name: str = "", *, is_admin: bool = False
+        self,
+        email: str,
+        password: str,
+        display_name: str = "",
+        *,
+        is_admin: bool = False,
+        sms_allowance: int = 0,
+        time_zone: str = "UTC",
     ) -> Account:
         email = normalize_email(email)
         validate_password(password)
-        name = " ".join(display_name.split())[:120] or email.split("@")[0]
         account = Account(
             id=uuid.uuid4().hex,
             email=email,
-            display_name=name,
+            display_name=clean_display_name(display_name, email),
             password_hash=hash_password(password),
             created_at=self._clock.now(),
             is_admin=is_admin,
+            time_zone=validate_time_zone(time_zone),
+            sms_allowance=validate_sms_allowance(sms_allowance),
         )
         async with self._uow() as uow:
             if await uow.accounts.by_email(email) is not None:
@@ -105,6 +125,9 @@ class AccountService:
             for key in keys:
                 self._limiter.fail(key, now)
             raise DomainError("auth.invalid_credentials", "wrong email or password")
+        # Only after the password: without it nobody learns that the account exists.
+        if account.disabled:
+            raise DomainError("auth.account_disabled", "this account is disabled")
         return account
 
     async def issue_token(self, account: Account, kind: str) -> str:
@@ -128,7 +151,8 @@ class AccountService:
                 await uow.tokens.delete(token_hash(token))
                 await uow.commit()
                 return None
-            return await uow.accounts.get(account_id)
+            account = await uow.accounts.get(account_id)
+            return None if account is None or account.disabled else account
 
     async def revoke_token(self, token: str) -> None:
         async with self._uow() as uow:
@@ -142,3 +166,113 @@ class AccountService:
         password = secrets.token_urlsafe(12)
         await self.create(email, password, "Administrator", is_admin=True)
         return password
+
+    # ------------------------------------------------------------ own settings
+    async def update_own(
+        self, account: Account, *, display_name: str | None = None, time_zone: str | None = None
+    ) -> Account:
+        """What an account changes about itself (the panel's settings)."""
+        return await self._change(account.id, display_name=display_name, time_zone=time_zone)
+
+    async def change_password(
+        self, account: Account, current: str, new: str, keep_token: str | None = None
+    ) -> None:
+        """Rate-limited like sign-in. Every other session and API token of the account
+        ends; ``keep_token`` (the one this request came with) stays signed in."""
+        now = self._clock.now()
+        key = f"password:acct:{account.id}"
+        self._limiter.check(key, now)
+        validate_password(new)
+        async with self._uow() as uow:
+            stored = await uow.accounts.get(account.id)
+            if stored is None or not verify_password(current, stored.password_hash):
+                self._limiter.fail(key, now)
+                raise DomainError("account.wrong_password", "the current password is wrong")
+            await uow.accounts.update(replace(stored, password_hash=hash_password(new)))
+            keep = token_hash(keep_token) if keep_token else None
+            await uow.tokens.delete_for_account(account.id, except_hash=keep)
+            await uow.commit()
+
+    # ---------------------------------------------------------- administrators
+    @staticmethod
+    def require_admin(actor: Account) -> None:
+        if not actor.is_admin:
+            raise DomainError("auth.forbidden", "only an administrator may do this")
+
+    async def list_all(self, actor: Account) -> Sequence[Account]:
+        self.require_admin(actor)
+        async with self._uow() as uow:
+            return await uow.accounts.list_all()
+
+    async def update(
+        self,
+        actor: Account,
+        account_id: str,
+        *,
+        display_name: str | None = None,
+        is_admin: bool | None = None,
+        disabled: bool | None = None,
+        sms_allowance: int | None = None,
+        time_zone: str | None = None,
+    ) -> Account:
+        """An administrator changes an account; disabling it ends its sessions."""
+        self.require_admin(actor)
+        return await self._change(
+            account_id,
+            actor=actor,
+            display_name=display_name,
+            is_admin=is_admin,
+            disabled=disabled,
+            sms_allowance=sms_allowance,
+            time_zone=time_zone,
+        )
+
+    async def reset_password(self, actor: Account, account_id: str, password: str) -> None:
+        """An administrator sets a new password; the account's sessions end."""
+        self.require_admin(actor)
+        validate_password(password)
+        async with self._uow() as uow:
+            target = await self._existing(uow, account_id)
+            await uow.accounts.update(replace(target, password_hash=hash_password(password)))
+            await uow.tokens.delete_for_account(target.id)
+            await uow.commit()
+
+    @staticmethod
+    async def _existing(uow: UnitOfWork, account_id: str) -> Account:
+        account = await uow.accounts.get(account_id)
+        if account is None:
+            raise DomainError("account.not_found", "no such account")
+        return account
+
+    async def _change(
+        self,
+        account_id: str,
+        *,
+        actor: Account | None = None,
+        display_name: str | None = None,
+        is_admin: bool | None = None,
+        disabled: bool | None = None,
+        sms_allowance: int | None = None,
+        time_zone: str | None = None,
+    ) -> Account:
+        """Validate everything first, then write once: a refused change changes nothing."""
+        async with self._uow() as uow:
+            target = await self._existing(uow, account_id)
+            after = replace(target)
+            if display_name is not None:
+                after.display_name = clean_display_name(display_name, target.email)
+            if time_zone is not None:
+                after.time_zone = validate_time_zone(time_zone)
+            if sms_allowance is not None:
+                after.sms_allowance = validate_sms_allowance(sms_allowance)
+            if is_admin is not None:
+                after.is_admin = is_admin
+            if disabled is not None:
+                after.disabled = disabled
+            if actor is not None:
+                check_not_self_lockout(actor, target, after)
+            await uow.accounts.update(after)
+            if after.disabled and not target.disabled:
+                await uow.tokens.delete_for_account(target.id)
+            await uow.commit()
+        return after

@@ -15,7 +15,7 @@ from typing import Protocol
 from confero.domain.accounts import Account
 from confero.domain.content import ActivityEntry, ChatMessage
 from confero.domain.events import Event
-from confero.domain.notices import Invitation
+from confero.domain.notices import Invitation, Notice, OutboxSms, State
 from confero.domain.reservations import Reservation
 from confero.domain.rooms import Room
 
@@ -70,6 +70,11 @@ class AccountRepository(Protocol):
     async def get(self, account_id: str) -> Account | None: ...
     async def by_email(self, email: str) -> Account | None: ...
     async def count(self) -> int: ...
+    async def update(self, account: Account) -> None: ...
+    async def list_all(self) -> Sequence[Account]:
+        """Every account, by email."""
+        ...
+
     async def lock(self, account_id: str) -> None:
         """Serialise writers that check per-account limits (SELECT ... FOR UPDATE)."""
         ...
@@ -89,6 +94,9 @@ class TokenRepository(Protocol):
         ...
 
     async def delete(self, token_hash: str) -> None: ...
+    async def delete_for_account(self, account_id: str, except_hash: str | None = None) -> None:
+        """Sign the account out everywhere (but for the session ``except_hash``)."""
+        ...
 
 
 class RoomRepository(Protocol):
@@ -137,6 +145,60 @@ class ActivityRepository(Protocol):
     async def delete_for_room(self, room_id: str) -> None: ...
 
 
+class NoticeRepository(Protocol):
+    """Durable notice jobs (F-RS5, F-RS6): planned with the booking, claimed by a worker."""
+
+    async def add(self, notice: Notice) -> None: ...
+    async def get(self, notice_id: str) -> Notice | None: ...
+    async def for_reservation(self, reservation_id: str) -> Sequence[Notice]:
+        """Oldest due first."""
+        ...
+
+    async def cancel(self, notice_ids: Sequence[str], now: datetime) -> None:
+        """Those still pending become cancelled."""
+        ...
+
+    async def sms_left(self, account_id: str) -> int:
+        """The account's SMS allowance minus what it used, as stored now."""
+        ...
+
+    async def pending_sms(self, account_id: str) -> int:
+        """SMS notices of the account still waiting to be sent."""
+        ...
+
+    async def next_due(self, now: datetime) -> datetime | None:
+        """When the earliest pending notice may be tried: its due time, or when the
+        lease of the worker holding it runs out."""
+        ...
+
+    async def claim(self, now: datetime, until: datetime, limit: int) -> Sequence[Notice]:
+        """Pending notices due at ``now`` that no other worker holds, now held until
+        ``until``. Commit right after: then no other worker can claim them."""
+        ...
+
+    async def take_sms_credit(self, account_id: str) -> bool:
+        """One SMS off the allowance, atomically; False if none is left."""
+        ...
+
+    async def refund_sms_credit(self, account_id: str) -> None: ...
+    async def mark_sent(self, notice_id: str, now: datetime) -> None: ...
+    async def mark_retry(
+        self, notice_id: str, attempts: int, next_try_at: datetime, error: str
+    ) -> None: ...
+    async def mark_done(
+        self, notice_id: str, state: State, error: str | None, attempts: int | None = None
+    ) -> None:
+        """Ends a claimed notice unsent: failed, skipped or cancelled."""
+        ...
+
+
+class SmsOutboxRepository(Protocol):
+    async def add(self, to: str, sender: str, text: str, created_at: datetime) -> None: ...
+    async def list(self, limit: int = 200) -> Sequence[OutboxSms]:
+        """Newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     accounts: AccountRepository
     tokens: TokenRepository
@@ -144,6 +206,8 @@ class UnitOfWork(Protocol):
     reservations: ReservationRepository
     chat: ChatRepository
     activity: ActivityRepository
+    notices: NoticeRepository
+    sms_outbox: SmsOutboxRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

@@ -1,8 +1,8 @@
 """Rooms: create, find, change, delete; their chat and activity (F-RC1, F-EN8).
 
 A room is visible to its owner and members only; to anyone else it does not exist
-(``room.not_found``), so room ids cannot be probed. Only the owner changes a room or
-sees its PINs.
+(``room.not_found``), so room ids cannot be probed. Only the owner changes a room; the
+owner and moderator members may replace its invite link (F-RS6).
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ from confero.domain.rooms import (
 )
 
 _NUMBER_ATTEMPTS = 50
+
+
+def new_invite_token() -> str:
+    """192 random bits from the OS's CSPRNG: a link nobody can guess."""
+    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class RoomService:
             conference_number=number,
             pin=pin,
             admin_pin=admin_pin,
-            invite_token=secrets.token_urlsafe(24),
+            invite_token=new_invite_token(),
             created_at=self._clock.now(),
             capacity=capacity,
             language=_language(language),
@@ -203,6 +208,18 @@ class RoomService:
             room = await self.visible(uow, account, room_id)
             self.require_owner(account, room)
             room.pin, room.admin_pin = generate_pins(self.policy.pin_length)
+            await uow.rooms.update(room)
+            await uow.commit()
+        return room
+
+    async def new_invite_link(self, account: Account, room_id: str) -> Room:
+        """Replace the invite token; pages and sockets look the token up on every
+        request, so the old link stops working at once."""
+        async with self._uow() as uow:
+            room = await self.visible(uow, account, room_id)
+            if room.role_for_account(account.id) is not Role.MODERATOR:
+                raise DomainError("auth.forbidden", "only the owner or a moderator may do this")
+            room.invite_token = new_invite_token()
             await uow.rooms.update(room)
             await uow.commit()
         return room

@@ -9,6 +9,7 @@ from confero.app.accounts import AccountService
 from confero.app.activity import ActivityRecorder
 from confero.app.actor import ConferenceRegistry
 from confero.app.conferences import ConferenceService
+from confero.app.notices import NoticeService
 from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
 from confero.app.ratelimit import RateLimiter
 from confero.app.reservations import ReservationService
@@ -27,7 +28,12 @@ class Services:
     registry: ConferenceRegistry
     conferences: ConferenceService
     recorder: ActivityRecorder
+    #: Plans and reads notices (mail, SMS); the worker that sends them is started by
+    #: the composition root and stopped with ``close`` (F-RS5, F-RS6).
+    notices: NoticeService
     base_url: str
+    #: The shared dial-in number (CONFERO_ACCESS_NUMBER) pages and mails show; may be "".
+    access_number: str = ""
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
@@ -48,10 +54,12 @@ def build_services(
     policy: RoomPolicy,
     base_url: str,
     limiter: RateLimiter | None = None,
+    access_number: str = "",
 ) -> Services:
     limiter = limiter or RateLimiter()
     rooms = RoomService(uow, clock, bus, policy, limiter)
-    reservations = ReservationService(uow, clock, rooms)
+    notices = NoticeService(uow, clock, base_url=base_url, access_number=access_number)
+    reservations = ReservationService(uow, clock, rooms, notices)
     registry = ConferenceRegistry(bus)
     return Services(
         clock=clock,
@@ -64,5 +72,7 @@ def build_services(
         registry=registry,
         conferences=ConferenceService(registry, rooms, reservations, bus, clock),
         recorder=ActivityRecorder(bus, rooms, clock),
+        notices=notices,
         base_url=base_url,
+        access_number=access_number,
     )

@@ -37,6 +37,20 @@ class Reservation:
     title: str = ""
     invitee_emails: list[str] = field(default_factory=list)
     invitee_phones: list[str] = field(default_factory=list)
+    #: Mail the invitees (free; seed 004) and, a paid option, SMS at booking and/or as
+    #: the reminder 1 hour before (F-RS5, F-RS6).
+    notify_email: bool = True
+    sms_at_booking: bool = False
+    sms_reminder: bool = False
+    #: The calendar entry's SEQUENCE (RFC 5545): grows whenever the time changes.
+    sequence: int = 0
+
+    def __post_init__(self) -> None:
+        assert self.sequence >= 0, "a SEQUENCE never goes below 0"
+
+    @property
+    def sends_sms(self) -> bool:
+        return self.sms_at_booking or self.sms_reminder
 
     def counts_toward_limit(self, now: datetime) -> bool:
         """Active until an hour after its end: the seed's 'delete it to book sooner'."""
@@ -64,7 +78,7 @@ class JoinState(StrEnum):
 
 def _aware(value: datetime, what: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise DomainError("reservation.naive_time", f"{what} must carry a time zone")
+        raise DomainError("reservation.naive_time", f"{what} must carry a time zone", field=what)
 
 
 def validate_window(start: datetime, end: datetime, now: datetime) -> None:
@@ -72,9 +86,13 @@ def validate_window(start: datetime, end: datetime, now: datetime) -> None:
     _aware(start, "start")
     _aware(end, "end")
     if start < now + MIN_LEAD:
-        raise DomainError("reservation.too_soon", "the start must be at least 10 minutes from now")
+        raise DomainError(
+            "reservation.too_soon", "the start must be at least 10 minutes from now", field="start"
+        )
     if start > now + MAX_LEAD:
-        raise DomainError("reservation.too_far", "the start must be at most 30 days from now")
+        raise DomainError(
+            "reservation.too_far", "the start must be at most 30 days from now", field="start"
+        )
     validate_length(start, end)
 
 
@@ -82,9 +100,13 @@ def validate_length(start: datetime, end: datetime) -> None:
     _aware(start, "start")
     _aware(end, "end")
     if end <= start:
-        raise DomainError("reservation.end_before_start", "the end must be after the start")
+        raise DomainError(
+            "reservation.end_before_start", "the end must be after the start", field="end"
+        )
     if end - start > MAX_LENGTH:
-        raise DomainError("reservation.too_long", "a reservation lasts at most 14 days")
+        raise DomainError(
+            "reservation.too_long", "a reservation lasts at most 14 days", field="end"
+        )
 
 
 def validate_change(current: Reservation, start: datetime, end: datetime, now: datetime) -> None:
@@ -93,13 +115,15 @@ def validate_change(current: Reservation, start: datetime, end: datetime, now: d
     if start != current.start:
         if current.start - EARLY_JOIN <= now:
             raise DomainError(
-                "reservation.already_started", "the start of a running reservation is fixed"
+                "reservation.already_started",
+                "the start of a running reservation is fixed",
+                field="start",
             )
         validate_window(start, end, now)
         return
     validate_length(start, end)
     if end <= now:
-        raise DomainError("reservation.end_in_past", "the end must be in the future")
+        raise DomainError("reservation.end_in_past", "the end must be in the future", field="end")
 
 
 def check_limit(existing: Iterable[Reservation], now: datetime) -> None:

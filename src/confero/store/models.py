@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -32,6 +44,10 @@ class AccountRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TS)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    sms_allowance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sms_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TokenRow(Base):
@@ -87,6 +103,10 @@ class ReservationRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     invitee_emails: Mapped[list[str]] = mapped_column(JSON, default=list)
     invitee_phones: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sms_at_booking: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sms_reminder: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ChatRow(Base):
@@ -107,4 +127,39 @@ class ActivityRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class NoticeRow(Base):
+    """A durable notice job (F-RS5, F-RS6). No foreign key to the reservation: the
+    cancellation of a deleted reservation outlives it (``payload`` holds its content)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_state_next_try_at", "state", "next_try_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reservation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    account_id: Mapped[str] = mapped_column(String(32), index=True)
+    room_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(TS)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(TS)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SmsOutboxRow(Base):
+    """What the development SMS adapter "sent" (no CONFERO_SMS_URL)."""
+
+    __tablename__ = "sms_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    to: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TS)

@@ -37,7 +37,22 @@ def _account(row: AccountRow) -> Account:
         password_hash=row.password_hash,
         created_at=utc(row.created_at),
         is_admin=row.is_admin,
+        disabled=row.disabled,
+        time_zone=row.time_zone,
+        sms_allowance=row.sms_allowance,
+        sms_used=row.sms_used,
     )
+
+
+def _fill_account(row: AccountRow, account: Account) -> None:
+    row.email = account.email
+    row.display_name = account.display_name
+    row.password_hash = account.password_hash
+    row.is_admin = account.is_admin
+    row.disabled = account.disabled
+    row.time_zone = account.time_zone
+    row.sms_allowance = account.sms_allowance
+    row.sms_used = account.sms_used
 
 
 class SqlAccounts:
@@ -45,17 +60,21 @@ class SqlAccounts:
         self._s = session
 
     async def add(self, account: Account) -> None:
-        self._s.add(
-            AccountRow(
-                id=account.id,
-                email=account.email,
-                display_name=account.display_name,
-                password_hash=account.password_hash,
-                is_admin=account.is_admin,
-                created_at=utc(account.created_at),
-            )
-        )
+        row = AccountRow(id=account.id, created_at=utc(account.created_at))
+        _fill_account(row, account)
+        self._s.add(row)
         await self._s.flush()
+
+    async def update(self, account: Account) -> None:
+        row = await self._s.get(AccountRow, account.id)
+        if row is None:
+            return
+        _fill_account(row, account)
+        await self._s.flush()
+
+    async def list_all(self) -> Sequence[Account]:
+        rows = await self._s.execute(select(AccountRow).order_by(AccountRow.email))
+        return [_account(r) for r in rows.scalars()]
 
     async def get(self, account_id: str) -> Account | None:
         row = await self._s.get(AccountRow, account_id)
@@ -105,6 +124,12 @@ class SqlTokens:
 
     async def delete(self, token_hash: str) -> None:
         await self._s.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash))
+
+    async def delete_for_account(self, account_id: str, except_hash: str | None = None) -> None:
+        query = delete(TokenRow).where(TokenRow.account_id == account_id)
+        if except_hash is not None:
+            query = query.where(TokenRow.token_hash != except_hash)
+        await self._s.execute(query)
 
 
 class SqlRooms:
@@ -215,6 +240,10 @@ def _reservation(row: ReservationRow) -> Reservation:
         title=row.title,
         invitee_emails=list(row.invitee_emails or []),
         invitee_phones=list(row.invitee_phones or []),
+        notify_email=row.notify_email,
+        sms_at_booking=row.sms_at_booking,
+        sms_reminder=row.sms_reminder,
+        sequence=row.sequence,
     )
 
 
@@ -234,6 +263,10 @@ class SqlReservations:
                 created_at=utc(r.created_at),
                 invitee_emails=list(r.invitee_emails),
                 invitee_phones=list(r.invitee_phones),
+                notify_email=r.notify_email,
+                sms_at_booking=r.sms_at_booking,
+                sms_reminder=r.sms_reminder,
+                sequence=r.sequence,
             )
         )
         await self._s.flush()
@@ -269,6 +302,10 @@ class SqlReservations:
         row.ends_at = utc(r.end)
         row.invitee_emails = list(r.invitee_emails)
         row.invitee_phones = list(r.invitee_phones)
+        row.notify_email = r.notify_email
+        row.sms_at_booking = r.sms_at_booking
+        row.sms_reminder = r.sms_reminder
+        row.sequence = r.sequence
         await self._s.flush()
 
     async def delete(self, reservation_id: str) -> None:

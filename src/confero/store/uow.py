@@ -10,12 +10,16 @@ from confero.app.ports import (
     AccountRepository,
     ActivityRepository,
     ChatRepository,
+    NoticeRepository,
     ReservationRepository,
     RoomRepository,
+    SmsOutboxRepository,
     TokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from confero.store.notices import SqlNotices
+from confero.store.outbox import SqlSmsOutbox
 from confero.store.repositories import (
     SqlAccounts,
     SqlActivity,
@@ -39,6 +43,8 @@ class SqlUnitOfWork:
         self.reservations: ReservationRepository = SqlReservations(session)
         self.chat: ChatRepository = SqlChat(session)
         self.activity: ActivityRepository = SqlActivity(session)
+        self.notices: NoticeRepository = SqlNotices(session)
+        self.sms_outbox: SmsOutboxRepository = SqlSmsOutbox(session)
         return self
 
     async def __aexit__(

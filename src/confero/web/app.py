@@ -9,8 +9,18 @@ from fastapi import FastAPI
 
 from confero import __version__
 from confero.app.services import Services
-from confero.web import pages, problems, ws
-from confero.web.api import auth, chat, conference, health, reservations, rooms
+from confero.web import csrf, pages, panel, problems, ws
+from confero.web.api import (
+    accounts,
+    auth,
+    chat,
+    conference,
+    health,
+    invitations,
+    reservations,
+    rooms,
+    sms,
+)
 
 
 def create_app(
@@ -36,8 +46,20 @@ def create_app(
     app.state.signaling = signaling
     app.state.ice_servers = ice_servers or []
     problems.install(app)
-    for module in (health, auth, rooms, reservations, conference, chat):
+    app.add_middleware(csrf.CrossSiteGuard, public_url=services.base_url)
+    for module in (
+        health,
+        auth,
+        accounts,
+        rooms,
+        reservations,
+        invitations,
+        sms,
+        conference,
+        chat,
+    ):
         app.include_router(module.router)
     app.include_router(ws.router)
     pages.install(app)
+    app.include_router(panel.router)
     return app

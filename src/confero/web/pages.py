@@ -3,8 +3,9 @@
 Server-rendered Jinja2 plus plain ES modules, no build step. The server picks the language
 and renders every fixed label, so a page reads right before its JavaScript runs; the
 texts the JavaScript needs later travel in one JSON block. Nothing secret goes into a
-page: the session cookie is HttpOnly and stays out of it, and the only token in the room
-page is the invite token that is already in its address.
+page: the session cookie is HttpOnly and stays out of it, the only token in the room
+page is the invite token that is already in its address, and the access data it shows
+(F-WB6) is what the link's holder may pass on: the participant PIN, never the admin PIN.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from confero import __version__
 from confero.domain.accounts import Account
 from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.content import MAX_CHAT_TEXT
+from confero.domain.rooms import Room
 from confero.web import i18n
 from confero.web.deps import SESSION_COOKIE, ServicesDep
 
@@ -148,6 +150,24 @@ async def signin(request: Request, svc: ServicesDep) -> HTMLResponse:
     )
 
 
+def invitation(
+    room: Room, account: Account | None, base_url: str, access_number: str
+) -> dict[str, Any]:
+    """What the meeting's Invite dialog shows (F-WB6, seed 002 "Person einladen"): the
+    link, the dial-in number, conference number and participant PIN, which every
+    visitor of the link may see; never the admin PIN. A signed-in account with a role
+    in the room may also send the invitation by mail (the room id is for that call)."""
+    can_mail = account is not None and room.role_for_account(account.id) is not None
+    return {
+        "link": f"{base_url}/join/{room.invite_token}",
+        "dial_in_number": access_number,
+        "conference_number": room.conference_number,
+        "pin": room.pin,
+        "can_mail": can_mail,
+        "room_id": room.id if can_mail else None,
+    }
+
+
 @router.get("/join/{invite_token}", response_class=HTMLResponse)
 async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     """The room page: prejoin, lobby, meeting and the ended screen, driven by
@@ -179,6 +199,7 @@ async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLRes
         # when the server is reachable directly (it answers with its host candidates).
         "ice_servers": getattr(request.app.state, "ice_servers", []),
         "texts": texts,
+        "invitation": invitation(room, account, svc.base_url, svc.access_number),
     }
     return render(
         "join.html",

@@ -48,6 +48,17 @@ def instant(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def unchanged(now: dict[str, Any], before: dict[str, Any]) -> bool:
+    """The same reservation with the same notices; only their delivery may have moved
+    on meanwhile (the worker runs beside the test)."""
+
+    def plain(r: dict[str, Any]) -> dict[str, Any]:
+        notices = [(n["id"], n["recipient"], n["kind"]) for n in r["notices"]]
+        return {**r, "notices": notices}
+
+    return plain(now) == plain(before)
+
+
 async def test_start_is_at_least_ten_minutes_from_now(
     client: httpx.AsyncClient, clock: FakeClock, admin: User
 ) -> None:
@@ -300,8 +311,9 @@ async def test_editing_title_and_invitees(
     bad = await client.patch(
         url, json={"title": "Other", "invitee_emails": ["nope"]}, headers=admin.headers
     )
-    assert_problem(bad, 422, "reservation.invalid_invitee")
-    assert (await client.get(url, headers=admin.headers)).json() == fetched
+    body = assert_problem(bad, 422, "reservation.invalid_invitee")
+    assert (body["field"], body["value"]) == ("invitee_emails", "nope")
+    assert unchanged((await client.get(url, headers=admin.headers)).json(), fetched)
 
 
 async def test_moving_a_reservation_keeps_the_booking_rules(
@@ -468,3 +480,111 @@ async def test_deleting_a_booked_room_takes_its_reservations_along(
     )
     # Its place is free again.
     assert (await book(client, admin, start, start + HOUR)).status_code == 201
+
+
+# ---------------------------------------------------------------- notices (F-RS5..F-RS7)
+
+
+async def test_refusals_name_the_field_they_concern(
+    client: httpx.AsyncClient, clock: FakeClock, admin: User
+) -> None:
+    now = clock.now()
+    cases = [
+        ((now + MINUTE, now + HOUR), {}, "reservation.too_soon", "start"),
+        ((now + 31 * DAY, now + 31 * DAY + HOUR), {}, "reservation.too_far", "start"),
+        ((now + DAY, now + 16 * DAY), {}, "reservation.too_long", "end"),
+        ((now + DAY, now + DAY - HOUR), {}, "reservation.end_before_start", "end"),
+        (
+            (now + DAY, now + DAY + HOUR),
+            {"invitee_phones": ["+48600100200", "call me"]},
+            "reservation.invalid_invitee",
+            "invitee_phones",
+        ),
+    ]
+    for (start, end), fields, code, field in cases:
+        body = assert_problem(await book(client, admin, start, end, **fields), 422, code)
+        assert body["field"] == field, body
+    body = assert_problem(
+        await book(client, admin, now + DAY, now + DAY + HOUR, invitee_phones=["call me"]),
+        422,
+        "reservation.invalid_invitee",
+    )
+    assert body["value"] == "call me"
+    assert await listed(client, admin) == []
+
+
+async def test_the_answer_lists_the_notices_and_sms_beyond_the_allowance_are_skipped(
+    client: httpx.AsyncClient, clock: FakeClock, admin: User
+) -> None:
+    start = clock.now() + 2 * DAY
+    made = await booked(
+        client,
+        admin,
+        start,
+        start + HOUR,
+        invitee_emails=["ann@example.org"],
+        invitee_phones=["+48600100200"],
+        sms_at_booking=True,
+    )
+    assert (made["notify_email"], made["sms_at_booking"], made["sms_reminder"]) == (
+        True,
+        True,
+        False,
+    )
+    notices = {(n["channel"], n["kind"]): n for n in made["notices"]}
+    assert set(notices) == {("email", "invitation"), ("email", "reminder"), ("sms", "invitation")}
+    assert instant(notices[("email", "reminder")]["due_at"]) == start - HOUR
+    sms = notices[("sms", "invitation")]
+    # The account has no SMS allowance: the booking stands, the SMS is not sent.
+    assert (sms["recipient"], sms["state"], sms["last_error"]) == (
+        "+48600100200",
+        "skipped",
+        "sms.allowance_used_up",
+    )
+    assert set(sms) == {
+        "id",
+        "channel",
+        "recipient",
+        "kind",
+        "due_at",
+        "state",
+        "attempts",
+        "last_error",
+    }
+    (overview,) = await listed(client, admin)
+    assert {n["id"] for n in overview["notices"]} == {n["id"] for n in made["notices"]}
+
+
+async def test_mail_that_cannot_go_out_fails_with_a_clear_reason(
+    client: httpx.AsyncClient, clock: FakeClock, admin: User
+) -> None:
+    """No CONFERO_SMTP_HOST: the booking stands and the notice says why it failed."""
+    start = clock.now() + 2 * DAY
+    made = await booked(client, admin, start, start + HOUR, invitee_emails=["ann@example.org"])
+    url = f"/api/v1/reservations/{made['id']}"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        notices = (await client.get(url, headers=admin.headers)).json()["notices"]
+        invitation = next(n for n in notices if n["kind"] == "invitation")
+        if invitation["state"] == "failed" or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    assert invitation["state"] == "failed"
+    assert "CONFERO_SMTP_HOST" in invitation["last_error"]
+    reminder = next(n for n in notices if n["kind"] == "reminder")
+    assert reminder["state"] == "pending"
+
+
+async def test_editing_the_notice_options(
+    client: httpx.AsyncClient, clock: FakeClock, admin: User
+) -> None:
+    start = clock.now() + 3 * HOUR
+    made = await booked(client, admin, start, start + HOUR, invitee_emails=["ann@example.org"])
+    assert [(n["kind"], n["state"]) for n in made["notices"]] == [("at_start", "pending")]
+    url = f"/api/v1/reservations/{made['id']}"
+    changed = await client.patch(url, json={"notify_email": False}, headers=admin.headers)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["notify_email"] is False
+    assert [(n["kind"], n["state"]) for n in body["notices"]] == [("at_start", "cancelled")]

@@ -1,14 +1,26 @@
-"""Rooms over REST: access data for the owner only, no probing by others, members."""
+"""Rooms over REST: access data per role, no probing by others, members, the invite link,
+the server's dial-in number and limits, and the live meeting in the room."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
+import uvicorn
+import websockets
 
 from confero.app.services import Services
+from confero.config import Settings
+from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
+from confero.domain.rooms import Room
+from confero.server import build
+from confero.web.app import create_app
+from confero.web.ws import ROOM_NOT_FOUND, Socket
 from tests.clock import FakeClock
 from tests.web.support import (
     User,
@@ -17,6 +29,7 @@ from tests.web.support import (
     conference,
     create_room,
     join,
+    make_user,
     room_names,
 )
 
@@ -190,7 +203,7 @@ async def test_other_accounts_cannot_find_a_room(
     assert unchanged == room
 
 
-async def test_members_see_the_room_without_its_pins(
+async def test_members_see_the_room_and_its_pin_but_not_the_admin_pin(
     client: httpx.AsyncClient, admin: User, other: User
 ) -> None:
     room = await create_room(client, admin)
@@ -204,11 +217,13 @@ async def test_members_see_the_room_without_its_pins(
     assert seen["name"] == room["name"]
     assert seen["conference_number"] == room["conference_number"]
     assert seen["your_role"] == "participant"
-    for secret in ("pin", "admin_pin", "members"):
+    # A member invites people in: the PIN, yes; the admin PIN (a moderator's), no.
+    assert seen["pin"] == room["pin"]
+    for secret in ("admin_pin", "members"):
         assert secret not in seen
     listed = (await client.get("/api/v1/rooms", headers=other.headers)).json()
     assert [r["id"] for r in listed] == [room["id"]]
-    assert "pin" not in listed[0] and "admin_pin" not in listed[0]
+    assert listed[0]["pin"] == room["pin"] and "admin_pin" not in listed[0]
 
     # A member uses the room but does not change it.
     assert_problem(
@@ -228,7 +243,10 @@ async def test_members_see_the_room_without_its_pins(
 
     promoted = await add_member(client, admin, room["id"], other, "moderator")
     assert promoted.json()["members"] == {other.id: "moderator"}
-    assert (await client.get(base, headers=other.headers)).json()["your_role"] == "moderator"
+    as_moderator = (await client.get(base, headers=other.headers)).json()
+    assert as_moderator["your_role"] == "moderator"
+    assert (as_moderator["pin"], as_moderator["admin_pin"]) == (room["pin"], room["admin_pin"])
+    assert "members" not in as_moderator
 
     removed = await add_member(client, admin, room["id"], other, None)
     assert removed.json()["members"] == {}
@@ -282,3 +300,113 @@ async def test_deleting_a_room_ends_its_conference_and_forgets_it(
     assert await services.rooms.by_number(room["conference_number"]) is None
     again = await client.delete(f"/api/v1/rooms/{room['id']}", headers=admin.headers)
     assert_problem(again, 404, "room.not_found")
+
+
+async def test_rooms_show_the_dial_in_number_and_the_servers_maximum(
+    settings: Settings, clock: FakeClock
+) -> None:
+    settings.access_number = "+48 22 123 45 67"
+    services = await build(settings, clock=clock)
+    try:
+        transport = httpx.ASGITransport(app=create_app(services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            owner = await make_user(services, c, "ola@example.org", "Ola")
+            room = await create_room(c, owner)
+    finally:
+        await services.close()
+    assert room["dial_in_number"] == "+48 22 123 45 67"
+    assert room["max_capacity"] == settings.max_capacity
+
+
+async def test_without_an_access_number_the_dial_in_number_is_empty(
+    client: httpx.AsyncClient, services: Services, admin: User
+) -> None:
+    room = await create_room(client, admin)
+    assert room["dial_in_number"] == ""
+    assert room["max_capacity"] == services.rooms.policy.max_capacity
+
+
+async def test_the_room_summarises_the_meeting_running_in_it(
+    client: httpx.AsyncClient, admin: User, other: User
+) -> None:
+    room = await create_room(client, admin)
+    url = f"/api/v1/rooms/{room['id']}"
+    assert room["meeting"] == {"running": False, "participants": []}
+
+    await add_member(client, admin, room["id"], other, "participant")
+    await join(client, other, room["id"])
+
+    expected = {
+        "running": True,
+        "participants": [{"display_name": other.display_name, "channel": "api"}],
+    }
+    assert (await client.get(url, headers=admin.headers)).json()["meeting"] == expected
+    listed = (await client.get("/api/v1/rooms", headers=other.headers)).json()
+    assert listed[0]["meeting"] == expected
+
+
+async def test_a_new_invite_link_kills_the_old_one(
+    client: httpx.AsyncClient, admin: User, other: User, third: User
+) -> None:
+    room = await create_room(client, admin)
+    url = f"/api/v1/rooms/{room['id']}"
+    old_path = urlsplit(room["invite_url"]).path
+    assert (await client.get(old_path)).status_code == 200
+
+    renewed = await client.post(f"{url}/invite-link", headers=admin.headers)
+    assert renewed.status_code == 200, renewed.text
+    new_url = renewed.json()["invite_url"]
+    assert new_url != room["invite_url"]
+    assert (await client.get(url, headers=admin.headers)).json()["invite_url"] == new_url
+    # Everything else of the room's access data stays.
+    for key in ("conference_number", "pin", "admin_pin"):
+        assert renewed.json()[key] == room[key]
+
+    assert (await client.get(old_path)).status_code == 404
+    assert (await client.get(urlsplit(new_url).path)).status_code == 200
+
+    # A moderator member may do it too; a participant member may not.
+    await add_member(client, admin, room["id"], other, "moderator")
+    await add_member(client, admin, room["id"], third, "participant")
+    by_moderator = await client.post(f"{url}/invite-link", headers=other.headers)
+    assert by_moderator.status_code == 200, by_moderator.text
+    assert by_moderator.json()["invite_url"] != new_url
+    refused = await client.post(f"{url}/invite-link", headers=third.headers)
+    assert_problem(refused, 403, "auth.forbidden")
+    after = (await client.get(url, headers=admin.headers)).json()
+    assert after["invite_url"] == by_moderator.json()["invite_url"]
+
+
+async def test_a_socket_on_an_old_invite_link_is_refused(
+    services: Services, admin: User, client: httpx.AsyncClient
+) -> None:
+    room = await create_room(client, admin)
+    old_token = room["invite_url"].rsplit("/", 1)[1]
+    renewed = await client.post(f"/api/v1/rooms/{room['id']}/invite-link", headers=admin.headers)
+    new_token = renewed.json()["invite_url"].rsplit("/", 1)[1]
+
+    app = create_app(services, signaling=_Greeting())
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/v1/join/{old_token}") as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == ROOM_NOT_FOUND
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/v1/join/{new_token}") as ws:
+            assert await ws.recv() == "welcome"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class _Greeting:
+    """A signaling adapter that greets every socket it is handed, then closes it."""
+
+    async def serve(self, room: Room, account: Account | None, conn: Socket) -> None:
+        await conn.send_text("welcome")
+        await conn.close()

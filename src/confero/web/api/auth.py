@@ -1,4 +1,5 @@
-"""Sign-in (session cookie for the panel, bearer tokens for scripts) and accounts."""
+"""Sign-in (session cookie for the panel, bearer tokens for scripts), one's own account
+settings and password, and account creation by an administrator (F-RS8)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from confero.domain.accounts import Account
+from confero.domain.accounts import (
+    MAX_DISPLAY_NAME,
+    MAX_PASSWORD,
+    Account,
+)
 from confero.web.deps import (
     SESSION_COOKIE,
     AccountDep,
@@ -26,8 +31,22 @@ class Credentials(BaseModel):
 
 
 class AccountIn(Credentials):
-    display_name: str = Field(default="", max_length=120)
+    display_name: str = Field(default="", max_length=MAX_DISPLAY_NAME)
     is_admin: bool = False
+    #: Range and zone are checked by the domain: ``account.invalid_sms_allowance``,
+    #: ``account.invalid_time_zone``, codes the panel shows next to the field.
+    sms_allowance: int = 0
+    time_zone: str = "UTC"
+
+
+class OwnSettings(BaseModel):
+    display_name: str | None = Field(default=None, max_length=MAX_DISPLAY_NAME)
+    time_zone: str | None = None
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=MAX_PASSWORD)
+    new_password: str = Field(max_length=MAX_PASSWORD)
 
 
 class AccountOut(BaseModel):
@@ -35,6 +54,11 @@ class AccountOut(BaseModel):
     email: str
     display_name: str
     is_admin: bool
+    disabled: bool
+    time_zone: str
+    sms_allowance: int
+    sms_used: int
+    sms_left: int
     created_at: datetime
 
     @classmethod
@@ -44,6 +68,11 @@ class AccountOut(BaseModel):
             email=a.email,
             display_name=a.display_name,
             is_admin=a.is_admin,
+            disabled=a.disabled,
+            time_zone=a.time_zone,
+            sms_allowance=a.sms_allowance,
+            sms_used=a.sms_used,
+            sms_left=a.sms_left,
             created_at=a.created_at,
         )
 
@@ -90,9 +119,34 @@ async def me(account: AccountDep) -> AccountOut:
     return AccountOut.of(account)
 
 
+@router.patch("/me", response_model=AccountOut)
+async def update_me(body: OwnSettings, account: AccountDep, svc: ServicesDep) -> AccountOut:
+    changed = await svc.accounts.update_own(
+        account, display_name=body.display_name, time_zone=body.time_zone
+    )
+    return AccountOut.of(changed)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange, request: Request, account: AccountDep, svc: ServicesDep
+) -> Response:
+    """Wrong current password: 403 ``account.wrong_password``; every other session and
+    token of the account ends, the one of this request stays."""
+    await svc.accounts.change_password(
+        account, body.current_password, body.new_password, keep_token=request_token(request)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
 async def create_account(body: AccountIn, admin: AdminDep, svc: ServicesDep) -> AccountOut:
     account = await svc.accounts.create(
-        body.email, body.password, body.display_name, is_admin=body.is_admin
+        body.email,
+        body.password,
+        body.display_name,
+        is_admin=body.is_admin,
+        sms_allowance=body.sms_allowance,
+        time_zone=body.time_zone,
     )
     return AccountOut.of(account)

@@ -1,5 +1,7 @@
-"""Reservations (F-RS1..F-RS4, F-RS7); the booking answer carries the room's access
-data, as the seed's confirmation does (number, PIN and ADMIN PIN for the owner)."""
+"""Reservations (F-RS1..F-RS7); the booking answer carries the room's access data, as
+the seed's confirmation does (number, PIN and ADMIN PIN for the owner), and every answer
+lists the reservation's notices (mail, SMS) with their state, so the host sees what went
+out, what waits, what failed and why (an SMS beyond the allowance is "skipped")."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from datetime import datetime
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from confero.app.services import Services
 from confero.domain.accounts import Account
+from confero.domain.notices import Notice
 from confero.domain.reservations import Reservation
+from confero.domain.rooms import Room
 from confero.web.api.rooms import RoomOut
 from confero.web.deps import AccountDep, ServicesDep
 
@@ -23,6 +28,11 @@ class ReservationIn(BaseModel):
     title: str = Field(default="", max_length=200)
     invitee_emails: list[str] = Field(default_factory=list, max_length=100)
     invitee_phones: list[str] = Field(default_factory=list, max_length=100)
+    #: Mail the invitees at booking and 1 hour before (free; F-RS5).
+    notify_email: bool = True
+    #: SMS the phones at booking / 1 hour before (paid, counted per account; F-RS6).
+    sms_at_booking: bool = False
+    sms_reminder: bool = False
 
 
 class ReservationPatch(BaseModel):
@@ -31,6 +41,36 @@ class ReservationPatch(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     invitee_emails: list[str] | None = Field(default=None, max_length=100)
     invitee_phones: list[str] | None = Field(default=None, max_length=100)
+    notify_email: bool | None = None
+    sms_at_booking: bool | None = None
+    sms_reminder: bool | None = None
+
+
+class NoticeOut(BaseModel):
+    id: str
+    #: email | sms
+    channel: str
+    recipient: str
+    #: invitation | reminder | at_start | update | cancel
+    kind: str
+    due_at: datetime
+    #: pending | sent | failed | cancelled | skipped
+    state: str
+    attempts: int
+    last_error: str | None
+
+    @classmethod
+    def of(cls, n: Notice) -> NoticeOut:
+        return cls(
+            id=n.id,
+            channel=n.channel.value,
+            recipient=n.recipient,
+            kind=n.kind.value,
+            due_at=n.due_at,
+            state=n.state.value,
+            attempts=n.attempts,
+            last_error=n.last_error,
+        )
 
 
 class ReservationOut(BaseModel):
@@ -44,10 +84,20 @@ class ReservationOut(BaseModel):
     status: str
     invitee_emails: list[str]
     invitee_phones: list[str]
+    notify_email: bool
+    sms_at_booking: bool
+    sms_reminder: bool
+    notices: list[NoticeOut]
     room: RoomOut | None = None
 
     @classmethod
-    def of(cls, r: Reservation, now: datetime, room: RoomOut | None = None) -> ReservationOut:
+    def of(
+        cls,
+        r: Reservation,
+        now: datetime,
+        notices: list[Notice],
+        room: RoomOut | None = None,
+    ) -> ReservationOut:
         state = r.join_state(now).value
         return cls(
             id=r.id,
@@ -59,13 +109,21 @@ class ReservationOut(BaseModel):
             status={"too_early": "upcoming"}.get(state, state),
             invitee_emails=r.invitee_emails,
             invitee_phones=r.invitee_phones,
+            notify_email=r.notify_email,
+            sms_at_booking=r.sms_at_booking,
+            sms_reminder=r.sms_reminder,
+            notices=[NoticeOut.of(n) for n in notices],
             room=room,
         )
 
 
-async def _with_room(r: Reservation, account: Account, svc: ServicesDep) -> ReservationOut:
-    room = await svc.rooms.get(account, r.room_id)
-    return ReservationOut.of(r, svc.clock.now(), RoomOut.of(room, account, svc.base_url))
+async def _out(
+    r: Reservation, account: Account, svc: Services, room: Room | None = None
+) -> ReservationOut:
+    """With the room's access data (single reservation answers)."""
+    room = room or await svc.rooms.get(account, r.room_id)
+    notices = await svc.notices.for_reservation(r.id)
+    return ReservationOut.of(r, svc.clock.now(), notices, RoomOut.full(room, account, svc))
 
 
 @router.post(
@@ -83,21 +141,27 @@ async def book(body: ReservationIn, account: AccountDep, svc: ServicesDep) -> Re
         title=body.title,
         invitee_emails=body.invitee_emails,
         invitee_phones=body.invitee_phones,
+        notify_email=body.notify_email,
+        sms_at_booking=body.sms_at_booking,
+        sms_reminder=body.sms_reminder,
     )
-    return ReservationOut.of(reservation, svc.clock.now(), RoomOut.of(room, account, svc.base_url))
+    return await _out(reservation, account, svc, room)
 
 
 @router.get("", response_model=list[ReservationOut], response_model_exclude_none=True)
 async def list_reservations(account: AccountDep, svc: ServicesDep) -> list[ReservationOut]:
     now = svc.clock.now()
-    return [ReservationOut.of(r, now) for r in await svc.reservations.list(account)]
+    return [
+        ReservationOut.of(r, now, await svc.notices.for_reservation(r.id))
+        for r in await svc.reservations.list(account)
+    ]
 
 
 @router.get("/{reservation_id}", response_model=ReservationOut, response_model_exclude_none=True)
 async def get_reservation(
     reservation_id: str, account: AccountDep, svc: ServicesDep
 ) -> ReservationOut:
-    return await _with_room(await svc.reservations.get(account, reservation_id), account, svc)
+    return await _out(await svc.reservations.get(account, reservation_id), account, svc)
 
 
 @router.patch("/{reservation_id}", response_model=ReservationOut, response_model_exclude_none=True)
@@ -105,7 +169,7 @@ async def update_reservation(
     reservation_id: str, body: ReservationPatch, account: AccountDep, svc: ServicesDep
 ) -> ReservationOut:
     r = await svc.reservations.update(account, reservation_id, **body.model_dump(exclude_none=True))
-    return await _with_room(r, account, svc)
+    return await _out(r, account, svc)
 
 
 @router.delete("/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,7 @@
 
 import { toast } from './dialogs.js';
 import { formatTime, t } from './i18n.js';
+import { inviteFailed } from './invite.js';
 import { changed, isModerator, state } from './state.js';
 
 /** Reasons in `participant_left` that mean "you are out" when the id is ours. */
@@ -99,6 +100,9 @@ export function createRouter(session) {
       }
       if (inMeeting() || state.view === 'lobby') session.finish(m.reason || 'ended_other');
       changed('room');
+    },
+    invite_failed(m) {
+      inviteFailed(m);
     },
     window_closing(m) {
       toast(t('window_closing', { time: formatTime(m.ends_at) }), 'warn');

@@ -8,6 +8,7 @@ import { showConnection, showError } from './dialogs.js';
 import { $ } from './dom.js';
 import { createRouter } from './events.js';
 import { setupTexts, t } from './i18n.js';
+import { setupInvite } from './invite.js';
 import { LocalMedia } from './media.js';
 import { renderToolbar, setupToolbar, sidebarOpen } from './meeting.js';
 import { setupParticipants } from './participants.js';
@@ -80,6 +81,9 @@ setupParticipants({
   muteAll: () => session.quiet(session.command('mute_all')),
   unmuteAll: () => session.quiet(session.command('unmute_all')),
 });
+
+// Invite from the meeting (F-WB6); the refusal of a call shows next to its field.
+setupInvite({ call: (number) => signaling.command('invite', { number }) });
 
 setupToolbar({
   toggleMic: () => session.toggleMic(),

@@ -1,10 +1,19 @@
 // The sign-in page: POST /api/v1/session with {email, password} (sets the HttpOnly
-// session cookie), then go to ?next= (checked by the server: a path on this site).
+// session cookie), then go to ?next= (checked by the server: a path on this site), or to
+// the host panel's rooms when no next was given.
 
 const config = JSON.parse(document.getElementById('confero-config').textContent);
 const form = document.getElementById('signin-form');
 const error = document.getElementById('error');
 const button = document.getElementById('signin');
+
+/** Where to go once signed in: the `next` the server checked, else the host's rooms
+ * (F-RS8), in the language the visitor chose here. */
+function afterSignIn() {
+  const params = new URLSearchParams(location.search);
+  if (params.has('next')) return config.next || '/';
+  return params.has('lang') ? `/rooms?lang=${encodeURIComponent(config.lang)}` : '/rooms';
+}
 
 function say(text) {
   error.textContent = text;
@@ -30,7 +39,7 @@ form.addEventListener('submit', async (event) => {
       body: JSON.stringify({ email, password }),
     });
     if (response.ok) {
-      location.assign(config.next || '/');
+      location.assign(afterSignIn());
       return;
     }
     say(

@@ -1,0 +1,175 @@
+"""The worker that sends due notices (F-RS5, F-RS6): mail through the ``Mailer``, SMS
+through the ``SmsGateway``, one notice at a time, never inside a request.
+
+It sleeps on the injected clock until the next notice is due, and is woken early when new
+notices are planned. A notice is claimed (leased) in one commit, sent, and marked sent in
+its own commit right after, so a restart sends what is due once, and several workers on
+one database never send the same notice (see ``confero.store.notices``). A crash between
+the send and that commit is the only way a notice goes out twice: the lease then expires
+and it is sent again (at-least-once, never lost).
+
+Transient delivery errors (server down, timeout) are retried after 1, 5, 15, 60 and 180
+minutes; the 6th failure, or a permanent error (address refused, mail not configured),
+fails the notice with its error for the panel to show. An SMS takes one credit of the
+account's allowance when it is sent, atomically; a failed SMS gives it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from confero.app.notices import NoticeService
+from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
+from confero.domain.notices import (
+    ALLOWANCE_USED_UP,
+    Channel,
+    Invitation,
+    Kind,
+    Notice,
+    State,
+    retry_delay,
+)
+
+log = logging.getLogger(__name__)
+
+#: How long a claimed notice is held; the adapters' timeouts are far shorter.
+LEASE = timedelta(minutes=5)
+#: Notices claimed per transaction.
+BATCH = 10
+#: After an unexpected error (the database away), look again this much later.
+PAUSE_AFTER_ERROR = 5.0
+
+SmsText = Callable[[Invitation], str]
+
+
+class NoticeWorker:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        notices: NoticeService,
+        *,
+        mailer: Mailer,
+        sms: SmsGateway,
+        sms_text: SmsText,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._notices = notices
+        self._mailer = mailer
+        self._sms = sms
+        self._sms_text = sms_text
+        self._wake = notices.subscribe()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        assert self._task is None, "started once"
+        self._task = asyncio.create_task(self._run(), name="notice-worker")
+
+    async def stop(self) -> None:
+        self._notices.unsubscribe(self._wake)
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.send_due()
+                async with self._uow() as uow:
+                    next_at = await uow.notices.next_due(self._clock.now())
+            except Exception:
+                log.exception("notice worker: unexpected error; trying again shortly")
+                await asyncio.sleep(PAUSE_AFTER_ERROR)
+                continue
+            await self._sleep(next_at)
+
+    async def _sleep(self, until: datetime | None) -> None:
+        """Until ``until`` on the clock, or until new notices are planned."""
+        waits: list[asyncio.Task[object]] = [asyncio.create_task(self._wake.wait())]
+        if until is not None:
+            waits.append(asyncio.create_task(self._clock.sleep_until(until)))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def send_due(self) -> int:
+        """Sends (or settles) every notice due now; how many it handled."""
+        handled = 0
+        while True:
+            now = self._clock.now()
+            async with self._uow() as uow:
+                batch = await uow.notices.claim(now, now + LEASE, BATCH)
+                await uow.commit()
+            if not batch:
+                return handled
+            for notice in batch:
+                await self._deliver(notice)
+                handled += 1
+
+    async def _deliver(self, notice: Notice) -> None:
+        invitation = await self._notices.content(notice)
+        if invitation is None:
+            await self._settle(notice, State.CANCELLED, "reservation.deleted")
+            return
+        if notice.kind is not Kind.CANCEL and self._clock.now() >= invitation.end:
+            await self._settle(notice, State.SKIPPED, "notice.expired")
+            return
+        if notice.channel is Channel.SMS and not await self._take_credit(notice):
+            await self._settle(notice, State.SKIPPED, ALLOWANCE_USED_UP)
+            return
+        try:
+            await self._send(notice, invitation)
+        except DeliveryError as e:
+            await self._failed(notice, e)
+            return
+        except Exception as e:  # an adapter's bug must not stop the other notices
+            log.exception("notice %s: unexpected error while sending", notice.id)
+            await self._failed(notice, DeliveryError(f"unexpected error: {e}"))
+            return
+        async with self._uow() as uow:
+            await uow.notices.mark_sent(notice.id, self._clock.now())
+            await uow.commit()
+        log.info("notice %s (%s %s) sent", notice.id, notice.channel, notice.kind)
+
+    async def _send(self, notice: Notice, invitation: Invitation) -> None:
+        if notice.channel is Channel.EMAIL:
+            await self._mailer.send(notice.recipient, invitation)
+        else:
+            await self._sms.send(notice.recipient, self._sms_text(invitation))
+
+    async def _take_credit(self, notice: Notice) -> bool:
+        async with self._uow() as uow:
+            taken = await uow.notices.take_sms_credit(notice.account_id)
+            await uow.commit()
+        return taken
+
+    async def _settle(self, notice: Notice, state: State, error: str) -> None:
+        async with self._uow() as uow:
+            await uow.notices.mark_done(notice.id, state, error)
+            await uow.commit()
+
+    async def _failed(self, notice: Notice, error: DeliveryError) -> None:
+        attempts = notice.attempts + 1
+        delay = None if error.permanent else retry_delay(attempts)
+        log.warning("notice %s: try %d failed: %s", notice.id, attempts, error.detail)
+        async with self._uow() as uow:
+            if notice.channel is Channel.SMS:
+                await uow.notices.refund_sms_credit(notice.account_id)
+            if delay is None:
+                await uow.notices.mark_done(notice.id, State.FAILED, error.detail, attempts)
+            else:
+                next_try = self._clock.now() + delay
+                await uow.notices.mark_retry(notice.id, attempts, next_try, error.detail)
+            await uow.commit()
