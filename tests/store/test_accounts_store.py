@@ -118,3 +118,22 @@ async def test_signing_an_account_out_everywhere_but_here(uow: UnitOfWorkFactory
     async with uow() as u:
         assert await u.tokens.get("a2") is None
         assert await u.tokens.get("b1") is not None
+
+
+async def test_an_admin_edit_never_overwrites_the_sms_count(uow: UnitOfWorkFactory) -> None:
+    """An SMS sent while an administrator edits the account still counts: the edit was
+    made from the account as it was before the send."""
+    account = replace(_account("sms@example.org"), sms_allowance=5)
+    async with uow() as u:
+        await u.accounts.add(account)
+        await u.commit()
+    async with uow() as u:
+        assert await u.notices.take_sms_credit(account.id)
+        await u.commit()
+    async with uow() as u:
+        await u.accounts.update(replace(account, sms_allowance=10))  # stale: sms_used 0
+        await u.commit()
+    async with uow() as u:
+        stored = await u.accounts.get(account.id)
+    assert stored is not None
+    assert (stored.sms_allowance, stored.sms_used, stored.sms_left) == (10, 1, 9)

@@ -52,7 +52,6 @@ def _fill_account(row: AccountRow, account: Account) -> None:
     row.disabled = account.disabled
     row.time_zone = account.time_zone
     row.sms_allowance = account.sms_allowance
-    row.sms_used = account.sms_used
 
 
 class SqlAccounts:
@@ -60,12 +59,16 @@ class SqlAccounts:
         self._s = session
 
     async def add(self, account: Account) -> None:
-        row = AccountRow(id=account.id, created_at=utc(account.created_at))
+        row = AccountRow(
+            id=account.id, created_at=utc(account.created_at), sms_used=account.sms_used
+        )
         _fill_account(row, account)
         self._s.add(row)
         await self._s.flush()
 
     async def update(self, account: Account) -> None:
+        """Everything but ``sms_used``: only the atomic credit statement of the notices
+        store counts SMS, so an edit made meanwhile cannot overwrite the count."""
         row = await self._s.get(AccountRow, account.id)
         if row is None:
             return
