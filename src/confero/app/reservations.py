@@ -248,6 +248,27 @@ class ReservationService:
         if plan.send:
             self._notices.wake()
 
+    async def delete_room(self, account: Account, room_id: str) -> None:
+        """A room goes with its reservations: whoever was told of one that has not ended
+        gets the cancellation, committed with the deletion itself."""
+        now = self._clock.now()
+        woken = False
+        async with self._locks[account.id], self._uow() as uow:
+            await uow.accounts.lock(account.id)
+            room = await RoomService.visible(uow, account, room_id)
+            RoomService.require_owner(account, room)
+            for current in await uow.reservations.list_for_room(room.id):
+                known = await uow.notices.for_reservation(current.id)
+                plan = plan_delete(recipients(current), known, now)
+                host = await uow.accounts.get(current.account_id) or account
+                gone = replace(current, sequence=plan.sequence)
+                await self._notices.apply(uow, plan, gone, room, host)
+                woken = woken or bool(plan.send)
+            await uow.rooms.delete(room.id)
+            await uow.commit()
+        if woken:
+            self._notices.wake()
+
     async def reload(self, reservation: Reservation) -> Reservation:
         """The stored version of ``reservation`` (it may have been edited); once deleted,
         the reservation as it was."""

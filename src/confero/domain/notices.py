@@ -108,8 +108,30 @@ RETRY_AFTER = (
     timedelta(hours=3),
 )
 MAX_ATTEMPTS = len(RETRY_AFTER) + 1
-#: ``last_error`` of an SMS not sent because the account's allowance is used up.
+# Why a notice was not sent (F-RS8): ``last_error`` starts with one of these stable
+# codes, which the panel translates; the adapter's own words may follow after ": "
+# ("delivery.refused: recipient refused: 550 mailbox unknown").
+#: An SMS not sent because the account's allowance is used up.
 ALLOWANCE_USED_UP = "sms.allowance_used_up"
+#: No mail server is configured (CONFERO_SMTP_HOST).
+MAIL_NOT_CONFIGURED = "mail.not_configured"
+#: The receiving server refused the message or the address: not retried.
+DELIVERY_REFUSED = "delivery.refused"
+#: The server could not be reached or answered "later" (retried; failed after the last).
+DELIVERY_UNAVAILABLE = "delivery.unavailable"
+#: An unexpected error in an adapter (a bug), retried like a transient one.
+DELIVERY_ERROR = "delivery.error"
+#: The reservation was deleted before the notice went out.
+RESERVATION_DELETED = "reservation.deleted"
+#: The meeting had ended before the notice could go out.
+NOTICE_EXPIRED = "notice.expired"
+
+
+def reason(code: str, detail: str = "") -> str:
+    """``last_error`` for ``code`` with an optional detail: "code" or "code: detail"."""
+    assert code and ":" not in code and " " not in code, code
+    detail = detail.strip()
+    return f"{code}: {detail}" if detail else code
 
 
 def retry_delay(attempts: int) -> timedelta | None:
@@ -318,13 +340,14 @@ def plan_edit(
 
 def plan_delete(r: Recipients, notices: Sequence[Notice], now: datetime) -> Plan:
     """A deleted reservation: nothing pending goes out; every invitee already reached
-    gets a CANCEL (METHOD:CANCEL, SEQUENCE + 1), by mail, or by SMS if reached by SMS."""
+    gets a CANCEL (METHOD:CANCEL, SEQUENCE + 1), by mail, or by SMS if reached by SMS.
+    A window that is already over is cancelled by nobody's calendar: no message."""
     known = _Known(notices, now)
     send = [
         Planned(ch, who, Kind.CANCEL, now)
         for ch in Channel
         for who in r.listed(ch)
-        if known.delivered(ch, who)
+        if known.delivered(ch, who) and now < r.end
     ]
     cancel = [n.id for n in notices if n.state is State.PENDING]
     return Plan(sequence=r.sequence + 1, cancel=tuple(cancel), send=tuple(send))

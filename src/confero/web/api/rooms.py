@@ -163,7 +163,7 @@ async def delete_room(room_id: str, account: AccountDep, svc: ServicesDep) -> Re
     room = await svc.rooms.get(account, room_id)
     svc.rooms.require_owner(account, room)
     await svc.conferences.end_if_running(room)
-    await svc.rooms.delete(account, room_id)
+    await svc.reservations.delete_room(account, room_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
