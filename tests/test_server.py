@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -104,3 +105,45 @@ def test_server_stops_cleanly_and_keeps_data(
     assert "Finished server process" in output
     assert "Traceback" not in output
     assert (tmp_path / "var" / "confero.db").exists()
+
+
+async def test_without_the_phone_stack_a_call_request_is_refused_at_once(
+    tmp_path: Path,
+) -> None:
+    """SIP switched off: "call a phone number" is told "unavailable" instead of ringing
+    forever (the page would stay on "Calling…")."""
+    from confero.app.conferences import build_command
+    from confero.config import Settings
+    from confero.domain import events as ev
+    from confero.domain.roles import Role
+    from confero.server import Node, build
+
+    settings = Settings(data_dir=tmp_path / "var", sip_enabled=False)
+    services = await build(settings)
+    node = Node.build(services, settings)
+    await node.start()
+    told: list[ev.InviteFailed] = []
+
+    async def listen(event: ev.Event) -> None:
+        if isinstance(event, ev.InviteFailed):
+            told.append(event)
+
+    services.bus.subscribe(listen)
+    try:
+        host = await services.accounts.create("host@example.org", "long-secret", "Host")
+        room = await services.rooms.create(host, "Board")
+        pid, _ = await services.conferences.join(
+            room, display_name="Host", role=Role.MODERATOR, channel="api", identity="h"
+        )
+        invite = build_command("invite", by=pid, by_role=None, number="0612")
+        await services.conferences.command(room, invite)
+        for _ in range(100):
+            if told:
+                break
+            await asyncio.sleep(0.02)
+        assert [(e.number, e.reason, e.audience) for e in told] == [
+            ("0612", "unavailable", frozenset({pid}))
+        ]
+    finally:
+        await node.stop()
+        await services.close()

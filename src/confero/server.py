@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import uvicorn
 
@@ -19,7 +20,8 @@ from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
 from confero.config import Settings
-from confero.domain.notices import Invitation
+from confero.domain.events import Event, InviteRequested
+from confero.domain.notices import MAIL_NOT_CONFIGURED, Invitation
 from confero.media.engine import MediaEngine
 from confero.media.sfu import Sfu
 from confero.notify.email import SmtpMailer
@@ -48,6 +50,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         access_number=settings.access_number,
     )
     services.on_close(engine.dispose)
+    services.sms_outbox = not settings.sms_url
     worker = NoticeWorker(
         services.uow,
         services.clock,
@@ -65,7 +68,9 @@ class NoMailer:
     """Mail without CONFERO_SMTP_HOST: every mail notice fails, saying why."""
 
     async def send(self, to: str, invitation: Invitation) -> None:
-        raise DeliveryError("mail is not configured (CONFERO_SMTP_HOST)", permanent=True)
+        raise DeliveryError(
+            "CONFERO_SMTP_HOST is not set", permanent=True, code=MAIL_NOT_CONFIGURED
+        )
 
 
 def mailer(settings: Settings) -> Mailer:
@@ -89,6 +94,36 @@ def sms_gateway(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Sms
 
 
 @dataclass
+class NoDialOut:
+    """Without the phone stack nothing places calls: whoever asks for one ("call a phone
+    number", ``invite`` over REST) is told at once, instead of waiting on "Calling…"."""
+
+    services: Services
+    _unsubscribe: Callable[[], None] | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def start(self) -> None:
+        self._unsubscribe = self.services.bus.subscribe(self._event)
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        for task in list(self._tasks):
+            await task
+
+    async def _event(self, event: Event) -> None:
+        # Called inside the conference's actor: tell the inviter from a task of its own.
+        if isinstance(event, InviteRequested):
+            task = asyncio.create_task(
+                self.services.conferences.invite_failed(
+                    event.room_id, event.number, event.by, "unavailable"
+                )
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+@dataclass
 class Node:
     """What one server process runs beside HTTP: one media engine that browsers and
     phones share (so they hear each other), the browser gateway, the phone stack."""
@@ -96,6 +131,7 @@ class Node:
     engine: MediaEngine
     gateway: BrowserGateway
     phone: PhoneStack | None
+    no_dial_out: NoDialOut | None = None
 
     @classmethod
     def build(cls, services: Services, settings: Settings) -> Node:
@@ -109,16 +145,21 @@ class Node:
             grace=settings.resume_grace,
             ice_servers=settings.ice_server_list(),
         )
-        phone = PhoneStack.build(services, settings, engine) if settings.sip_enabled else None
-        return cls(engine, gateway, phone)
+        if settings.sip_enabled:
+            return cls(engine, gateway, PhoneStack.build(services, settings, engine))
+        return cls(engine, gateway, None, NoDialOut(services))
 
     async def start(self) -> None:
         self.engine.start()
         self.gateway.start()
         if self.phone is not None:
             await self.phone.start()
+        if self.no_dial_out is not None:
+            self.no_dial_out.start()
 
     async def stop(self) -> None:
+        if self.no_dial_out is not None:
+            await self.no_dial_out.stop()
         if self.phone is not None:
             await self.phone.stop()
         await self.gateway.stop()
