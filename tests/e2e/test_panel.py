@@ -2,7 +2,8 @@
 and land on My rooms, rooms with their access data and copy buttons, refusals next to
 the field in the page's language, a new invite link, bookings in the account's time
 zone judged by the server's clock (the FakeClock, 2026-11-02 09:00 UTC, while the
-browser's clock is real), accounts, and a phone-sized screen."""
+browser's clock is real), accounts, the SMS outbox, why a notice was not sent, and a
+phone-sized screen."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from playwright.async_api import Page, expect
 
 from confero.app.rooms import RoomPolicy
 from confero.domain.accounts import Account
+from confero.domain.notices import Channel, State
+from tests.app.notice_support import eventually
 from tests.clock import FakeClock
 from tests.e2e.chromium import Launch
 from tests.web.support import PASSWORD
@@ -437,7 +440,7 @@ async def test_the_panel_fits_a_phone(served: Served, chromium: Launch, clock: F
     assert await no_horizontal_scroll(page)
     if os.environ.get("CONFERO_SCREENSHOTS"):
         await page.screenshot(path=str(DOCS / "panel-reservations-phone.png"), full_page=True)
-    for path in ("/accounts", "/settings"):
+    for path in ("/accounts", "/sms", "/settings"):
         await page.goto(served.base_url + path)
         assert await no_horizontal_scroll(page), path
     await page.goto(f"{served.base_url}/rooms")
@@ -486,3 +489,87 @@ async def test_an_sms_beyond_the_allowance_shows_why_it_was_not_sent(
     sms = page.locator('.notice[data-channel="sms"]')
     await expect(sms.first).to_have_attribute("data-state", "skipped")
     await expect(sms.first).to_contain_text("SMS not sent: allowance used up")
+
+
+REASONS_JS = """
+async () => {
+  const { reasonText } = await import('/static/js/panel-reasons.js');
+  return [
+    reasonText('delivery.refused: 550 mailbox unknown'),
+    reasonText('sms.allowance_used_up'),
+    reasonText('mail is not configured (CONFERO_SMTP_HOST)'),
+    reasonText('some.new_code: detail'),
+    reasonText(null),
+  ];
+}
+"""
+
+
+async def test_an_admin_reads_the_booked_sms_in_the_outbox(
+    served: Served, chromium: Launch, clock: FakeClock
+) -> None:
+    """No CONFERO_SMS_URL: the worker keeps the SMS in the outbox, the administrator reads
+    it there (time in the account's zone); the mail with no mail server configured says
+    why it failed, in the page's language."""
+    admin = await served.services.accounts.create(
+        "ada@example.org",
+        PASSWORD,
+        "Ada Admin",
+        is_admin=True,
+        sms_allowance=2,
+        time_zone="Europe/Warsaw",
+    )
+    page = await signed_in(chromium, served, admin, "/sms?lang=de")
+    await expect(page.locator("#sms-mode")).to_contain_text("kein SMS-Gateway eingerichtet")
+    await expect(page.locator("#sms-empty")).to_be_visible()
+    await expect(page.locator(".sms-card")).to_have_count(0)
+
+    start = clock.now() + timedelta(days=2)
+    r, room = await served.services.reservations.book(
+        admin,
+        start,
+        start + timedelta(hours=1),
+        title="Vorstand",
+        invitee_emails=["ann@example.org"],
+        invitee_phones=["+48600100200"],
+        sms_at_booking=True,
+    )
+
+    async def worker_done() -> bool:
+        states = {
+            n.channel: n.state
+            for n in await served.services.notices.for_reservation(r.id)
+            if n.kind == "invitation"
+        }
+        return states == {Channel.SMS: State.SENT, Channel.EMAIL: State.FAILED}
+
+    await eventually(worker_done)
+    await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    sms = page.locator(".sms-card")
+    await expect(sms).to_have_count(1)
+    await expect(page.locator("#sms-empty")).to_be_hidden()
+    await expect(sms).to_have_attribute("data-to", "+48600100200")
+    await expect(sms.locator(".sms-meta")).to_contain_text("Von: Confero")
+    await expect(sms.locator(".sms-meta")).to_contain_text("10:00")  # 09:00 UTC in Warsaw
+    text = sms.locator(".sms-text")
+    await expect(text).to_contain_text(room.conference_number)
+    await expect(text).to_contain_text(room.pin)
+    assert room.admin_pin not in await text.inner_text()
+
+    await page.click("#nav-reservations")
+    card = page.locator(".reservation-card")
+    await expect(card.locator('.notice[data-channel="sms"]').first).to_have_attribute(
+        "data-state", "sent"
+    )
+    mail = card.locator('.notice[data-channel="email"][data-state="failed"]')
+    await expect(mail.locator(".notice-reason")).to_have_text(
+        "E-Mail nicht gesendet: auf diesem Server ist kein Mailserver eingerichtet "
+        "(CONFERO_SMTP_HOST is not set)"
+    )
+    assert await page.evaluate(REASONS_JS) == [
+        "der empfangende Server hat sie abgelehnt (550 mailbox unknown)",
+        "Kontingent aufgebraucht",
+        "mail is not configured (CONFERO_SMTP_HOST)",  # an older row: as the server said
+        "some.new_code: detail",
+        "kein Grund bekannt",
+    ]

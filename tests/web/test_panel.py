@@ -12,14 +12,17 @@ import httpx
 import pytest
 
 from confero.app.services import Services
+from confero.config import Settings
 from confero.domain.accounts import Account
+from confero.server import build
 from confero.web import i18n, panel
+from confero.web.app import create_app
 from tests.clock import FakeClock
 from tests.web.support import PASSWORD
 from tests.web.test_pages import config_of, ids_in, sign_in
 
 STATIC = Path(panel.__file__).parent / "static"
-PAGES = ("/rooms", "/reservations", "/accounts", "/settings")
+PAGES = ("/rooms", "/reservations", "/accounts", "/sms", "/settings")
 
 
 @pytest.fixture
@@ -109,6 +112,74 @@ async def test_accounts_are_for_administrators(client: httpx.AsyncClient, host: 
     rooms = (await client.get("/rooms")).text
     assert "nav-accounts" not in ids_in(rooms), "no link to a page it may not open"
     assert {"nav-rooms", "nav-reservations", "nav-settings"} <= ids_in(rooms)
+
+
+async def test_the_sms_outbox_is_for_administrators(
+    client: httpx.AsyncClient, host: Account, boss: Account
+) -> None:
+    await sign_in(client, host.email)
+    response = await client.get("/sms", params={"lang": "pl"})
+    assert response.status_code == 403
+    assert i18n.TEXTS["pl"]["panel_forbidden_text_sms"] in response.text
+    assert 'id="confero-config"' not in response.text
+    assert "nav-sms" not in ids_in((await client.get("/rooms")).text)
+    await sign_in(client, boss.email)
+    html = (await client.get("/rooms")).text
+    assert 'id="nav-sms" href="/sms"' in html
+
+
+async def test_the_sms_page_says_sms_are_kept_here_without_a_gateway(
+    client: httpx.AsyncClient, boss: Account
+) -> None:
+    """The default (no CONFERO_SMS_URL): the outbox adapter keeps every SMS."""
+    await sign_in(client, boss.email)
+    html = (await client.get("/sms", params={"lang": "de"})).text
+    assert config_of(html)["sms_outbox"] is True
+    texts = i18n.TEXTS["de"]
+    page = html.split('id="confero-config"')[0]  # the server's words, not the config's
+    assert texts["panel_sms_outbox_note"] in page and texts["panel_sms_empty"] in page
+    assert texts["panel_sms_gateway_note"] not in page
+    assert {"sms-mode", "sms-list", "sms-empty", "sms-loading"} <= ids_in(html)
+    assert "/static/js/panel-sms.js" in html
+    assert "sms_outbox" not in config_of((await client.get("/reservations")).text)
+
+
+async def test_the_sms_page_says_sms_go_to_the_gateway_when_one_is_set(
+    settings: Settings, clock: FakeClock
+) -> None:
+    gateway = settings.model_copy(update={"sms_url": "http://127.0.0.1:9/sms"})
+    services = await build(gateway, clock=clock)
+    try:
+        assert services.sms_outbox is False
+        boss = await services.accounts.create("boss@example.org", PASSWORD, is_admin=True)
+        transport = httpx.ASGITransport(app=create_app(services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+            await sign_in(web, boss.email)
+            html = (await web.get("/sms")).text
+    finally:
+        await services.close()
+    assert config_of(html)["sms_outbox"] is False
+    page = html.split('id="confero-config"')[0]
+    assert 'data-mode="gateway"' in page
+    assert i18n.EN["panel_sms_gateway_note"] in page
+    assert i18n.EN["panel_sms_outbox_note"] not in page
+
+
+def test_every_reason_a_notice_is_not_sent_has_a_text() -> None:
+    """Each stable ``last_error`` code of the worker (confero.domain.notices) is one the
+    reservations page translates."""
+    from confero.domain import notices
+
+    codes = [
+        value
+        for name, value in vars(notices).items()
+        if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z_]+\.[a-z_]+", value)
+    ]
+    assert len(codes) >= 7, codes
+    for code in codes:
+        assert f"panel_reason_{code.replace('.', '_')}" in i18n.EN, code
+    assert notices.reason("delivery.refused", " 550 no ") == "delivery.refused: 550 no"
+    assert notices.reason("notice.expired") == "notice.expired"
 
 
 async def test_user_text_is_escaped(client: httpx.AsyncClient, host: Account) -> None:

@@ -10,8 +10,10 @@ and it is sent again (at-least-once, never lost).
 
 Transient delivery errors (server down, timeout) are retried after 1, 5, 15, 60 and 180
 minutes; the 6th failure, or a permanent error (address refused, mail not configured),
-fails the notice with its error for the panel to show. An SMS takes one credit of the
-account's allowance when it is sent, atomically; a failed SMS gives it back.
+fails the notice with its error for the panel to show: ``last_error`` starts with a stable
+code the panel translates (``confero.domain.notices``), the adapter's words after it. An
+SMS takes one credit of the account's allowance when it is sent, atomically; a failed SMS
+gives it back.
 """
 
 from __future__ import annotations
@@ -26,11 +28,17 @@ from confero.app.notices import NoticeService
 from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
 from confero.domain.notices import (
     ALLOWANCE_USED_UP,
+    DELIVERY_ERROR,
+    DELIVERY_REFUSED,
+    DELIVERY_UNAVAILABLE,
+    NOTICE_EXPIRED,
+    RESERVATION_DELETED,
     Channel,
     Invitation,
     Kind,
     Notice,
     State,
+    reason,
     retry_delay,
 )
 
@@ -121,10 +129,10 @@ class NoticeWorker:
     async def _deliver(self, notice: Notice) -> None:
         invitation = await self._notices.content(notice)
         if invitation is None:
-            await self._settle(notice, State.CANCELLED, "reservation.deleted")
+            await self._settle(notice, State.CANCELLED, RESERVATION_DELETED)
             return
         if notice.kind is not Kind.CANCEL and self._clock.now() >= invitation.end:
-            await self._settle(notice, State.SKIPPED, "notice.expired")
+            await self._settle(notice, State.SKIPPED, NOTICE_EXPIRED)
             return
         if notice.channel is Channel.SMS and not await self._take_credit(notice):
             await self._settle(notice, State.SKIPPED, ALLOWANCE_USED_UP)
@@ -136,7 +144,7 @@ class NoticeWorker:
             return
         except Exception as e:  # an adapter's bug must not stop the other notices
             log.exception("notice %s: unexpected error while sending", notice.id)
-            await self._failed(notice, DeliveryError(f"unexpected error: {e}"))
+            await self._failed(notice, DeliveryError(f"{e!r}", code=DELIVERY_ERROR))
             return
         async with self._uow() as uow:
             await uow.notices.mark_sent(notice.id, self._clock.now())
@@ -164,12 +172,19 @@ class NoticeWorker:
         attempts = notice.attempts + 1
         delay = None if error.permanent else retry_delay(attempts)
         log.warning("notice %s: try %d failed: %s", notice.id, attempts, error.detail)
+        why = _reason(error)
         async with self._uow() as uow:
             if notice.channel is Channel.SMS:
                 await uow.notices.refund_sms_credit(notice.account_id)
             if delay is None:
-                await uow.notices.mark_done(notice.id, State.FAILED, error.detail, attempts)
+                await uow.notices.mark_done(notice.id, State.FAILED, why, attempts)
             else:
                 next_try = self._clock.now() + delay
-                await uow.notices.mark_retry(notice.id, attempts, next_try, error.detail)
+                await uow.notices.mark_retry(notice.id, attempts, next_try, why)
             await uow.commit()
+
+
+def _reason(error: DeliveryError) -> str:
+    """``last_error``: the error's stable code, else refused (permanent) or unavailable."""
+    code = error.code or (DELIVERY_REFUSED if error.permanent else DELIVERY_UNAVAILABLE)
+    return reason(code, error.detail)

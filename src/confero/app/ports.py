@@ -41,12 +41,15 @@ class EventBus(Protocol):
 
 class DeliveryError(Exception):
     """A mail or SMS could not be handed over. ``permanent`` errors (a refused
-    recipient) are not retried; the others (server down, timeout) are, with backoff."""
+    recipient) are not retried; the others (server down, timeout) are, with backoff.
+    ``code`` is the stable reason the panel translates (``confero.domain.notices``);
+    without it the worker says ``delivery.refused`` or ``delivery.unavailable``."""
 
-    def __init__(self, detail: str, *, permanent: bool = False) -> None:
+    def __init__(self, detail: str, *, permanent: bool = False, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.permanent = permanent
+        self.code = code
 
 
 class Mailer(Protocol):

@@ -34,6 +34,9 @@ class Services:
     base_url: str
     #: The shared dial-in number (CONFERO_ACCESS_NUMBER) pages and mails show; may be "".
     access_number: str = ""
+    #: SMS are kept in the database outbox (no CONFERO_SMS_URL), not sent: the panel's
+    #: SMS outbox page says which (F-RS6); set by the composition root.
+    sms_outbox: bool = True
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

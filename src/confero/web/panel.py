@@ -1,4 +1,5 @@
-"""The host panel (F-RS8, F-RS7): My rooms, Reservations, Accounts and Settings.
+"""The host panel (F-RS8, F-RS7): My rooms, Reservations, Accounts, the SMS outbox
+(F-RS6: what would have gone out while no SMS gateway is configured) and Settings.
 
 The pages are shells the ES modules under ``static/js/panel-*.js`` fill from the REST
 API with the session cookie; the server renders every fixed label so the page reads
@@ -28,6 +29,7 @@ PAGES: dict[str, bool] = {
     "rooms": False,
     "reservations": False,
     "accounts": True,
+    "sms": True,
     "settings": False,
 }
 
@@ -112,6 +114,9 @@ async def _page(request: Request, svc: ServicesDep, page: str) -> Response:
         "languages": i18n.language_names(),
         "texts": panel_texts(lang),
     }
+    if page == "sms":
+        # Outbox (no CONFERO_SMS_URL) or a real gateway: the page says which.
+        config["sms_outbox"] = svc.sms_outbox
     return render(f"panel_{page}.html", page=page, config=config, **common)
 
 
@@ -128,6 +133,11 @@ async def reservations_page(request: Request, svc: ServicesDep) -> Response:
 @router.get("/accounts", response_class=HTMLResponse)
 async def accounts_page(request: Request, svc: ServicesDep) -> Response:
     return await _page(request, svc, "accounts")
+
+
+@router.get("/sms", response_class=HTMLResponse)
+async def sms_page(request: Request, svc: ServicesDep) -> Response:
+    return await _page(request, svc, "sms")
 
 
 @router.get("/settings", response_class=HTMLResponse)

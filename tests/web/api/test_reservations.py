@@ -571,7 +571,7 @@ async def test_mail_that_cannot_go_out_fails_with_a_clear_reason(
             break
         await asyncio.sleep(0.02)
     assert invitation["state"] == "failed"
-    assert "CONFERO_SMTP_HOST" in invitation["last_error"]
+    assert invitation["last_error"] == "mail.not_configured: CONFERO_SMTP_HOST is not set"
     reminder = next(n for n in notices if n["kind"] == "reminder")
     assert reminder["state"] == "pending"
 

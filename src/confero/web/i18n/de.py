@@ -200,6 +200,7 @@ TEXTS: dict[str, str] = {
     "panel_copy_failed": "Kopieren ging nicht: Text markieren und selbst kopieren.",
     "panel_forbidden_title": "Nur für Administratoren",
     "panel_forbidden_text": "Nur Administratoren können Konten verwalten.",
+    "panel_forbidden_text_sms": "Nur Administratoren können den SMS-Ausgang lesen.",
     "panel_dial_in": "Einwahlnummer",
     "panel_conference_number": "Konferenznummer",
     "panel_pin": "PIN",
@@ -286,6 +287,25 @@ TEXTS: dict[str, str] = {
     "panel_notice_not_sent_sms": "SMS nicht gesendet: {reason}",
     "panel_reason_sms_allowance_used_up": "Kontingent aufgebraucht",
     "panel_reason_unknown": "kein Grund bekannt",
+    "panel_reason_with_detail": "{reason} ({detail})",
+    "panel_reason_mail_not_configured": "auf diesem Server ist kein Mailserver eingerichtet",
+    "panel_reason_delivery_refused": "der empfangende Server hat sie abgelehnt",
+    "panel_reason_delivery_unavailable": "der Server war auch nach mehreren Versuchen nicht "
+    "erreichbar",
+    "panel_reason_delivery_error": "ein unerwarteter Fehler",
+    "panel_reason_reservation_deleted": "die Reservierung wurde gelöscht",
+    "panel_reason_notice_expired": "die Besprechung war schon vorbei",
+    "panel_sms": "SMS-Ausgang",
+    "panel_sms_outbox_note": "Es ist kein SMS-Gateway eingerichtet (CONFERO_SMS_URL), daher "
+    "werden SMS nicht gesendet: Sie finden sie hier, die neueste zuerst.",
+    "panel_sms_gateway_note": "SMS gehen an das SMS-Gateway aus CONFERO_SMS_URL; sie werden hier "
+    "nicht aufbewahrt.",
+    "panel_sms_gateway_old": "Diese Nachrichten wurden aufbewahrt, bevor das Gateway eingerichtet "
+    "war.",
+    "panel_sms_empty": "Noch keine SMS. Solange kein SMS-Gateway (CONFERO_SMS_URL) eingerichtet "
+    "ist, erscheint hier jede SMS, die der Server senden würde.",
+    "panel_sms_to": "An",
+    "panel_sms_from": "Von",
     "panel_account_new": "Neues Konto",
     "panel_account_email": "E-Mail",
     "panel_account_name": "Name",

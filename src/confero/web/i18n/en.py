@@ -195,6 +195,7 @@ TEXTS: dict[str, str] = {
     "panel_copy_failed": "Could not copy: select the text and copy it yourself.",
     "panel_forbidden_title": "For administrators only",
     "panel_forbidden_text": "Only administrators can manage accounts.",
+    "panel_forbidden_text_sms": "Only administrators can read the SMS outbox.",
     "panel_dial_in": "Dial-in number",
     "panel_conference_number": "Conference number",
     "panel_pin": "PIN",
@@ -278,6 +279,24 @@ TEXTS: dict[str, str] = {
     "panel_notice_not_sent_sms": "SMS not sent: {reason}",
     "panel_reason_sms_allowance_used_up": "allowance used up",
     "panel_reason_unknown": "no reason given",
+    "panel_reason_with_detail": "{reason} ({detail})",
+    "panel_reason_mail_not_configured": "this server has no mail server set up",
+    "panel_reason_delivery_refused": "the receiving server refused it",
+    "panel_reason_delivery_unavailable": "the server could not be reached, even after several "
+    "tries",
+    "panel_reason_delivery_error": "an unexpected error",
+    "panel_reason_reservation_deleted": "the reservation was deleted",
+    "panel_reason_notice_expired": "the meeting had already ended",
+    "panel_sms": "SMS outbox",
+    "panel_sms_outbox_note": "No SMS gateway is configured (CONFERO_SMS_URL), so SMS are not "
+    "sent: they are kept here, newest first, for you to read.",
+    "panel_sms_gateway_note": "SMS go to the SMS gateway configured in CONFERO_SMS_URL; they are "
+    "not kept here.",
+    "panel_sms_gateway_old": "These messages were kept before the gateway was configured.",
+    "panel_sms_empty": "No SMS yet. Every SMS the server would send appears here while no SMS "
+    "gateway (CONFERO_SMS_URL) is configured.",
+    "panel_sms_to": "To",
+    "panel_sms_from": "From",
     "panel_account_new": "New account",
     "panel_account_email": "E-mail",
     "panel_account_name": "Name",

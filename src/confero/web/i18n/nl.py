@@ -199,6 +199,7 @@ TEXTS: dict[str, str] = {
     "panel_copy_failed": "Kopiëren lukte niet: selecteer de tekst en kopieer hem zelf.",
     "panel_forbidden_title": "Alleen voor beheerders",
     "panel_forbidden_text": "Alleen beheerders kunnen accounts beheren.",
+    "panel_forbidden_text_sms": "Alleen beheerders kunnen de sms-outbox lezen.",
     "panel_dial_in": "Inbelnummer",
     "panel_conference_number": "Vergadernummer",
     "panel_pin": "Pincode",
@@ -285,6 +286,24 @@ TEXTS: dict[str, str] = {
     "panel_notice_not_sent_sms": "Sms niet verstuurd: {reason}",
     "panel_reason_sms_allowance_used_up": "tegoed op",
     "panel_reason_unknown": "geen reden bekend",
+    "panel_reason_with_detail": "{reason} ({detail})",
+    "panel_reason_mail_not_configured": "deze server heeft geen mailserver ingesteld",
+    "panel_reason_delivery_refused": "de ontvangende server weigerde het",
+    "panel_reason_delivery_unavailable": "de server was niet bereikbaar, ook niet na meerdere "
+    "pogingen",
+    "panel_reason_delivery_error": "een onverwachte fout",
+    "panel_reason_reservation_deleted": "de reservering is verwijderd",
+    "panel_reason_notice_expired": "de vergadering was al afgelopen",
+    "panel_sms": "Sms-outbox",
+    "panel_sms_outbox_note": "Er is geen sms-gateway ingesteld (CONFERO_SMS_URL), dus sms'jes "
+    "worden niet verstuurd: ze staan hier, nieuwste eerst, zodat je ze kunt lezen.",
+    "panel_sms_gateway_note": "Sms'jes gaan naar de sms-gateway uit CONFERO_SMS_URL; ze worden "
+    "hier niet bewaard.",
+    "panel_sms_gateway_old": "Deze berichten zijn bewaard voordat de gateway was ingesteld.",
+    "panel_sms_empty": "Nog geen sms'jes. Zolang er geen sms-gateway (CONFERO_SMS_URL) is "
+    "ingesteld, verschijnt hier elke sms die de server zou versturen.",
+    "panel_sms_to": "Aan",
+    "panel_sms_from": "Van",
     "panel_account_new": "Nieuw account",
     "panel_account_email": "E-mail",
     "panel_account_name": "Naam",

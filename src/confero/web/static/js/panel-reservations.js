@@ -8,6 +8,7 @@ import { confirmDialog } from './dialogs.js';
 import { t } from './i18n.js';
 import { api } from './panel-api.js';
 import { accessList } from './panel-access.js';
+import { reasonText } from './panel-reasons.js';
 import {
   EMAIL,
   PHONE,
@@ -82,10 +83,7 @@ function noticeItem(notice) {
     el('span', { class: `tag state-${notice.state}` }, state),
   );
   if (notice.state === 'failed' || notice.state === 'skipped') {
-    const reasonKey = `panel_reason_${String(notice.last_error || '').replace(/\./g, '_')}`;
-    const reason = Object.hasOwn(config.texts, reasonKey)
-      ? t(reasonKey)
-      : notice.last_error || t('panel_reason_unknown');
+    const reason = reasonText(notice.last_error);
     item.append(
       el('p', { class: 'notice-reason' }, t(`panel_notice_not_sent_${notice.channel}`, { reason })),
     );
