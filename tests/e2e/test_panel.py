@@ -242,6 +242,7 @@ async def test_booking_in_the_accounts_time_zone(
     assert reservation.start == now + timedelta(minutes=30), "10:30 in Warsaw is 09:30 UTC"
     assert reservation.end == now + timedelta(minutes=90)
     room = next(r for r in await served.services.rooms.list(host) if r.id == reservation.room_id)
+    assert room.language.value == "pl", "invitations and prompts in the page's language"
     for field, value in (
         ("conference_number", room.conference_number),
         ("pin", room.pin),
@@ -261,6 +262,7 @@ async def test_booking_in_the_accounts_time_zone(
 
     # Edit: the form comes back filled in, in Warsaw's wall time; a later end is saved.
     await item.locator("button.edit").click()
+    await expect(page.locator("#res-language-field")).to_be_hidden()  # edited in My rooms
     await expect(page.locator("#res-start")).to_have_value(
         wall(now + warsaw + timedelta(minutes=30))
     )

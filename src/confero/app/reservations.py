@@ -99,7 +99,10 @@ class ReservationService:
         notify_email: bool = True,
         sms_at_booking: bool = False,
         sms_reminder: bool = False,
+        language: str = "en",
     ) -> tuple[Reservation, Room]:
+        """``language`` is the new room's: of its phone prompts and of the invitations
+        (a reservation into an existing room keeps that room's)."""
         now = self._clock.now()
         validate_window(start, end, now)
         emails, phones = _clean_invitees(invitee_emails, invitee_phones)
@@ -123,6 +126,7 @@ class ReservationService:
                     account,
                     name,
                     capacity=min(BOOKED_CAPACITY, self._rooms.policy.max_capacity),
+                    language=language,
                     booked=True,
                 )
             reservation = Reservation(

@@ -176,6 +176,20 @@ async def test_booking_answers_with_the_new_rooms_access_data(
     assert "room" not in (await listed(client, admin))[0]
 
 
+async def test_the_booked_room_speaks_and_invites_in_the_chosen_language(
+    client: httpx.AsyncClient, clock: FakeClock, admin: User
+) -> None:
+    start = clock.now() + 2 * HOUR
+    made = await booked(client, admin, start, start + HOUR, language="pl")
+    assert made["room"]["language"] == "pl"
+    assert (await booked(client, admin, start + DAY, start + DAY + HOUR))["room"]["language"] == (
+        "en"
+    )
+    refused = await book(client, admin, start + 2 * DAY, start + 2 * DAY + HOUR, language="xx")
+    assert_problem(refused, 422, "room.invalid_language")
+    assert len(await listed(client, admin)) == 2, "nothing booked"
+
+
 async def test_bad_invitees_are_refused_and_nothing_is_booked(
     client: httpx.AsyncClient, clock: FakeClock, admin: User
 ) -> None:

@@ -33,6 +33,8 @@ class ReservationIn(BaseModel):
     #: SMS the phones at booking / 1 hour before (paid, counted per account; F-RS6).
     sms_at_booking: bool = False
     sms_reminder: bool = False
+    #: The new room's language (phone prompts and invitations); en, nl, de or pl.
+    language: str = Field(default="en", max_length=8)
 
 
 class ReservationPatch(BaseModel):
@@ -144,6 +146,7 @@ async def book(body: ReservationIn, account: AccountDep, svc: ServicesDep) -> Re
         notify_email=body.notify_email,
         sms_at_booking=body.sms_at_booking,
         sms_reminder=body.sms_reminder,
+        language=body.language,
     )
     return await _out(reservation, account, svc, room)
 

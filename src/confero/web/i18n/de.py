@@ -214,6 +214,7 @@ TEXTS: dict[str, str] = {
     "panel_room_capacity": "Kapazität (2 bis {max} Personen; leer: Standardwert)",
     "panel_room_capacity_value": "Bis zu {count} Personen",
     "panel_room_language": "Sprache der Telefonansagen",
+    "panel_res_language": "Sprache der Einladungen und Telefonansagen",
     "panel_room_mute_on_entry": "Teilnehmende beim Betreten stummschalten",
     "panel_room_self_unmute": "Teilnehmende dürfen die Stummschaltung selbst aufheben",
     "panel_room_no_self_unmute": "Nur Moderatoren heben die Stummschaltung auf",

@@ -209,6 +209,7 @@ TEXTS: dict[str, str] = {
     "panel_room_capacity": "Capacity (2 to {max} people; empty: the default)",
     "panel_room_capacity_value": "Up to {count} people",
     "panel_room_language": "Language of the phone prompts",
+    "panel_res_language": "Language of the invitations and phone prompts",
     "panel_room_mute_on_entry": "Mute participants when they join",
     "panel_room_self_unmute": "Participants may unmute themselves",
     "panel_room_no_self_unmute": "Only moderators unmute",

@@ -213,6 +213,7 @@ TEXTS: dict[str, str] = {
     "panel_room_capacity": "Capaciteit (2 tot {max} personen; leeg: de standaard)",
     "panel_room_capacity_value": "Tot {count} personen",
     "panel_room_language": "Taal van de telefoonmeldingen",
+    "panel_res_language": "Taal van de uitnodigingen en telefoonmeldingen",
     "panel_room_mute_on_entry": "Deelnemers dempen bij binnenkomst",
     "panel_room_self_unmute": "Deelnemers mogen hun microfoon zelf aanzetten",
     "panel_room_no_self_unmute": "Alleen moderators zetten microfoons aan",

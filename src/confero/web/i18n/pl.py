@@ -210,6 +210,7 @@ TEXTS: dict[str, str] = {
     "panel_room_capacity": "Pojemność (od 2 do {max} osób; puste: domyślna)",
     "panel_room_capacity_value": "Do {count} osób",
     "panel_room_language": "Język komunikatów telefonicznych",
+    "panel_res_language": "Język zaproszeń i komunikatów telefonicznych",
     "panel_room_mute_on_entry": "Wyciszaj uczestników po wejściu",
     "panel_room_self_unmute": "Uczestnicy mogą sami wyłączyć wyciszenie",
     "panel_room_no_self_unmute": "Wyciszenie wyłączają tylko moderatorzy",

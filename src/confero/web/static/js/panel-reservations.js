@@ -202,6 +202,9 @@ function openForm(r = null) {
   form.start.value = instantToWall(start, zone);
   form.end.value = instantToWall(end, zone);
   form.title.value = r ? r.title : '';
+  // The language belongs to the new room; a booked room's language is edited in My rooms.
+  $('#res-language-field').hidden = Boolean(r);
+  if (!r) form.language.value = config.lang;
   form.invitee_emails.value = r ? (r.invitee_emails || []).join('\n') : '';
   form.invitee_phones.value = r ? (r.invitee_phones || []).join('\n') : '';
   form.notify_email.checked = r ? r.notify_email !== false : true;
@@ -254,6 +257,7 @@ function check() {
     notify_email: form.notify_email.checked,
     sms_at_booking: form.sms_at_booking.checked,
     sms_reminder: form.sms_reminder.checked,
+    ...(editing ? {} : { language: form.language.value }),
   };
 }
 
