@@ -9,14 +9,11 @@ silence after; exactly one message whatever restarts, outages or extra workers h
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confero.app.notice_worker import NoticeWorker
@@ -30,13 +27,14 @@ from confero.domain.reservations import Reservation
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import sms_text
 from confero.server import build, mailer, sms_gateway
-from confero.store.database import create_engine, upgrade
+from confero.store.database import upgrade
 from confero.store.uow import make_uow_factory
 from tests.app.notice_support import entry, eventually, settle
 from tests.clock import FakeClock
 from tests.notify.factory import invitation
 from tests.notify.sms_gateway import SmsSink, sms_sink  # noqa: F401
 from tests.notify.smtp import SmtpSink, smtp_sink  # noqa: F401
+from tests.store.databases import KINDS, scratch_engine
 
 PASSWORD = "correct horse battery staple"
 SECOND = timedelta(seconds=1)
@@ -45,7 +43,6 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 ANN = "ann@example.org"
 PHONE = "+48600100200"
-PG_URL = os.environ.get("CONFERO_TEST_DATABASE_URL", "")
 
 
 @pytest.fixture
@@ -64,11 +61,15 @@ def settings(tmp_path: Path, smtp_sink: SmtpSink, sms_sink: SmsSink) -> Settings
 
 async def host_with_sms(services: Services, allowance: int = 10) -> Account:
     host = await services.accounts.create("host@example.org", PASSWORD, "Hanna Host")
+    await set_allowance(services, host, allowance)
+    return host
+
+
+async def set_allowance(services: Services, host: Account, allowance: int) -> None:
     host.sms_allowance = allowance
     async with services.uow() as uow:
         await uow.accounts.update(host)
         await uow.commit()
-    return host
 
 
 @pytest.fixture
@@ -86,6 +87,18 @@ async def all_sent(services: Services, r: Reservation, count: int) -> None:
         return sum(n.state is State.SENT for n in found) >= count
 
     await eventually(check)
+
+
+async def first_notice_when(
+    services: Services, r: Reservation, done: Callable[[Notice], bool]
+) -> Notice:
+    """Wait until the booking's first notice is ``done``; return it as it is then."""
+
+    async def check() -> bool:
+        return done((await notices_of(services, r))[0])
+
+    await eventually(check)
+    return (await notices_of(services, r))[0]
 
 
 # ---------------------------------------------------------------- the seed-004 schedule
@@ -278,21 +291,15 @@ async def test_a_mail_server_down_is_retried_with_backoff_and_delivered_once(
     smtp_sink.stop()
     start = clock.now() + 2 * DAY
     r, _ = await services.reservations.book(host, start, start + HOUR, invitee_emails=[ANN])
-
-    async def tried(times: int) -> bool:
-        invitation = (await notices_of(services, r))[0]
-        return invitation.attempts == times
-
-    await eventually(lambda: tried(1))
-    first = (await notices_of(services, r))[0]
+    first = await first_notice_when(services, r, lambda n: n.attempts == 1)
     assert first.state is State.PENDING
     assert first.last_error and first.last_error.startswith("delivery.unavailable: SMTP server")
     assert "127.0.0.1" in first.last_error
     assert first.next_try_at == clock.now() + MINUTE
 
     clock.advance(MINUTE)  # second try: still down
-    await eventually(lambda: tried(2))
-    assert (await notices_of(services, r))[0].next_try_at == clock.now() + 5 * MINUTE
+    second = await first_notice_when(services, r, lambda n: n.attempts == 2)
+    assert second.next_try_at == clock.now() + 5 * MINUTE
 
     smtp_sink.start()
     clock.advance(5 * MINUTE - SECOND)
@@ -314,12 +321,7 @@ async def test_a_refused_address_fails_at_once_with_the_reason(
     smtp_sink.refuse(ANN)
     start = clock.now() + 2 * DAY
     r, _ = await services.reservations.book(host, start, start + HOUR, invitee_emails=[ANN])
-
-    async def failed() -> bool:
-        return (await notices_of(services, r))[0].state is State.FAILED
-
-    await eventually(failed)
-    notice = (await notices_of(services, r))[0]
+    notice = await first_notice_when(services, r, lambda n: n.state is State.FAILED)
     assert notice.attempts == 1 and notice.last_error
     # A stable code the panel translates, then the server's own words.
     assert notice.last_error.startswith("delivery.refused: recipient refused: 550")
@@ -379,17 +381,10 @@ async def test_the_allowance_is_checked_again_when_sending(
     r, _ = await services.reservations.book(
         host, start, start + HOUR, invitee_phones=[PHONE], sms_reminder=True
     )
-    host.sms_allowance = 0  # the administrator took the credits away meanwhile
-    async with services.uow() as uow:
-        await uow.accounts.update(host)
-        await uow.commit()
+    await set_allowance(services, host, 0)  # the administrator took the credits away meanwhile
     clock.set(start - HOUR)
-
-    async def skipped() -> bool:
-        return (await notices_of(services, r))[0].state is State.SKIPPED
-
-    await eventually(skipped)
-    assert (await notices_of(services, r))[0].last_error == "sms.allowance_used_up"
+    skipped = await first_notice_when(services, r, lambda n: n.state is State.SKIPPED)
+    assert skipped.last_error == "sms.allowance_used_up"
     assert sms_sink.received == []
 
 
@@ -405,11 +400,7 @@ async def test_a_gateway_down_gives_the_credit_back_until_it_delivers(
         host, start, start + HOUR, invitee_phones=[PHONE], sms_at_booking=True
     )
     clock.set(start)
-
-    async def tried() -> bool:
-        return (await notices_of(services, r))[0].attempts == 1
-
-    await eventually(tried)
+    await first_notice_when(services, r, lambda n: n.attempts == 1)
     account = await services.accounts.by_email("host@example.org")
     assert account is not None and account.sms_used == 0
     sms_sink.failing = False
@@ -448,32 +439,12 @@ async def test_invalid_invitees_are_refused_with_the_field_and_nothing_is_stored
 # ---------------------------------------------------------------- several workers
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """One database two workers share; PostgreSQL in a schema of its own."""
-    if request.param == "sqlite":
-        eng = create_engine(f"sqlite+aiosqlite:///{tmp_path}/shared.db")
+    async with scratch_engine(request.param, tmp_path / "shared.db") as eng:
         await upgrade(eng)
         yield eng
-        await eng.dispose()
-        return
-    if not PG_URL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
-        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = create_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
-    await upgrade(eng)
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
 
 
 async def test_two_workers_on_one_database_never_send_a_notice_twice(

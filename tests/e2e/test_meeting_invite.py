@@ -16,16 +16,12 @@ from playwright.async_api import Page
 
 from confero.config import Settings
 from confero.domain.rooms import Room
-from confero.sip import offer_answer, sdp
-from confero.sip.transport import Peer
-from confero.sip.ua import SipCall, UserAgent
 from confero.web import i18n
 from tests.clock import FakeClock
 from tests.e2e.chromium import Launch
 from tests.e2e.test_browser_meeting import enter, host_page, invite
 from tests.notify.smtp import SmtpSink, smtp_sink
-from tests.phone.softphone import FAST
-from tests.phone.support import eventually
+from tests.phone.support import callee_joins, own_trunk
 from tests.webrtc.support import Served
 
 __all__ = ["smtp_sink"]
@@ -129,26 +125,6 @@ def check_invitation_mail(mail: EmailMessage, room: Room, clock: FakeClock) -> N
     assert room.invite_token in body
 
 
-async def trunk_that_answers(served: Served) -> tuple[UserAgent, list[SipCall]]:
-    """Our own user agent as CONFERO_SIP_TRUNK: it picks up every call it gets."""
-    assert served.node.phone is not None
-    trunk = UserAgent("127.0.0.1", 0, timers=FAST)
-    await trunk.start(tcp=False)
-    served.node.phone.bridge.trunk = Peer("UDP", ("127.0.0.1", trunk.port))
-    answered: list[SipCall] = []
-
-    def pick_up(call: SipCall) -> None:
-        offer = sdp.parse(call.remote_sdp.decode())
-        answer, _ = offer_answer.answer(
-            offer, local_ip="127.0.0.1", local_port=40_004, session_id=1, session_version=1
-        )
-        call.answer(answer.to_text().encode())
-        answered.append(call)
-
-    trunk.on_invite = pick_up
-    return trunk, answered
-
-
 async def call_from_the_page(page: Page, number: str) -> None:
     await page.fill("#invite-number", number)
     await page.click("#invite-call")
@@ -158,7 +134,7 @@ async def test_a_moderator_calls_a_phone_into_the_meeting(
     served: Served, room: Room, chromium: Launch
 ) -> None:
     assert served.node.phone is not None
-    trunk, answered = await trunk_that_answers(served)
+    trunk, answered = await own_trunk(served.node.phone.bridge)
     try:
         host = await host_page(chromium, served, room)
         await enter(host)
@@ -169,15 +145,7 @@ async def test_a_moderator_calls_a_phone_into_the_meeting(
         status = host.locator("#invite-call-status")
         await status.filter(has_text=EN["invite_calling"].format(number="0612345678")).wait_for()
 
-        await eventually(lambda: bool(answered), 10)
-        callee = answered[0]
-        assert callee.called == "0612345678"
-        await eventually(lambda: callee.state == "confirmed", 5)
-        assert callee.dialog is not None
-        press_1 = callee.dialog.request(
-            "INFO", body=b"Signal=1\r\nDuration=160\r\n", content_type="application/dtmf-relay"
-        )
-        assert (await trunk.transactions.request(press_1, callee.dialog.peer).final).status == 200
+        callee = await callee_joins(trunk, answered, "0612345678")
         phone_row = host.locator("#participants .participant[data-channel='phone']")
         await phone_row.wait_for(timeout=15_000)
         assert "0612345678" in await phone_row.inner_text(), "named after the number called"

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from confero.app.rooms import RoomPolicy
 from confero.domain.accounts import Account
 from confero.domain.notices import Channel, State
+from confero.domain.rooms import Room
 from tests.app.notice_support import eventually
 from tests.clock import FakeClock
 from tests.e2e.chromium import Launch
@@ -57,6 +58,18 @@ def card(page: Page, name: str) -> Any:
     return page.locator(".room-card", has=page.locator(".room-title", has_text=name))
 
 
+async def shows_access(where: Locator, room: Room) -> None:
+    """The room's numbers and both PINs, each with its copy button."""
+    for field, value in (
+        ("conference_number", room.conference_number),
+        ("pin", room.pin),
+        ("admin_pin", room.admin_pin),
+    ):
+        row = where.locator(f'.access-row[data-field="{field}"]')
+        await expect(row.locator(".access-value")).to_have_text(value)
+        await expect(row.locator("button.copy")).to_be_visible()
+
+
 async def no_horizontal_scroll(page: Page) -> bool:
     width: int = await page.evaluate("document.documentElement.scrollWidth")
     return width <= 360
@@ -94,14 +107,7 @@ async def test_a_room_with_its_access_data_and_copy_buttons(
     room_card = card(page, "Board meeting")
     await expect(room_card).to_be_visible()
     (room,) = await served.services.rooms.list(host)
-    for field, value in (
-        ("conference_number", room.conference_number),
-        ("pin", room.pin),
-        ("admin_pin", room.admin_pin),
-    ):
-        row = room_card.locator(f'.access-row[data-field="{field}"]')
-        await expect(row.locator(".access-value")).to_have_text(value)
-        await expect(row.locator("button.copy")).to_be_visible()
+    await shows_access(room_card, room)
     await expect(room_card.locator(".meeting-status")).to_have_text("No meeting is running.")
     start = room_card.locator("a.start")
     assert await start.get_attribute("href") == f"/join/{room.invite_token}"
@@ -243,13 +249,7 @@ async def test_booking_in_the_accounts_time_zone(
     assert reservation.end == now + timedelta(minutes=90)
     room = next(r for r in await served.services.rooms.list(host) if r.id == reservation.room_id)
     assert room.language.value == "pl", "invitations and prompts in the page's language"
-    for field, value in (
-        ("conference_number", room.conference_number),
-        ("pin", room.pin),
-        ("admin_pin", room.admin_pin),
-    ):
-        row = booked.locator(f'.access-row[data-field="{field}"]')
-        await expect(row.locator(".access-value")).to_have_text(value)
+    await shows_access(booked, room)
     await booked.locator('.access-row[data-field="conference_number"] button.copy').click()
     assert await page.evaluate("navigator.clipboard.readText()") == room.conference_number
 

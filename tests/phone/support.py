@@ -1,5 +1,6 @@
 """Shared by the phone tests: a phone stack on the test services (SIP on a free port,
-fast SIP timers), a room, and helpers to wait for what a caller would notice."""
+fast SIP timers), a room, helpers to wait for what a caller would notice, and our own
+user agent as the trunk that calls out go through."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import pytest
 from confero.app.services import Services
 from confero.config import Settings
 from confero.domain.rooms import Room
+from confero.phone.bridge import PhoneBridge
 from confero.phone.stack import PhoneStack
+from confero.sip import offer_answer, sdp
+from confero.sip.transport import Peer
+from confero.sip.ua import SipCall, UserAgent
 from tests.phone.softphone import FAST, Softphone
 
 
@@ -60,3 +65,42 @@ async def join(phone: PhoneStack, room: Room, pin: str, services: Services) -> S
     await caller.press(f"1{room.conference_number}#{pin}##")
     await eventually(lambda: len(people(services, room)) == before + 1)
     return caller
+
+
+async def own_trunk(
+    bridge: PhoneBridge, *, refuse: bool = False
+) -> tuple[UserAgent, list[SipCall]]:
+    """Our own user agent as the bridge's trunk (CONFERO_SIP_TRUNK): it answers every call
+    it gets (or refuses it with 486 Busy Here); the calls, in order. Stop it after."""
+    trunk = UserAgent("127.0.0.1", 0, timers=FAST)
+    await trunk.start(tcp=False)
+    bridge.trunk = Peer("UDP", ("127.0.0.1", trunk.port))
+    calls: list[SipCall] = []
+
+    def pick_up(call: SipCall) -> None:
+        calls.append(call)
+        if refuse:
+            call.reject(486, "Busy Here")
+            return
+        offer = sdp.parse(call.remote_sdp.decode())
+        answer, _ = offer_answer.answer(
+            offer, local_ip="127.0.0.1", local_port=40_002, session_id=1, session_version=1
+        )
+        call.answer(answer.to_text().encode())
+
+    trunk.on_invite = pick_up
+    return trunk, calls
+
+
+async def callee_joins(trunk: UserAgent, answered: list[SipCall], number: str) -> SipCall:
+    """The trunk's first call, to ``number``, is picked up and its person presses 1."""
+    await eventually(lambda: bool(answered), 10)
+    callee = answered[0]
+    assert callee.called == number
+    await eventually(lambda: callee.state == "confirmed", 5)
+    assert callee.dialog is not None
+    press_1 = callee.dialog.request(
+        "INFO", body=b"Signal=1\r\nDuration=160\r\n", content_type="application/dtmf-relay"
+    )
+    assert (await trunk.transactions.request(press_1, callee.dialog.peer).final).status == 200
+    return callee

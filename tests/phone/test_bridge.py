@@ -4,6 +4,7 @@ keypad and the conference, with a scripted softphone as the caller."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -12,11 +13,8 @@ from confero.domain import events as ev
 from confero.domain.rooms import Room
 from confero.media.tone import rms
 from confero.phone.stack import PhoneStack
-from confero.sip import offer_answer, sdp
-from confero.sip.transport import Peer
-from confero.sip.ua import SipCall, UserAgent
-from tests.phone.softphone import FAST, Softphone
-from tests.phone.support import eventually, join, people
+from tests.phone.softphone import Softphone
+from tests.phone.support import callee_joins, eventually, join, own_trunk, people
 from tests.web.support import bearer_headers
 
 
@@ -138,34 +136,12 @@ async def test_star_8_dials_out_through_the_trunk_and_the_callee_joins(
     phone: PhoneStack, room: Room, services: Services
 ) -> None:
     """The trunk is our own user agent: it answers, and its "person" presses 1."""
-    trunk = UserAgent("127.0.0.1", 0, timers=FAST)
-    await trunk.start(tcp=False)
-    phone.bridge.trunk = Peer("UDP", ("127.0.0.1", trunk.port))
-    answered: list[SipCall] = []
-
-    def pick_up(call: SipCall) -> None:
-        offer = sdp.parse(call.remote_sdp.decode())
-        answer, _ = offer_answer.answer(
-            offer, local_ip="127.0.0.1", local_port=40_000, session_id=1, session_version=1
-        )
-        call.answer(answer.to_text().encode())
-        answered.append(call)
-
-    trunk.on_invite = pick_up
+    trunk, answered = await own_trunk(phone.bridge)
     host = await join(phone, room, room.admin_pin, services)
     try:
         await host.press("*8")
         await host.press("0612345678#")
-        await eventually(lambda: bool(answered), 10)
-        callee = answered[0]
-        assert callee.called == "0612345678"
-        await eventually(lambda: callee.state == "confirmed", 5)
-        assert callee.dialog is not None
-        info = callee.dialog.request(
-            "INFO", body=b"Signal=1\r\nDuration=160\r\n", content_type="application/dtmf-relay"
-        )
-        reply = await trunk.transactions.request(info, callee.dialog.peer).final
-        assert reply.status == 200
+        callee = await callee_joins(trunk, answered, "0612345678")
         await eventually(lambda: len(people(services, room)) == 2, 15)
         roles = sorted(str(p["role"]) for p in people(services, room))
         assert roles == ["moderator", "participant"]
@@ -215,78 +191,50 @@ async def test_everyones_keys_menu_names_volume_and_announcements(
         await b.hangup()
 
 
-async def _trunk(phone: PhoneStack, *, refuse: bool = False) -> tuple[UserAgent, list[SipCall]]:
-    """Our own user agent as the trunk: it answers (or refuses with 486 Busy Here)."""
-    trunk = UserAgent("127.0.0.1", 0, timers=FAST)
-    await trunk.start(tcp=False)
-    phone.bridge.trunk = Peer("UDP", ("127.0.0.1", trunk.port))
-    calls: list[SipCall] = []
-
-    def pick_up(call: SipCall) -> None:
-        calls.append(call)
-        if refuse:
-            call.reject(486, "Busy Here")
-            return
-        offer = sdp.parse(call.remote_sdp.decode())
-        answer, _ = offer_answer.answer(
-            offer, local_ip="127.0.0.1", local_port=40_002, session_id=1, session_version=1
-        )
-        call.answer(answer.to_text().encode())
-
-    trunk.on_invite = pick_up
-    return trunk, calls
+Command = Callable[..., Awaitable[httpx.Response]]
 
 
-async def _api_join(client: httpx.AsyncClient, room: Room) -> tuple[dict[str, str], str]:
+async def _api_join(client: httpx.AsyncClient, room: Room) -> tuple[Command, str]:
+    """The owner joins over the REST API; its conference commands, and its participant id."""
     owner = await bearer_headers(client, "host@example.org", "long-secret")
-    joined = await client.post(
-        f"/api/v1/rooms/{room.id}/conference/commands", json={"command": "join"}, headers=owner
-    )
+
+    async def command(name: str, **fields: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/rooms/{room.id}/conference/commands",
+            json={"command": name, **fields},
+            headers=owner,
+        )
+
+    joined = await command("join")
     assert joined.status_code == 200, joined.text
-    return owner, joined.json()["participant_id"]
+    return command, joined.json()["participant_id"]
 
 
 async def test_an_api_participants_invite_dials_out_and_the_callee_joins(
     phone: PhoneStack, room: Room, services: Services, client: httpx.AsyncClient
 ) -> None:
     """Not only the keypad: a REST (or browser) moderator's ``invite`` rings the number."""
-    trunk, answered = await _trunk(phone)
-    owner, pid = await _api_join(client, room)
+    trunk, answered = await own_trunk(phone.bridge)
+    command, pid = await _api_join(client, room)
     try:
-        response = await client.post(
-            f"/api/v1/rooms/{room.id}/conference/commands",
-            json={"command": "invite", "participant_id": pid, "number": "0698765432"},
-            headers=owner,
-        )
+        response = await command("invite", participant_id=pid, number="0698765432")
         assert response.status_code == 200, response.text
-        await eventually(lambda: bool(answered), 10)
-        callee = answered[0]
-        assert callee.called == "0698765432"
-        await eventually(lambda: callee.state == "confirmed", 5)
-        assert callee.dialog is not None
-        info = callee.dialog.request(
-            "INFO", body=b"Signal=1\r\nDuration=160\r\n", content_type="application/dtmf-relay"
-        )
-        assert (await trunk.transactions.request(info, callee.dialog.peer).final).status == 200
+        callee = await callee_joins(trunk, answered, "0698765432")
         await eventually(lambda: len(people(services, room)) == 2, 15)
         phone_row = next(p for p in people(services, room) if p["channel"] == "phone")
         assert phone_row["role"] == "participant"
         callee.hangup()
         await eventually(lambda: len(people(services, room)) == 1, 10)
     finally:
-        await client.post(
-            f"/api/v1/rooms/{room.id}/conference/commands",
-            json={"command": "leave", "participant_id": pid},
-            headers=owner,
-        )
+        await command("leave", participant_id=pid)
         await trunk.stop()
 
 
 async def test_a_refused_dial_out_is_told_to_the_inviter_only(
     phone: PhoneStack, room: Room, services: Services, client: httpx.AsyncClient
 ) -> None:
-    trunk, refused = await _trunk(phone, refuse=True)
-    owner, pid = await _api_join(client, room)
+    trunk, refused = await own_trunk(phone.bridge, refuse=True)
+    command, pid = await _api_join(client, room)
     told: list[ev.InviteFailed] = []
 
     async def listen(event: ev.Event) -> None:
@@ -295,11 +243,7 @@ async def test_a_refused_dial_out_is_told_to_the_inviter_only(
 
     unsubscribe = services.bus.subscribe(listen)
     try:
-        response = await client.post(
-            f"/api/v1/rooms/{room.id}/conference/commands",
-            json={"command": "invite", "participant_id": pid, "number": "0611112222"},
-            headers=owner,
-        )
+        response = await command("invite", participant_id=pid, number="0611112222")
         assert response.status_code == 200, response.text
         await eventually(lambda: bool(told), 10)
         assert refused and refused[0].called == "0611112222"
@@ -308,18 +252,10 @@ async def test_a_refused_dial_out_is_told_to_the_inviter_only(
         assert len(people(services, room)) == 1, "nobody joined"
 
         phone.bridge.trunk = None  # no trunk configured at all
-        await client.post(
-            f"/api/v1/rooms/{room.id}/conference/commands",
-            json={"command": "invite", "participant_id": pid, "number": "0633334444"},
-            headers=owner,
-        )
+        await command("invite", participant_id=pid, number="0633334444")
         await eventually(lambda: len(told) == 2, 5)
         assert told[1].reason == "unavailable"
     finally:
         unsubscribe()
-        await client.post(
-            f"/api/v1/rooms/{room.id}/conference/commands",
-            json={"command": "leave", "participant_id": pid},
-            headers=owner,
-        )
+        await command("leave", participant_id=pid)
         await trunk.stop()

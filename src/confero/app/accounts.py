@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 from confero.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from confero.app.ratelimit import RateLimiter
@@ -34,6 +35,17 @@ from confero.domain.errors import DomainError
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SESSION_LIFETIME = timedelta(days=14)
 API_TOKEN_LIFETIME = timedelta(days=365)
+
+
+class AccountChanges(TypedDict, total=False):
+    """What an administrator may change about an account; a key left out (or None)
+    keeps the stored value."""
+
+    display_name: str | None
+    is_admin: bool | None
+    disabled: bool | None
+    sms_allowance: int | None
+    time_zone: str | None
 
 
 def hash_password(password: str) -> str:
@@ -205,27 +217,11 @@ class AccountService:
             return await uow.accounts.list_all()
 
     async def update(
-        self,
-        actor: Account,
-        account_id: str,
-        *,
-        display_name: str | None = None,
-        is_admin: bool | None = None,
-        disabled: bool | None = None,
-        sms_allowance: int | None = None,
-        time_zone: str | None = None,
+        self, actor: Account, account_id: str, **changes: Unpack[AccountChanges]
     ) -> Account:
         """An administrator changes an account; disabling it ends its sessions."""
         self.require_admin(actor)
-        return await self._change(
-            account_id,
-            actor=actor,
-            display_name=display_name,
-            is_admin=is_admin,
-            disabled=disabled,
-            sms_allowance=sms_allowance,
-            time_zone=time_zone,
-        )
+        return await self._change(account_id, actor=actor, **changes)
 
     async def reset_password(self, actor: Account, account_id: str, password: str) -> None:
         """An administrator sets a new password; the account's sessions end."""

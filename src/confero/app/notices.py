@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from confero.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from confero.app.ratelimit import RateLimiter
@@ -93,14 +93,33 @@ class NoticeService:
     def invitation(
         self, kind: Kind, r: Reservation, room: Room, host: Account, sequence: int
     ) -> Invitation:
+        uid = f"{r.id}@confero"
+        title = r.title or room.name
+        return self._invitation(
+            kind, room, host, uid=uid, sequence=sequence, title=title, start=r.start, end=r.end
+        )
+
+    def _invitation(
+        self,
+        kind: Kind,
+        room: Room,
+        host: Account,
+        *,
+        uid: str,
+        sequence: int,
+        title: str,
+        start: datetime,
+        end: datetime,
+    ) -> Invitation:
+        """The notice's content: the window given, the room's way in, the host as organizer."""
         return Invitation(
             kind=kind,
-            uid=f"{r.id}@confero",
+            uid=uid,
             sequence=sequence,
-            title=r.title or room.name,
+            title=title,
             room_name=room.name,
-            start=r.start,
-            end=r.end,
+            start=start,
+            end=end,
             time_zone=host.time_zone,
             language=room.language.value,
             dial_in_number=self._access_number,
@@ -205,22 +224,9 @@ class NoticeService:
                 state, window = room_join_state(await uow.reservations.list_for_room(room.id), now)
                 if state is JoinState.OPEN and window is not None:
                     end = max(window.end, now + timedelta(minutes=1))
-            invitation = Invitation(
-                kind=Kind.ADHOC,
-                uid=f"{uuid.uuid4().hex}@confero",
-                sequence=0,
-                title=room.name,
-                room_name=room.name,
-                start=now,
-                end=end,
-                time_zone=account.time_zone,
-                language=room.language.value,
-                dial_in_number=self._access_number,
-                conference_number=room.conference_number,
-                pin=room.pin,
-                join_url=f"{self._base_url}/join/{room.invite_token}",
-                organizer_name=account.display_name,
-                organizer_email=account.email,
+            uid = f"{uuid.uuid4().hex}@confero"
+            invitation = self._invitation(
+                Kind.ADHOC, room, account, uid=uid, sequence=0, title=room.name, start=now, end=end
             )
             for address in clean:
                 await uow.notices.add(

@@ -9,6 +9,7 @@ server decides, the browser's clock may be wrong), so the page carries ``now``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -120,26 +121,19 @@ async def _page(request: Request, svc: ServicesDep, page: str) -> Response:
     return render(f"panel_{page}.html", page=page, config=config, **common)
 
 
-@router.get("/rooms", response_class=HTMLResponse)
-async def rooms_page(request: Request, svc: ServicesDep) -> Response:
-    return await _page(request, svc, "rooms")
+def _page_route(page: str) -> Callable[[Request, ServicesDep], Awaitable[Response]]:
+    async def show(request: Request, svc: ServicesDep) -> Response:
+        return await _page(request, svc, page)
+
+    return show
 
 
-@router.get("/reservations", response_class=HTMLResponse)
-async def reservations_page(request: Request, svc: ServicesDep) -> Response:
-    return await _page(request, svc, "reservations")
-
-
-@router.get("/accounts", response_class=HTMLResponse)
-async def accounts_page(request: Request, svc: ServicesDep) -> Response:
-    return await _page(request, svc, "accounts")
-
-
-@router.get("/sms", response_class=HTMLResponse)
-async def sms_page(request: Request, svc: ServicesDep) -> Response:
-    return await _page(request, svc, "sms")
-
-
-@router.get("/settings", response_class=HTMLResponse)
-async def settings_page(request: Request, svc: ServicesDep) -> Response:
-    return await _page(request, svc, "settings")
+# One GET route a page, in the navigation's order: /rooms, /reservations, ...
+for _page_name in PAGES:
+    router.add_api_route(
+        f"/{_page_name}",
+        _page_route(_page_name),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        name=f"{_page_name}_page",
+    )

@@ -92,6 +92,18 @@ export function fieldErrors(form) {
   };
 }
 
+/** Load the page's list now, every `everyMs` while the page is visible (and `ready()`
+ * allows), and again whenever it becomes visible. */
+export function keepFresh(load, everyMs, ready = () => true) {
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && ready()) load();
+  }, everyMs);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') load();
+  });
+  load();
+}
+
 let statusTimer = null;
 
 /** A short note in the status line ("Saved."), read out by screen readers. */

@@ -15,6 +15,7 @@ import {
   cleanPhone,
   config,
   fieldErrors,
+  keepFresh,
   problemText,
   say,
   serverNow,
@@ -310,10 +311,4 @@ editor.addEventListener('keydown', (event) => {
 
 // Notices change state as the worker sends them: refresh while the page is visible
 // (never under an open confirmation, whose buttons belong to a card).
-setInterval(() => {
-  if (document.visibilityState === 'visible' && !$('#confirm-dialog').open) load();
-}, REFRESH_MS);
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') load();
-});
-load();
+keepFresh(load, REFRESH_MS, () => !$('#confirm-dialog').open);

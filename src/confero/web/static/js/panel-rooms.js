@@ -7,7 +7,7 @@ import { confirmDialog } from './dialogs.js';
 import { t } from './i18n.js';
 import { api } from './panel-api.js';
 import { accessList, invitePath } from './panel-access.js';
-import { config, fieldErrors, problemText, say, showError } from './panel-common.js';
+import { config, fieldErrors, keepFresh, problemText, say, showError } from './panel-common.js';
 
 const REFRESH_MS = 10000;
 const CODE_FIELDS = {
@@ -227,10 +227,4 @@ async function newLink(room) {
   }
 }
 
-setInterval(() => {
-  if (document.visibilityState === 'visible') load();
-}, REFRESH_MS);
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') load();
-});
-load();
+keepFresh(load, REFRESH_MS);

@@ -5,7 +5,7 @@
 import { $, el } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './panel-api.js';
-import { config, problemText, showError, zone } from './panel-common.js';
+import { config, keepFresh, problemText, showError, zone } from './panel-common.js';
 import { formatInstant } from './panel-time.js';
 
 const REFRESH_MS = 30000;
@@ -41,10 +41,4 @@ async function load() {
   }
 }
 
-setInterval(() => {
-  if (document.visibilityState === 'visible') load();
-}, REFRESH_MS);
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') load();
-});
-load();
+keepFresh(load, REFRESH_MS);

@@ -1,0 +1,52 @@
+"""Test databases: SQLite in a file, or PostgreSQL when ``CONFERO_TEST_DATABASE_URL``
+names one (CI always does; a skip fails CI).
+
+Each PostgreSQL engine gets a schema of its own, dropped afterwards, so tests never see
+each other's rows and the shared ``test`` database stays clean. Store fixtures and the
+several-workers notice tests share it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from confero.store.database import create_engine
+
+PG_URL = os.environ.get("CONFERO_TEST_DATABASE_URL", "")
+KINDS = ["sqlite", "postgresql"]
+
+
+@asynccontextmanager
+async def scratch_engine(kind: str, sqlite_file: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of ``kind``; disposed (and its schema dropped) after."""
+    if kind == "sqlite":
+        eng = create_engine(f"sqlite+aiosqlite:///{sqlite_file}")
+        try:
+            yield eng
+        finally:
+            await eng.dispose()
+        return
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
+        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(PG_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = create_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
