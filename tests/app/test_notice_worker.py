@@ -9,6 +9,7 @@ silence after; exactly one message whatever restarts, outages or extra workers h
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confero.app.notice_worker import NoticeWorker
 from confero.app.notices import NoticeService
+from confero.app.ports import Mailer, UnitOfWorkFactory
 from confero.app.services import Services
 from confero.config import Settings
 from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
-from confero.domain.notices import Channel, Kind, Notice, State
+from confero.domain.notices import Channel, Invitation, Kind, Notice, State
 from confero.domain.reservations import Reservation
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import sms_text
@@ -496,3 +498,88 @@ async def test_two_workers_on_one_database_never_send_a_notice_twice(
             await worker.stop()
     assert sorted(r[0] for r in smtp_sink.recipients) == sorted(addresses)
     assert mailer(settings) is not None
+
+
+class _HeldMailer:
+    """The real SMTP mailer, but the second mail waits until the test lets it go: a stop
+    arrives while that mail is in hand."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self._mailer = SmtpMailer(sink.host, sink.port, sender="c@example.org")
+        self.holding = asyncio.Event()
+        self.go = asyncio.Event()
+        self.calls = 0
+
+    async def send(self, to: str, inv: Invitation) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            self.holding.set()
+            await self.go.wait()
+        await self._mailer.send(to, inv)
+
+
+async def test_a_stop_mid_send_finishes_that_notice_and_hands_back_the_rest(
+    engine: AsyncEngine,
+    clock: FakeClock,
+    settings: Settings,
+    smtp_sink: SmtpSink,  # noqa: F811
+) -> None:
+    """Exactly once across a restart: the mail in hand is marked sent before the worker
+    stops, and the notices it had claimed but not tried go to the next worker at once."""
+    uow = make_uow_factory(engine)
+    planner = NoticeService(uow, clock, base_url="http://confero.test")
+    async with uow() as u:
+        for n in range(4):
+            await u.notices.add(
+                Notice(
+                    id=f"notice{n:03d}",
+                    account_id="acct",
+                    room_id="room",
+                    reservation_id=None,
+                    channel=Channel.EMAIL,
+                    recipient=f"guest{n}@example.org",
+                    kind=Kind.ADHOC,
+                    due_at=clock.now(),
+                    created_at=clock.now(),
+                    invitation=invitation(kind=Kind.ADHOC, uid=f"adhoc-{n}@confero"),
+                )
+            )
+        await u.commit()
+    clock.set(datetime(2026, 11, 10, 14, 0, tzinfo=clock.now().tzinfo))  # before its end
+    held = _HeldMailer(smtp_sink)
+
+    def worker(mailer: Mailer) -> NoticeWorker:
+        return NoticeWorker(
+            uow,
+            clock,
+            planner,
+            mailer=mailer,
+            sms=sms_gateway(settings, uow, clock),
+            sms_text=sms_text,
+        )
+
+    first = worker(held)
+    first.start()
+    await asyncio.wait_for(held.holding.wait(), 10)
+    stopping = asyncio.create_task(first.stop())
+    await asyncio.sleep(0.1)
+    assert not stopping.done(), "the stop waits for the mail in hand"
+    held.go.set()
+    await stopping
+    assert len(await smtp_sink.wait_for(2)) == 2
+    sent = {n.recipient for n in await _all_notices(uow) if n.state is State.SENT}
+    assert sent == {"guest0@example.org", "guest1@example.org"}
+
+    second = worker(SmtpMailer(smtp_sink.host, smtp_sink.port, sender="c@example.org"))
+    second.start()
+    try:
+        await smtp_sink.wait_for(4)  # the lease (5 minutes on the clock) has not run out
+        await settle()
+    finally:
+        await second.stop()
+    assert sorted(r[0] for r in smtp_sink.recipients) == [f"guest{n}@example.org" for n in range(4)]
+
+
+async def _all_notices(uow: UnitOfWorkFactory) -> list[Notice]:
+    async with uow() as u:
+        return [n for i in range(4) if (n := await u.notices.get(f"notice{i:03d}")) is not None]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from confero.app.notices import NoticeService
@@ -50,6 +50,10 @@ LEASE = timedelta(minutes=5)
 BATCH = 10
 #: After an unexpected error (the database away), look again this much later.
 PAUSE_AFTER_ERROR = 5.0
+#: One send may take this long (seconds) whatever the adapter's own timeouts (a server
+#: that drips its answers); past it the try counts as failed and is retried. It also
+#: bounds how long ``stop`` waits for the notice in hand.
+SEND_TIMEOUT = 60.0
 
 SmsText = Callable[[Invitation], str]
 
@@ -73,22 +77,31 @@ class NoticeWorker:
         self._sms_text = sms_text
         self._wake = notices.subscribe()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         assert self._task is None, "started once"
         self._task = asyncio.create_task(self._run(), name="notice-worker")
 
     async def stop(self) -> None:
+        """Lets the notice in hand finish (sent and marked, or not sent at all) and hands
+        back the rest of its batch: cancelling between the SMTP server's "250 OK" and the
+        commit that marks the notice sent would send it again after a restart."""
         self._notices.unsubscribe(self._wake)
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), SEND_TIMEOUT + 5.0)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.send_due()
@@ -98,7 +111,8 @@ class NoticeWorker:
                 log.exception("notice worker: unexpected error; trying again shortly")
                 await asyncio.sleep(PAUSE_AFTER_ERROR)
                 continue
-            await self._sleep(next_at)
+            if not self._stopping:
+                await self._sleep(next_at)
 
     async def _sleep(self, until: datetime | None) -> None:
         """Until ``until`` on the clock, or until new notices are planned."""
@@ -122,9 +136,18 @@ class NoticeWorker:
                 await uow.commit()
             if not batch:
                 return handled
-            for notice in batch:
+            for position, notice in enumerate(batch):
+                if self._stopping:
+                    await self._release(batch[position:])
+                    return handled
                 await self._deliver(notice)
                 handled += 1
+
+    async def _release(self, notices: Sequence[Notice]) -> None:
+        """Claimed but not tried: free for the next worker now, not when the lease ends."""
+        async with self._uow() as uow:
+            await uow.notices.release([n.id for n in notices])
+            await uow.commit()
 
     async def _deliver(self, notice: Notice) -> None:
         invitation = await self._notices.content(notice)
@@ -138,7 +161,12 @@ class NoticeWorker:
             await self._settle(notice, State.SKIPPED, ALLOWANCE_USED_UP)
             return
         try:
-            await self._send(notice, invitation)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await self._send(notice, invitation)
+        except TimeoutError:
+            late = DeliveryError("no answer in time", code=DELIVERY_UNAVAILABLE)
+            await self._failed(notice, late)
+            return
         except DeliveryError as e:
             await self._failed(notice, e)
             return

@@ -179,6 +179,10 @@ class NoticeRepository(Protocol):
         ``until``. Commit right after: then no other worker can claim them."""
         ...
 
+    async def release(self, notice_ids: Sequence[str]) -> None:
+        """Claimed notices handed back untried (a worker that stops)."""
+        ...
+
     async def take_sms_credit(self, account_id: str) -> bool:
         """One SMS off the allowance, atomically; False if none is left."""
         ...

@@ -236,6 +236,16 @@ class SqlNotices:
             .execution_options(synchronize_session=False)
         )
 
+    async def release(self, notice_ids: Sequence[str]) -> None:
+        """Hands claimed notices back untried (a worker that stops)."""
+        if notice_ids:
+            await self._s.execute(
+                update(NoticeRow)
+                .where(NoticeRow.id.in_(list(notice_ids)), _pending())
+                .values(claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
     async def mark_sent(self, notice_id: str, now: datetime) -> None:
         # Unconditionally: a notice cancelled while it was being sent did go out.
         await self._set(
