@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     access_number: str = ""
     #: The time zone times are spoken in ("this conference starts at 14:30").
     time_zone: str = "UTC"
+    #: Seconds a phone caller knocks on a locked room before they are told nobody let
+    #: them in and the call ends (their lobby entry goes with it); 0: wait for ever.
+    knock_timeout: float = Field(default=300.0, ge=0, le=86400)
     #: STUN/TURN servers for browsers behind NAT, comma-separated URLs
     #: (``stun:stun.example.org:3478,turn:turn.example.org:3478?transport=udp``); empty:
     #: the server is reached directly (its host candidates), as on a LAN.

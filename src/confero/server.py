@@ -111,8 +111,8 @@ class NoDialOut:
         for task in list(self._tasks):
             await task
 
-    async def _event(self, event: Event) -> None:
-        # Called inside the conference's actor: tell the inviter from a task of its own.
+    def _event(self, event: Event) -> None:
+        # A fast bus subscriber (never waits): tell the inviter from a task of its own.
         if isinstance(event, InviteRequested):
             task = asyncio.create_task(
                 self.services.conferences.invite_failed(

@@ -825,6 +825,7 @@ ALL_COMMANDS: list[c.Command] = [
     c.UnmuteAll(by="host"),
     c.Admit(by="host", target="zed"),
     c.Deny(by="host", target="zed"),
+    c.AdmitNext(by="host"),
     c.Reset(by="host", confirm=True),
     c.CloseWindow(**API_MOD),
 ]
@@ -857,6 +858,7 @@ def test_moderator_commands_are_the_expected_ones() -> None:
         "unmute_all",
         "admit",
         "deny",
+        "admit_next",
         "reset",
         "close_window",
     }

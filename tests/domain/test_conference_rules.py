@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from confero.domain import commands as c
+from confero.domain import events as ev
 from confero.domain.conference import Conference
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
@@ -176,3 +177,43 @@ def test_full_room_refuses_and_the_menu_depends_on_the_role() -> None:
     ann_menu = conf.apply(c.Menu(by="ann"))[0].controls  # type: ignore[attr-defined]
     assert {k for k, _, _ in ann_menu} == {"#", "*1", "*2", "*3", "*7", "*9"}
     assert {"*30", "*31", "*21", "*20", "*11", "*10", "*8"} <= {k for k, _, _ in host_menu}
+
+
+def test_admit_next_lets_in_whoever_knocked_first_then_the_next() -> None:
+    conf = make()
+    join(conf, "host", M)
+    conf.apply(c.Lock(by="host"))
+    assert join(conf, "ann") == ["knocked"]
+    assert join(conf, "bob") == ["knocked"]
+    events = conf.apply(c.AdmitNext(by="host"))
+    assert [e.name for e in events] == ["lobby_left", "participant_joined"]
+    left = events[0]
+    assert isinstance(left, ev.LobbyLeft)
+    assert (left.lobby_id, left.reason, left.by) == ("ann", "admitted", "host")
+    assert set(conf.participants) == {"host", "ann"} and list(conf.lobby) == ["bob"]
+    conf.apply(c.AdmitNext(by="host"))
+    assert set(conf.participants) == {"host", "ann", "bob"} and not conf.lobby
+
+
+def test_admit_next_with_nobody_waiting_is_an_error_and_changes_nothing() -> None:
+    conf = make()
+    join(conf, "host", M)
+    assert code_of(conf, c.AdmitNext(by="host")) == "conference.nobody_waiting"
+    conf.apply(c.Lock(by="host"))
+    assert code_of(conf, c.AdmitNext(by="host")) == "conference.nobody_waiting"
+    assert set(conf.participants) == {"host"} and conf.locked
+
+
+def test_admit_next_is_for_moderators_and_a_full_room_keeps_the_knocker_waiting() -> None:
+    conf = make(capacity=2)
+    join(conf, "host", M)
+    join(conf, "ann")
+    conf.apply(c.Lock(by="host"))
+    join(conf, "bob")
+    assert code_of(conf, c.AdmitNext(by="ann")) == "conference.moderator_only"
+    assert code_of(conf, c.AdmitNext(by="host")) == "room.full"
+    assert list(conf.lobby) == ["bob"] and set(conf.participants) == {"host", "ann"}
+    # an API moderator outside the conference may admit too, as with ``admit``
+    conf.apply(c.Leave(by="ann"))
+    conf.apply(c.AdmitNext(by_role=M))
+    assert set(conf.participants) == {"host", "bob"}

@@ -8,6 +8,7 @@ from confero.domain import commands as c
 from confero.domain.controls import BY_KEYS, CONTROLS, controls_for, is_prefix
 from confero.domain.roles import Role
 
+#: Seed 001's keys, plus ``*22`` (admit the longest-waiting knocker; issue 10, parity).
 SEED_001 = {
     "#": "menu",
     "*1": "toggle_mute",
@@ -20,10 +21,11 @@ SEED_001 = {
     "*31": "kick_last",
     "*21": "lock",
     "*20": "unlock",
+    "*22": "admit_next",
     "*11": "mute_all",
     "*10": "unmute_all",
 }
-MODERATOR_KEYS = {"*8", "*30", "*31", "*21", "*20", "*11", "*10"}
+MODERATOR_KEYS = {"*8", "*30", "*31", "*21", "*20", "*22", "*11", "*10"}
 
 
 @pytest.mark.parametrize(("keys", "command"), sorted(SEED_001.items()))

@@ -1,4 +1,5 @@
-"""RFC 4733 DTMF receive and send, the SIP INFO fallback, and the flood bound."""
+"""RFC 4733 DTMF receive and send, and the flood bound (which SIP INFO keys share; their
+bodies are read in ``sip/info_dtmf``, tested in tests/sip/test_info_dtmf.py)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,14 @@ from confero.media.dtmf import (
     DtmfDigit,
     DtmfError,
     DtmfReceiver,
-    DtmfRelay,
     DtmfSender,
     TelephoneEvent,
-    build_dtmf_relay,
     digit_for_event,
     event_for_digit,
-    parse_dtmf_relay,
     parse_events,
-    parse_info_body,
 )
 from confero.media.rtp import RtpError, RtpPacket, RtpSender
+from confero.sip.info_dtmf import DtmfRelay
 
 PT = 101
 SIPP_PCAP = Path("/usr/share/sip-tester/dtmf_2833_1.pcap")
@@ -296,53 +294,7 @@ def test_sender_to_receiver_with_losses() -> None:
     assert [d.digit for d in digits] == ["8"]
 
 
-# -- SIP INFO -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ("Signal=5\r\nDuration=160\r\n", DtmfRelay("5", 160)),
-        (b"Signal=5\r\nDuration=160", DtmfRelay("5", 160)),
-        ("signal = *\nduration = 100\n", DtmfRelay("*", 100)),
-        ("Signal=#\r\n", DtmfRelay("#", 250)),
-        ("Signal=10\r\nDuration=80\r\n", DtmfRelay("*", 80)),
-        ("Signal=11\r\n", DtmfRelay("#", 250)),
-        ("Signal=d\r\n", DtmfRelay("D", 250)),
-        ("\r\nSignal=0\r\n\r\n", DtmfRelay("0", 250)),
-    ],
-)
-def test_dtmf_relay_bodies(body: str | bytes, expected: DtmfRelay) -> None:
-    assert parse_dtmf_relay(body) == expected
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        "",
-        "Duration=160",
-        "Signal=E",
-        "Signal=",
-        "Signal=55",
-        "Signal 5",
-        "Signal=5\nDuration=x",
-        "Signal=5\nDuration=-1",
-        "Signal=5\nDuration=99999999",
-    ],
-)
-def test_bad_dtmf_relay_bodies_raise_dtmf_error(body: str) -> None:
-    with pytest.raises(DtmfError):
-        parse_dtmf_relay(body)
-
-
-def test_info_bodies_by_content_type_and_building() -> None:
-    assert parse_info_body("application/dtmf-relay; charset=utf-8", "Signal=4") == DtmfRelay("4")
-    assert parse_info_body("Application/DTMF", b"7\r\n") == DtmfRelay("7")
-    with pytest.raises(DtmfError):
-        parse_info_body("text/plain", "Signal=4")
-    body = build_dtmf_relay("#", 160)
-    assert body == "Signal=#\r\nDuration=160\r\n"
-    assert parse_dtmf_relay(body) == DtmfRelay("#", 160)
+# -- keys by signalling (SIP INFO) ------------------------------------------------
 
 
 def test_info_digits_share_the_flood_bound() -> None:
@@ -350,15 +302,6 @@ def test_info_digits_share_the_flood_bound() -> None:
     got = [d.digit for i in range(5) for d in rx.feed_info(DtmfRelay(str(i)), now=0.0)]
     assert got == ["0", "1"] and rx.stats.dropped == 3
     assert rx.feed_info(DtmfRelay("9"), now=1.5)[0].ended_by == "info"
-
-
-@given(st.text(max_size=60) | st.binary(max_size=60))
-def test_parse_dtmf_relay_of_anything_raises_only_dtmf_error(body: str | bytes) -> None:
-    try:
-        relay = parse_dtmf_relay(body)
-    except DtmfError:
-        return
-    assert relay.signal in EVENT_DIGITS
 
 
 # -- captures -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Two phone legs on real UDP sockets in one conference: each hears the other's tone,
 not its own; a muted leg reaches nobody; DTMF is taken out of the audio; a stranger's
-packets are ignored."""
+packets are ignored. A leg's owner and tap are the engine's, and go with the leg."""
 
 from __future__ import annotations
 
@@ -156,3 +156,43 @@ async def test_listeners_share_one_encoded_mix(engine: MediaEngine) -> None:
     assert l1.received[-1].ssrc != l2.received[-1].ssrc
     for leg in (leg_s, *legs):
         leg.close()
+
+
+class _LoudLeg:
+    """A leg without a network: always speaks a 440 Hz tone (48 kHz, as the mixer)."""
+
+    codec = PCMU
+
+    def __init__(self, leg_id: str) -> None:
+        self.id = leg_id
+
+    def pull(self, now: float | None = None) -> np.ndarray:
+        return sine(440, 0.02, 48000)
+
+    def send_frame(self, frame: np.ndarray) -> None:
+        pass
+
+    def send_encoded(self, payload: bytes) -> None:
+        pass
+
+
+def test_legs_carry_their_owner_and_tap_and_lose_both_on_removal() -> None:
+    engine = MediaEngine()
+    heard: list[np.ndarray] = []
+    engine.add_leg("room", _LoudLeg("leg-1"), owner="ann")
+    engine.add_leg("room", _LoudLeg("leg-2"))
+    engine.tap("leg-1", heard.append)
+    engine.tick(0.0)
+    assert len(heard) == 1, "the tap gets the leg's incoming frame"
+    assert engine.talking("room") == {"ann", "leg-2"}, "owners by name, bare legs by id"
+
+    engine.tap("leg-1", None)
+    engine.tick(0.02)
+    assert len(heard) == 1
+    engine.tap("leg-1", heard.append)
+    engine.remove_leg("room", "leg-1")
+    engine.add_leg("room", _LoudLeg("leg-1"))  # back without an owner (a voice menu)
+    engine.tick(0.04)
+    assert len(heard) == 1, "the tap went with the leg"
+    assert engine.talking("room") == {"leg-1", "leg-2"}
+    assert engine.talking("elsewhere") == frozenset()

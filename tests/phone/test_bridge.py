@@ -4,14 +4,17 @@ keypad and the conference, with a scripted softphone as the caller."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
+import pytest
 
 from confero.app.services import Services
 from confero.domain import events as ev
 from confero.domain.rooms import Room
 from confero.media.tone import rms
+from confero.phone.call import Samples
+from confero.phone.ivr import Speech
 from confero.phone.stack import PhoneStack
 from tests.phone.softphone import Softphone
 from tests.phone.support import callee_joins, eventually, join, own_trunk, people
@@ -259,3 +262,122 @@ async def test_a_refused_dial_out_is_told_to_the_inviter_only(
         unsubscribe()
         await command("leave", participant_id=pid)
         await trunk.stop()
+
+
+# ---------------------------------------------------------------- parity (issue 10)
+Said = list[tuple[object, ...]]
+
+
+def prompts_said(phone: PhoneStack, monkeypatch: pytest.MonkeyPatch) -> Said:
+    """Every prompt the bridge's calls render, in order (a caller that typed ahead skips
+    a prompt without rendering it)."""
+    said: Said = []
+    render = phone.bridge.prompts.render
+
+    def spy(items: Sequence[Speech], language: str) -> Samples:
+        said.append(tuple(items))
+        return render(items, language)
+
+    monkeypatch.setattr(phone.bridge.prompts, "render", spy)
+    return said
+
+
+async def locked_by_phone(phone: PhoneStack, room: Room, services: Services) -> Softphone:
+    """A moderator on the phone who has locked the room with ``*21``."""
+    host = await join(phone, room, room.admin_pin, services)
+    await host.press("*21")
+    await eventually(lambda: services.conferences.snapshot(room)["locked"] is True)
+    return host
+
+
+async def knocks(phone: PhoneStack, room: Room, services: Services, *, name: bool) -> Softphone:
+    """A caller on the access number who knocks on the locked room; with ``name`` they say
+    one (a tone) when asked, else they press # at once and have none."""
+    caller = Softphone(phone.ua.port)
+    await caller.dial("5000")
+    waiting = len(services.conferences.snapshot(room)["lobby"])
+    if name:
+        caller.start_tone(500)  # heard by the name recording (the lobby hears no one)
+        await caller.press(f"1{room.conference_number}#{room.pin}#")
+    else:
+        await caller.press(f"1{room.conference_number}#{room.pin}##")
+    await eventually(lambda: len(services.conferences.snapshot(room)["lobby"]) > waiting, 20)
+    return caller
+
+
+async def test_a_knocker_nobody_admits_hears_why_and_is_let_go(
+    phone: PhoneStack, room: Room, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said = prompts_said(phone, monkeypatch)
+    left: list[ev.LobbyLeft] = []
+
+    def listen(event: ev.Event) -> None:
+        if isinstance(event, ev.LobbyLeft):
+            left.append(event)
+
+    unsubscribe = services.bus.subscribe(listen)
+    host = await locked_by_phone(phone, room, services)
+    phone.bridge.knock_timeout = 1.5
+    knocker: Softphone | None = None
+    try:
+        knocker = await knocks(phone, room, services, name=False)
+        assert ("knocking",) in said, "the phone moderator hears that someone waits"
+        assert knocker.call is not None
+        await asyncio.wait_for(knocker.call.ended.wait(), 15)
+        assert knocker.call.end_reason == "bye", "the server hung up"
+        assert ("knock_timeout", "goodbye") in said
+        await eventually(lambda: not services.conferences.snapshot(room)["lobby"])
+        assert [e.reason for e in left] == ["left"], "the pages see the knocker go"
+        assert len(people(services, room)) == 1
+    finally:
+        unsubscribe()
+        await host.hangup()
+        if knocker is not None:
+            await knocker.hangup()
+
+
+async def test_a_phone_moderator_hears_who_knocks_and_star_22_admits_the_longest_waiting(
+    phone: PhoneStack, room: Room, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said = prompts_said(phone, monkeypatch)
+    host = await locked_by_phone(phone, room, services)
+    guests: list[Softphone] = []
+    try:
+        guests.append(await knocks(phone, room, services, name=True))
+        await eventually(lambda: ("is_waiting",) in said, 5)  # after the knocker's own name
+        first = services.conferences.snapshot(room)["lobby"][0]["id"]
+        guests.append(await knocks(phone, room, services, name=False))
+        await asyncio.sleep(2.5)  # the host hears "a participant is waiting" out
+        await host.press("*22")
+        await eventually(lambda: len(people(services, room)) == 2)
+        assert first in {p["id"] for p in people(services, room)}, "who knocked first"
+        assert len(services.conferences.snapshot(room)["lobby"]) == 1
+        await host.press("*22")
+        await eventually(lambda: len(people(services, room)) == 3)
+        assert not services.conferences.snapshot(room)["lobby"]
+        await asyncio.sleep(2.5)
+        said.clear()
+        await host.press("*22")  # nobody waits now: the moderator is told so
+        await eventually(lambda: ("nobody_waiting",) in said, 5)
+    finally:
+        await host.hangup()
+        for guest in guests:
+            await guest.hangup()
+
+
+async def test_a_rooms_own_number_greets_the_caller_after_the_pin(
+    phone: PhoneStack, room: Room, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said = prompts_said(phone, monkeypatch)
+    caller = Softphone(phone.ua.port)
+    try:
+        await caller.dial(room.conference_number)
+        await eventually(lambda: ("enter_pin",) in said, 5)
+        await caller.press(f"{room.pin}#")
+        await eventually(lambda: ("welcome",) in said, 5)
+        assert said.index(("welcome",)) > said.index(("enter_pin",))
+        assert rms(await caller.listen(1.0)) > 300, "the welcome is spoken"
+        await caller.press("#")
+        await eventually(lambda: len(people(services, room)) == 1)
+    finally:
+        await caller.hangup()

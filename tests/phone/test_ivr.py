@@ -153,3 +153,16 @@ async def test_booked_room_too_early_says_when_and_after_the_end_says_ended(
     io = ScriptedCaller(["1", room.conference_number, room.pin])
     assert await dial(services, io).run() is None
     assert io.heard[-2:] == ["conference_has_ended", "goodbye"]
+
+
+async def test_a_rooms_own_number_is_welcomed_after_the_pin_in_the_rooms_language(
+    services: Services,
+) -> None:
+    """Both doors greet: the access number before "press 1", a room's own number (which
+    starts at the PIN) right after the PIN, once the room's language is known."""
+    owner, _ = await setup(services)
+    room = await services.rooms.create(owner, "Vorstand", language="de")
+    io = ScriptedCaller([room.pin])
+    admitted = await dial(services, io, room=room, shared_number=False).run()
+    assert admitted is not None and io.language == "de"
+    assert io.heard == ["enter_pin", "welcome", "record_name", "beep", SayCount(0)]

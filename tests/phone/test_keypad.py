@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from confero.phone.keypad import (
     ABANDON_TIMEOUT,
     AMBIGUITY_TIMEOUT,
+    NUMBER_PAUSE,
     Invalid,
     KeypadParser,
     Pressed,
@@ -77,11 +80,33 @@ def test_star_8_collects_a_number_until_hash() -> None:
     assert got[0].control.command.name == "invite" and got[0].argument == "0612345678"
 
 
-def test_star_8_without_number_or_abandoned_is_invalid() -> None:
+def test_star_8_without_a_number_is_invalid_closed_or_abandoned() -> None:
     p = KeypadParser()
     assert names(press(p, "*8#")) == ["invalid:*8"]
-    press(p, "*812")
-    assert names(p.poll(100.0)) == ["invalid:*812"]
+    press(p, "*8", start=10.0)
+    assert p.poll(10.2 + NUMBER_PAUSE) == [], "no digit yet: the caller may still be looking"
+    assert names(p.poll(10.2 + ABANDON_TIMEOUT)) == ["invalid:*8"]
+
+
+def test_a_pause_ends_the_number_of_star_8_as_hash_would() -> None:
+    p = KeypadParser()
+    assert press(p, "*80612345678") == []  # the last digit at 2.2 s
+    deadline = p.next_deadline()
+    assert deadline == pytest.approx(2.2 + NUMBER_PAUSE)
+    assert p.poll(deadline - 0.01) == []
+    [got] = p.poll(deadline)
+    assert isinstance(got, Pressed)
+    assert (got.control.command.name, got.argument) == ("invite", "0612345678")
+    assert p.next_deadline() is None and p.pending == ""
+
+
+def test_slow_digits_of_a_number_each_restart_the_pause() -> None:
+    p = KeypadParser()
+    got = press(p, "*8061", gap=NUMBER_PAUSE - 0.5)  # the last digit at 10 s
+    got += p.feed("#", 11.0)
+    assert [(r.control.command.name, r.argument) for r in got if isinstance(r, Pressed)] == [
+        ("invite", "061")
+    ]
 
 
 def test_unknown_codes_are_reported_and_reset() -> None:

@@ -8,9 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from confero.media.g711 import PCMA, PCMU
 from confero.sip import sdp
-from confero.sip.offer_answer import Negotiated, accept_answer, answer, offer
+from confero.sip.offer_answer import PCMA, PCMU, Negotiated, accept_answer, answer, offer
 from confero.sip.sdp import (
     MediaDescription,
     NoUsableMedia,
@@ -249,7 +248,7 @@ def test_answer_sipp_default_offer() -> None:
         on_hold=False,
         ptime=20,
     )
-    assert neg.codec is PCMU
+    assert neg.audio_format is PCMU
     assert neg.we_send and neg.we_receive
     assert sdp_answer.to_text() == (
         "v=0\r\n"
@@ -266,7 +265,7 @@ def test_answer_sipp_default_offer() -> None:
 def test_answer_sipp_offer_with_telephone_event() -> None:
     sdp_answer, neg = _answer(SIPP_DTMF_OFFER)
     assert (neg.codec_name, neg.payload_type, neg.dtmf_payload_type) == ("PCMA", 8, 101)
-    assert neg.codec is PCMA
+    assert neg.audio_format is PCMA
     [m] = sdp_answer.media
     assert m.formats == ["8", "101"]
     assert m.rtpmap[101] == ("telephone-event", 8000, None)

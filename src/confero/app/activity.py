@@ -1,8 +1,11 @@
-"""Reactions to conference events that outlive the conference (F-RC1).
+"""The room's activity log: an append-only record of its conferences' events (F-RC1).
 
-Writes the room's activity log (who joined, left, was muted, removed, ...), keeps the
-stored lock state in step with the live one (F-EN2: a locked room stays locked for
-those coming back), and deletes the room's content when a reset is asked for (F-EN4).
+Who joined, left, was muted, removed, ... A durable consumer of the bus
+(confero/bus/local.py): it writes from the bus's ordered task per room, never from
+inside the conference's actor. Delivery is at least once, so after a failed write
+that did commit, one entry may appear twice. That is harmless for a log that people
+read, and it is never lost. The stored room state (lock, content deleted on reset)
+is the room-state projection's work (app/room_state.py).
 """
 
 from __future__ import annotations
@@ -40,21 +43,16 @@ def _actor(event: ev.Event) -> str | None:
     return participant.id if isinstance(participant, ev.ParticipantView) else None
 
 
-class ActivityRecorder:
+class ActivityLog:
     def __init__(self, bus: EventBus, rooms: RoomService, clock: Clock) -> None:
         self._rooms = rooms
         self._clock = clock
-        self._unsubscribe: Callable[[], None] = bus.subscribe(self.handle)
+        self._unsubscribe: Callable[[], None] = bus.subscribe_durable("activity", self.handle)
 
     def close(self) -> None:
         self._unsubscribe()
 
     async def handle(self, event: ev.Event) -> None:
-        if isinstance(event, ev.LockChanged):
-            await self._rooms.set_locked(event.room_id, event.locked)
-        if isinstance(event, ev.RoomResetRequested):
-            await self._rooms.reset_content(event.room_id, event.by)
-            return
         kind = LOGGED.get(type(event))
         if kind is None:
             return

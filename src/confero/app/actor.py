@@ -1,9 +1,16 @@
 """One ConferenceActor per live conference: the only writer of its state (house rule 2).
 
 Keypad presses, browser buttons and API calls all arrive here as ``Command`` objects on
-one queue; the actor applies them to the domain ``Conference`` one at a time, publishes
-the resulting events, and answers the sender. When the conference ends the actor stops
-and leaves the registry, so the next join starts a new conference (F-RS4).
+one queue; the actor applies them to the domain ``Conference`` one at a time, appends the
+resulting events to the bus's outbox (``EventBus.emit``: it never waits, so a command
+holds the actor only as long as the domain takes; the database writes happen in the
+bus's own ordered task, confero/bus/local.py) and answers the sender. When the
+conference ends the actor stops and leaves the registry, so the next join starts a new
+conference (F-RS4).
+
+The actor is the only reader and writer of its ``Conference``: others get the frozen
+``ConferenceSnapshot`` it takes after every command (``snapshot()``; ``conference`` is
+the same snapshot).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from confero.domain import commands as c
 from confero.domain.conference import Conference
 from confero.domain.errors import DomainError
 from confero.domain.events import Event
+from confero.domain.snapshots import ConferenceSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +43,8 @@ class ConferenceActor:
     def __init__(
         self, conference: Conference, bus: EventBus, on_stop: Callable[[ConferenceActor], None]
     ) -> None:
-        self.conference = conference
+        self._conference = conference
+        self._snapshot = conference.frozen()
         self._bus = bus
         self._on_stop = on_stop
         self._queue: asyncio.Queue[_Envelope | None] = asyncio.Queue()
@@ -44,14 +53,19 @@ class ConferenceActor:
 
     @property
     def room_id(self) -> str:
-        return self.conference.room_id
+        return self._snapshot.room_id
+
+    @property
+    def conference(self) -> ConferenceSnapshot:
+        """The conference as the last command left it (frozen)."""
+        return self._snapshot
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done() and not self.conference.ended
+        return self._task is not None and not self._task.done() and not self._snapshot.ended
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"conference-{self.conference.id}")
+        self._task = asyncio.create_task(self._run(), name=f"conference-{self._snapshot.id}")
 
     def spawn(self, coro: Any) -> None:
         """Tasks that live and die with this conference (e.g. the window timer)."""
@@ -66,34 +80,41 @@ class ConferenceActor:
         await self._queue.put(_Envelope(command, reply))
         return await reply
 
-    def snapshot(self) -> dict[str, Any]:
-        return self.conference.snapshot()
+    def snapshot(self) -> ConferenceSnapshot:
+        return self._snapshot
 
     async def _run(self) -> None:
         try:
-            while not self.conference.ended:
+            while not self._conference.ended:
                 envelope = await self._queue.get()
                 if envelope is None:
                     break
-                try:
-                    events = self.conference.apply(envelope.command)
-                except DomainError as exc:
-                    envelope.reply.set_exception(exc)
-                except Exception as exc:  # a bug: answer the caller, keep the room alive
-                    log.exception("command %s failed", envelope.command.name)
-                    envelope.reply.set_exception(exc)
-                else:
-                    for event in events:
-                        await self._bus.publish(event)
-                    if not envelope.reply.done():
-                        envelope.reply.set_result(events)
-                self.conference.close_if_idle()
+                self._handle(envelope)
         finally:
             self._drain()
             for task in list(self._helpers):
                 if task is not asyncio.current_task():
                     task.cancel()
             self._on_stop(self)
+
+    def _handle(self, envelope: _Envelope) -> None:
+        """One command, start to answer, without a single ``await`` (house rule 2)."""
+        try:
+            events = self._conference.apply(envelope.command)
+        except DomainError as exc:
+            envelope.reply.set_exception(exc)
+        except Exception as exc:  # a bug: answer the caller, keep the room alive
+            log.exception("command %s failed", envelope.command.name)
+            envelope.reply.set_exception(exc)
+            self._snapshot = self._conference.frozen()
+        else:
+            # Readers the events wake up (a page syncing its mute) see the new state.
+            self._snapshot = self._conference.frozen()
+            self._bus.emit(events)
+            if not envelope.reply.done():
+                envelope.reply.set_result(events)
+        if self._conference.close_if_idle():
+            self._snapshot = self._conference.frozen()
 
     def _drain(self) -> None:
         while not self._queue.empty():

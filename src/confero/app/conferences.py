@@ -2,59 +2,54 @@
 
 Phone, browser and REST all come through here: the join checks the room's reservation
 window (F-RS3), then the room's ConferenceActor takes the command. Lock, unlock and
-reset also work while no conference runs; they then change the stored room directly.
+reset also work while no conference runs: ``confero.domain.offline`` says what they do,
+and the room-state projection stores it, as for a live conference.
+
+Readers get frozen snapshots (``snapshot``, ``participant``), never the actor's live
+objects. The actor answers before the database has the events (confero/bus/local.py);
+two waits make that invisible where it matters: a command that ended the conference, or
+one on a room with none, returns once the room's durable consumers have stored its
+events (the next conference starts from the stored lock; F-EN2); and the REST API calls
+``settled`` after every command, so its caller reads its own writes (the activity log).
+Keypad and page commands do not wait for the database.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from confero.app import contract
 from confero.app.actor import ConferenceActor, ConferenceRegistry
 from confero.app.ports import Clock, EventBus
 from confero.app.reservations import ReservationService
 from confero.app.rooms import RoomService
 from confero.domain import commands as c
-from confero.domain.conference import Conference, Participant
+from confero.domain.conference import Conference
 from confero.domain.errors import DomainError
-from confero.domain.events import Event, InviteFailed, LockChanged, WindowClosing
+from confero.domain.events import ConferenceEnded, Event, InviteFailed, WindowClosing
+from confero.domain.offline import apply_offline
 from confero.domain.reservations import CLOSING_WARNING, JoinState, Reservation
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.domain.snapshots import ParticipantSnapshot
 
 #: How often a live conference looks at its reservation again (it may have been edited).
 WINDOW_RECHECK = timedelta(minutes=1)
 
 #: Commands a client may send by name; ``join`` has its own path, ``close_window`` is ours.
-EXTERNAL_COMMANDS = frozenset(set(c.COMMANDS) - {"join", "close_window"})
+EXTERNAL_COMMANDS = contract.NAMES
 
 
 def build_command(
-    name: str,
-    *,
-    by: str | None,
-    by_role: Role | None,
-    target: str | None = None,
-    number: str | None = None,
-    confirm: bool | None = None,
-    reason: str | None = None,
+    name: str, *, by: str | None, by_role: Role | None, **arguments: object
 ) -> c.Command:
-    """A command from its wire name; arguments the command does not take are ignored."""
-    cls = c.COMMANDS.get(name)
-    if cls is None or name not in EXTERNAL_COMMANDS:
-        raise DomainError("command.unknown", f"unknown command {name!r}")
-    fields = {f.name for f in dataclasses.fields(cls)}
-    kwargs: dict[str, Any] = {"by": by, "by_role": by_role}
-    given = {"target": target, "number": number, "confirm": confirm}
-    if cls is c.Leave:
-        given["reason"] = reason
-    for key, value in given.items():
-        if key in fields and value is not None:
-            kwargs[key] = value
-    return cls(**kwargs)
+    """Validate a wire body (a command's name and arguments) into the command, through the
+    one contract of ``confero.app.contract``. ``None`` means "not given"; arguments the
+    command does not take are ignored."""
+    return contract.command_from(name, arguments, by=by, by_role=by_role)
 
 
 class ConferenceService:
@@ -154,7 +149,7 @@ class ConferenceService:
                     WindowClosing(
                         room_id=actor.room_id,
                         conference_id=actor.conference.id,
-                        audience=frozenset(actor.conference.participants),
+                        audience=actor.conference.participant_ids(),
                         ends_at=window.end.isoformat(),
                     )
                 )
@@ -165,35 +160,24 @@ class ConferenceService:
     async def command(self, room: Room, command: c.Command) -> list[Event]:
         actor = self.registry.get(room.id)
         if actor is not None:
-            return await actor.send(command)
-        role = command.by_role
-        if isinstance(command, c.Lock | c.Unlock | c.Reset) and command.by is None:
-            if role is None or not role.allows(command.required_role):
-                raise DomainError("conference.moderator_only", "this is only for the moderator")
-            return await self._offline(room, command)
-        raise DomainError("conference.not_running", "no conference is running in this room")
+            events = await actor.send(command)
+            if any(isinstance(e, ConferenceEnded) for e in events):
+                await self._bus.drain(room.id)  # stored before the next conference reads it
+            return events
+        events = apply_offline(room.id, room.locked, command)
+        self._bus.emit(events)
+        await self._bus.drain(room.id)
+        return events
 
-    async def _offline(self, room: Room, command: c.Command) -> list[Event]:
-        if isinstance(command, c.Reset):
-            if not command.confirm:
-                raise DomainError(
-                    "command.confirmation_required",
-                    "resetting deletes the room's chat, files and activity: confirm to go on",
-                )
-            await self._rooms.reset_content(room.id)
-            return []
-        locked = isinstance(command, c.Lock)
-        if room.locked == locked:
-            return []
-        event = LockChanged(room_id=room.id, locked=locked)
-        await self._bus.publish(event)
-        return [event]
+    async def settled(self, room: Room) -> None:
+        """Returns once the room's events so far are stored (read-your-writes)."""
+        await self._bus.drain(room.id)
 
     async def invite_failed(self, room_id: str, number: str, by: str | None, reason: str) -> None:
         """A dial-out did not reach ``number``: tell the participant who asked, if still
         in the conference (an API call without a participant has nobody to tell)."""
         actor = self.registry.get(room_id)
-        if by is None or actor is None or by not in actor.conference.participants:
+        if by is None or actor is None or actor.conference.participant(by) is None:
             return
         await self._bus.publish(
             InviteFailed(
@@ -212,26 +196,25 @@ class ConferenceService:
         if actor is not None:
             with contextlib.suppress(DomainError):
                 await actor.send(c.EndForAll(by_role=Role.MODERATOR))
+        await self._bus.drain(room.id)  # the log is written before its room goes
 
     def snapshot(self, room: Room) -> dict[str, Any]:
         actor = self.registry.get(room.id)
         if actor is None:
             return {"running": False, "locked": room.locked, "participants": [], "lobby": []}
-        return {"running": True, **actor.snapshot()}
+        return {"running": True, **actor.snapshot().to_dict()}
 
-    def participant(self, room_id: str, participant_id: str) -> Participant | None:
-        """A participant of the running conference, as the actor last left it."""
+    def participant(self, room_id: str, participant_id: str) -> ParticipantSnapshot | None:
+        """A participant of the running conference, as the actor last left it (frozen)."""
         actor = self.registry.get(room_id)
         if actor is None:
             return None
-        return actor.conference.participants.get(participant_id)
+        return actor.conference.participant(participant_id)
 
     def participant_account(self, room: Room, participant_id: str) -> str | None:
         actor = self.registry.get(room.id)
         if actor is None:
             return None
-        p = actor.conference.participants.get(participant_id)
-        if p is not None:
-            return p.account_id
-        entry = actor.conference.lobby.get(participant_id)
-        return entry.account_id if entry is not None else None
+        snap = actor.conference
+        found = snap.participant(participant_id) or snap.knocker(participant_id)
+        return found.account_id if found is not None else None

@@ -7,7 +7,7 @@ rows (house rule 7).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
@@ -28,14 +28,37 @@ class Clock(Protocol):
     async def sleep_until(self, when: datetime) -> None: ...
 
 
-EventHandler = Callable[[Event], Awaitable[None]]
+#: A fast, in-memory reaction (a socket queue, a phone call's mailbox, a task to spawn).
+#: A plain function is called at once; an ``async`` one is queued for its own task.
+#: Either way it must not await I/O: the bus never waits for it.
+EventHandler = Callable[[Event], Awaitable[None] | None]
+#: A consumer that writes somewhere (the activity log, the room-state projection).
+DurableHandler = Callable[[Event], Awaitable[None]]
 
 
 class EventBus(Protocol):
-    async def publish(self, event: Event) -> None: ...
+    """The conference actor's outbox (house rule 2); semantics in ``confero.bus.local``."""
+
+    def emit(self, events: Iterable[Event]) -> None:
+        """Append events in order; never waits (the actor's way to publish)."""
+        ...
+
+    async def publish(self, event: Event) -> None:
+        """``emit`` for code outside an actor; does not wait for durable consumers."""
+        ...
 
     def subscribe(self, handler: EventHandler) -> Callable[[], None]:
-        """Call ``handler`` for every event; returns the function that unsubscribes."""
+        """Hand ``handler`` every event, fast; returns the function that unsubscribes."""
+        ...
+
+    def subscribe_durable(self, name: str, handler: DurableHandler) -> Callable[[], None]:
+        """Hand ``handler`` every event of every room, in each room's order, at least
+        once, from a task of the bus; returns the function that unsubscribes."""
+        ...
+
+    async def drain(self, room_id: str | None = None) -> None:
+        """Returns once the durable consumers have handled every event appended so far
+        (of ``room_id``, or of every room)."""
         ...
 
 

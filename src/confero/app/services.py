@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from confero.app.accounts import AccountService
-from confero.app.activity import ActivityRecorder
+from confero.app.activity import ActivityLog
 from confero.app.actor import ConferenceRegistry
 from confero.app.conferences import ConferenceService
 from confero.app.notices import NoticeService
 from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
 from confero.app.ratelimit import RateLimiter
 from confero.app.reservations import ReservationService
+from confero.app.room_state import RoomStateProjection
 from confero.app.rooms import RoomPolicy, RoomService
 
 
@@ -27,7 +28,9 @@ class Services:
     reservations: ReservationService
     registry: ConferenceRegistry
     conferences: ConferenceService
-    recorder: ActivityRecorder
+    #: The bus's durable consumers, in this order (confero/bus/local.py).
+    activity: ActivityLog
+    room_state: RoomStateProjection
     #: Plans and reads notices (mail, SMS); the worker that sends them is started by
     #: the composition root and stopped with ``close`` (F-RS5, F-RS6).
     notices: NoticeService
@@ -44,7 +47,9 @@ class Services:
 
     async def close(self) -> None:
         await self.registry.shutdown()
-        self.recorder.close()
+        await self.bus.drain()  # what the conferences did is stored before the database goes
+        self.activity.close()
+        self.room_state.close()
         for closer in reversed(self._closers):
             await closer()
 
@@ -74,7 +79,8 @@ def build_services(
         reservations=reservations,
         registry=registry,
         conferences=ConferenceService(registry, rooms, reservations, bus, clock),
-        recorder=ActivityRecorder(bus, rooms, clock),
+        activity=ActivityLog(bus, rooms, clock),
+        room_state=RoomStateProjection(bus, rooms),
         notices=notices,
         base_url=base_url,
         access_number=access_number,

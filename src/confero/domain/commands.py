@@ -2,11 +2,18 @@
 
 Each command names itself (``name``, used on the wire) and the role it needs, so that the
 keypad table, the API and the actor check permissions from one place.
+
+The wire bodies of REST and the WebSocket are generated from these classes
+(``confero.app.contract``, issue 10 Deliver 4): a command's fields are its arguments,
+minus ``by``/``by_role`` (the server fills them in) and the ``server_filled`` ones;
+``ARGUMENT_MAX_LENGTH`` bounds the text a client may send for each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from confero.domain.roles import Role
@@ -19,6 +26,11 @@ class Command:
 
     name: ClassVar[str]
     required_role: ClassVar[Role] = Role.PARTICIPANT
+    #: False: no client sends it by name (``join`` has its own path, ``close_window``
+    #: is the server's own).
+    on_the_wire: ClassVar[bool] = True
+    #: Fields only the server may set (besides ``by``/``by_role``).
+    server_filled: ClassVar[frozenset[str]] = frozenset()
     by: str | None = None
     by_role: Role | None = None
 
@@ -26,6 +38,7 @@ class Command:
 @dataclass(frozen=True, kw_only=True)
 class Join(Command):
     name: ClassVar[str] = "join"
+    on_the_wire: ClassVar[bool] = False
     participant_id: str
     display_name: str
     role: Role
@@ -111,6 +124,8 @@ class Invite(Command):
 class EndForAll(Command):
     name: ClassVar[str] = "end_for_all"
     required_role: ClassVar[Role] = Role.MODERATOR
+    #: A client may not claim that the reservation window closed.
+    server_filled: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: str = "ended_by_host"
 
 
@@ -172,6 +187,15 @@ class Deny(Command):
 
 
 @dataclass(frozen=True)
+class AdmitNext(Command):
+    """Admit whoever has knocked longest ago: the keypad's ``*22``, where a phone cannot
+    point at a name in the lobby list (issue 10, parity)."""
+
+    name: ClassVar[str] = "admit_next"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
 class Reset(Command):
     """Ends the conference and deletes the room's content; asks first (F-EN4)."""
 
@@ -186,6 +210,7 @@ class CloseWindow(Command):
 
     name: ClassVar[str] = "close_window"
     required_role: ClassVar[Role] = Role.MODERATOR
+    on_the_wire: ClassVar[bool] = False
 
 
 COMMANDS: dict[str, type[Command]] = {
@@ -214,7 +239,16 @@ COMMANDS: dict[str, type[Command]] = {
         UnmuteAll,
         Admit,
         Deny,
+        AdmitNext,
         Reset,
         CloseWindow,
     )
 }
+
+#: Fields of every command that the server fills in from who is asking.
+SERVER_FIELDS = frozenset({"by", "by_role"})
+
+#: The longest text a client may send for each argument (ids, a phone number, a reason).
+ARGUMENT_MAX_LENGTH: Mapping[str, int] = MappingProxyType(
+    {"target": 64, "number": 32, "reason": 20}
+)

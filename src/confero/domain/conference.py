@@ -14,6 +14,8 @@ Decisions where the sources are silent (what Zoom / ConfBridge users expect):
 - a participant muted by the moderator may unmute themselves when the room allows it
   (``allow_self_unmute``, on by default), otherwise only a moderator can unmute them;
 - ``*31`` removes the most recently joined participant who is not a moderator;
+- ``*22`` admits whoever has waited longest in the lobby (a phone has no list to
+  point at); with nobody waiting it is an error the caller hears;
 - unlocking admits everyone waiting in the lobby who still fits; the rest are told the
   room is full, so a lobby exists only while the room is locked;
 - the conference ends when the last participant leaves (F-RS4).
@@ -30,7 +32,9 @@ from confero.domain import commands as c
 from confero.domain import events as ev
 from confero.domain.controls import controls_for
 from confero.domain.errors import DomainError
+from confero.domain.offline import require_confirmation
 from confero.domain.roles import Role
+from confero.domain.snapshots import ConferenceSnapshot, LobbySnapshot, ParticipantSnapshot
 
 VOLUME_MIN = -4
 VOLUME_MAX = 4
@@ -55,17 +59,24 @@ class Participant:
     volume: int = 0
     announcements: bool = True
 
-    def view(self) -> ev.ParticipantView:
-        return ev.ParticipantView(
+    def frozen(self) -> ParticipantSnapshot:
+        return ParticipantSnapshot(
             id=self.id,
             display_name=self.display_name,
-            role=self.role.value,
+            role=self.role,
             channel=self.channel,
+            identity=self.identity,
+            joined_seq=self.joined_seq,
+            account_id=self.account_id,
             muted=self.muted,
+            muted_by_host=self.muted_by_host,
             hand_raised=self.hand_raised,
             volume=self.volume,
-            account_id=self.account_id,
+            announcements=self.announcements,
         )
+
+    def view(self) -> ev.ParticipantView:
+        return self.frozen().view()
 
 
 @dataclass
@@ -136,6 +147,7 @@ class Conference:
             c.UnmuteAll: self._unmute_all,
             c.Admit: self._admit,
             c.Deny: self._deny,
+            c.AdmitNext: self._admit_next,
             c.Reset: self._reset,
             c.CloseWindow: lambda cmd: self._end("window_closed", None),
         }
@@ -145,22 +157,26 @@ class Conference:
         p = self.participants.get(participant_id)
         return p.role if p else None
 
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "conference_id": self.id,
-            "room_id": self.room_id,
-            "locked": self.locked,
-            "all_muted": self.all_muted,
-            "allow_self_unmute": self.allow_self_unmute,
-            "capacity": self.capacity,
-            "ended": self.ended,
-            "end_reason": self.end_reason,
-            "participants": [ev._plain(p.view()) for p in self._in_join_order()],
-            "lobby": [
-                {"id": e.id, "display_name": e.display_name, "channel": e.channel}
+    def frozen(self) -> ConferenceSnapshot:
+        """The state as it is now, for readers outside the actor (domain/snapshots.py)."""
+        return ConferenceSnapshot(
+            id=self.id,
+            room_id=self.room_id,
+            locked=self.locked,
+            all_muted=self.all_muted,
+            allow_self_unmute=self.allow_self_unmute,
+            capacity=self.capacity,
+            ended=self.ended,
+            end_reason=self.end_reason,
+            participants=tuple(p.frozen() for p in self._in_join_order()),
+            lobby=tuple(
+                LobbySnapshot(e.id, e.display_name, e.role, e.channel, e.identity, e.account_id)
                 for e in self.lobby.values()
-            ],
-        }
+            ),
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.frozen().to_dict()
 
     def close_if_idle(self) -> bool:
         """A conference nobody is in or waiting for is over (e.g. after a refused first
@@ -518,6 +534,14 @@ class Conference:
     def _admit(self, cmd: c.Admit) -> list[ev.Event]:
         return self._admit_entry(self._lobby_entry(cmd.target), cmd.by)
 
+    def _admit_next(self, cmd: c.AdmitNext) -> list[ev.Event]:
+        """The lobby keeps knocking order (a dict keeps insertion order; a knocker who
+        knocks again goes to the back), so the first entry has waited longest."""
+        entry = next(iter(self.lobby.values()), None)
+        if entry is None:
+            raise DomainError("conference.nobody_waiting", "nobody is waiting to be admitted")
+        return self._admit_entry(entry, cmd.by)
+
     def _deny(self, cmd: c.Deny) -> list[ev.Event]:
         entry = self._lobby_entry(cmd.target)
         del self.lobby[entry.id]
@@ -530,11 +554,7 @@ class Conference:
         return []
 
     def _reset(self, cmd: c.Reset) -> list[ev.Event]:
-        if not cmd.confirm:
-            raise DomainError(
-                "command.confirmation_required",
-                "resetting deletes the room's chat, files and activity: confirm to go on",
-            )
+        require_confirmation(cmd)
         events = self._end("reset", cmd.by)
         events.append(self._event(ev.RoomResetRequested, set(), by=cmd.by))
         return events

@@ -38,6 +38,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("*31", c.KickLast, "remove the participant who joined last"),
     Control("*21", c.Lock, "lock the conference"),
     Control("*20", c.Unlock, "unlock the conference"),
+    Control("*22", c.AdmitNext, "admit the caller who has waited longest"),
     Control("*11", c.MuteAll, "mute all participants"),
     Control("*10", c.UnmuteAll, "unmute all participants"),
 )

@@ -1,10 +1,163 @@
-"""Domain errors carry a stable ``code`` that every channel turns into its own form.
+"""Domain errors and the one registry of error codes every channel reads (house rules 3, 7).
 
-HTTP maps the code to a problem+json response, the phone maps it to a spoken prompt;
-the code itself never changes once published, so clients may branch on it.
+A ``DomainError`` carries a stable ``code``; the code itself never changes once published,
+so clients may branch on it. What a code means on each channel lives here, once, in
+``ERRORS``: the HTTP status of its problem+json (web/problems.py), the phone prompt
+(phone/call.py), and the key of the page's text (web/i18n, sent with every socket
+``error`` and in the room page's config). Before this table the same knowledge sat in
+three hand-kept maps and the page's JavaScript (issue 10, Deliver 4).
+
+A code that is not registered still works at run time (``*.not_found`` is a 404, any
+other a 422, the generic text, no prompt of its own) but warns with
+``UnregisteredErrorCode``; tests/domain/test_errors.py checks that every code raised in
+``src/`` is registered, so the warning should never fire.
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+#: The page's text for an error without one of its own ("That did not work: {detail}").
+GENERIC_TEXT = "err_generic"
+
+
+class UnregisteredErrorCode(UserWarning):
+    """A code reached a channel without a row in ``ERRORS``: add one."""
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """One error code as every channel shows it."""
+
+    code: str
+    #: The status of its problem+json answer; published, so clients depend on it.
+    http_status: int = 422
+    #: The prompt a phone caller hears (media/prompts/catalog.py); None: the phone's
+    #: own default for the situation (a refused key, a refused join).
+    prompt: str | None = None
+    #: The key of the meeting page's text (web/i18n/*.py).
+    text_key: str = GENERIC_TEXT
+
+    def __post_init__(self) -> None:
+        area, dot, name = self.code.partition(".")
+        assert dot and area and name and self.code == self.code.lower(), self.code
+        assert 400 <= self.http_status <= 599, self.code
+
+
+def _kinds(*kinds: ErrorKind) -> Mapping[str, ErrorKind]:
+    table = {k.code: k for k in kinds}
+    assert len(table) == len(kinds), "an error code is registered twice"
+    return MappingProxyType(table)
+
+
+K = ErrorKind
+ERRORS: Mapping[str, ErrorKind] = _kinds(
+    # ------------------------------------------------------------ sign-in and rights
+    K("auth.required", 401),
+    K("auth.invalid_credentials", 401),
+    K("auth.forbidden", 403),
+    K("auth.account_disabled", 403),
+    K("auth.cross_site", 403),
+    K("auth.rate_limited", 429, text_key="err_rate_limited"),
+    K("auth.name_required", text_key="err_name_required"),
+    K("access.invalid", 403),
+    # ------------------------------------------------------------------ accounts
+    K("account.not_found", 404),
+    K("account.wrong_password", 403),
+    K("account.self_lockout", 409),
+    K("account.email_taken", 409),
+    K("account.invalid_email"),
+    K("account.invalid_sms_allowance"),
+    K("account.invalid_time_zone"),
+    K("account.weak_password"),
+    # --------------------------------------------------------------------- rooms
+    K("room.not_found", 404),
+    K("room.full", 409, prompt="conference_full", text_key="err_room_full"),
+    K("room.locked", 409),
+    K("room.invalid_capacity"),
+    K("room.invalid_language"),
+    K("room.invalid_name"),
+    K("room.invalid_pin_length"),
+    K("room.invalid_role"),
+    K("room.no_number_free"),
+    K("room.owner_is_moderator"),
+    # --------------------------------------------------------------- conferences
+    K("conference.moderator_only", 403, prompt="moderator_only", text_key="err_moderator_only"),
+    K("conference.not_a_participant", 403),
+    K("conference.ended", 409, prompt="conference_has_ended", text_key="err_conference_ended"),
+    K("conference.not_running", 409),
+    K("conference.too_early", 409, prompt="conference_has_ended", text_key="err_too_early"),
+    K(
+        "conference.window_ended",
+        409,
+        prompt="conference_has_ended",
+        text_key="err_window_ended",
+    ),
+    K("conference.nobody_to_remove", 409),
+    K("conference.unmute_not_allowed", 409, text_key="err_unmute_not_allowed"),
+    K("conference.busy", 503, text_key="err_busy"),
+    K("conference.unknown_participant", 404),
+    K("conference.unknown_knocker", 404),
+    K("conference.nobody_waiting", prompt="nobody_waiting"),
+    K("conference.already_joined"),
+    K("conference.cannot_kick_self"),
+    K("conference.duplicate_participant"),
+    K("conference.not_joined"),
+    K("participant.invalid_name", text_key="err_name_invalid"),
+    K("command.unknown"),
+    K("command.invalid"),
+    K("command.confirmation_required"),
+    K("invite.invalid_number", text_key="invite_call_invalid"),
+    K("media.no_offer"),
+    # ------------------------------------------------------------ chat, invitations
+    K("chat.invalid_text"),
+    K("chat.rate_limited", text_key="err_rate_limited"),
+    K("invitation.invalid_email"),
+    K("invitation.no_recipients"),
+    # -------------------------------------------------------------- reservations
+    K("reservation.not_found", 404),
+    K("reservation.already_started", 409),
+    K("reservation.limit_reached", 409),
+    K("reservation.overlap", 409),
+    K("reservation.end_before_start"),
+    K("reservation.end_in_past"),
+    K("reservation.invalid_invitee"),
+    K("reservation.naive_time"),
+    K("reservation.room_not_bookable"),
+    K("reservation.too_far"),
+    K("reservation.too_long"),
+    K("reservation.too_many_invitees"),
+    K("reservation.too_soon"),
+    # ------------------------------------- the channels' own (not DomainErrors)
+    K("request.invalid"),
+    K("request.too_large", 413),
+    K("server.error", 500),
+    K("signaling.too_large"),
+    K("signaling.invalid_json"),
+    K("signaling.invalid"),
+    K("signaling.version"),
+    K("signaling.unknown_type"),
+    K("signaling.media"),
+)
+del K
+
+
+def kind_of(code: str) -> ErrorKind:
+    """The registered kind of ``code``; an unknown code gets the defaults and a warning."""
+    found = ERRORS.get(code)
+    if found is not None:
+        return found
+    warnings.warn(f"error code {code!r} is not in ERRORS", UnregisteredErrorCode, stacklevel=2)
+    return ErrorKind(code, 404 if code.endswith(".not_found") else 422)
+
+
+def page_texts() -> dict[str, str]:
+    """Code -> text key for every code with a text of its own: the page's table, sent in
+    its config so the JavaScript never copies codes (web/pages.py)."""
+    return {k.code: k.text_key for k in ERRORS.values() if k.text_key != GENERIC_TEXT}
 
 
 class DomainError(Exception):
@@ -15,6 +168,10 @@ class DomainError(Exception):
         self.code = code
         self.detail = detail
         self.context = context
+
+    @property
+    def kind(self) -> ErrorKind:
+        return kind_of(self.code)
 
     def __repr__(self) -> str:
         return f"DomainError({self.code!r}, {self.detail!r})"

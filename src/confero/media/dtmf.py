@@ -1,10 +1,11 @@
-"""DTMF: RFC 4733 telephone events over RTP, and the SIP INFO fallback.
+"""DTMF: RFC 4733 telephone events over RTP.
 
 Why: keypad controls (``*1``, ``*6``, PIN entry in the IVR) arrive from phones as RFC 4733
 named telephone events in the RTP stream, or, from some PBXs, as SIP INFO requests with an
-``application/dtmf-relay`` body. They are control input and never enter the mix (house
-rule 5): a leg routes packets of the negotiated ``telephone-event`` payload type here and
-only audio to its jitter buffer.
+``application/dtmf-relay`` body (read by ``sip/info_dtmf``: signalling, and SIP knows
+nothing of media). They are control input and never enter the mix (house rule 5): a leg
+routes packets of the negotiated ``telephone-event`` payload type here and only audio to
+its jitter buffer.
 
 What RFC 4733 asks of a receiver, and how :class:`DtmfReceiver` does it:
 
@@ -31,10 +32,9 @@ the event's start timestamp, and the final packet three times.
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from confero.media.rtp import RtpPacket, RtpSender
 
@@ -43,17 +43,14 @@ __all__ = [
     "DtmfDigit",
     "DtmfError",
     "DtmfReceiver",
-    "DtmfRelay",
     "DtmfSender",
     "DtmfStats",
+    "KeyPress",
     "ScheduledEvent",
     "TelephoneEvent",
-    "build_dtmf_relay",
     "digit_for_event",
     "event_for_digit",
-    "parse_dtmf_relay",
     "parse_events",
-    "parse_info_body",
 ]
 
 #: Event codes 0..15 in order (RFC 4733 section 3.2, table 3).
@@ -62,7 +59,17 @@ _EVENT: Final = struct.Struct("!BBH")
 
 
 class DtmfError(ValueError):
-    """A telephone-event payload or an INFO body is malformed, or a digit is unknown."""
+    """A telephone-event payload is malformed, or a digit is unknown."""
+
+
+class KeyPress(Protocol):
+    """A key that came by signalling rather than RTP (``sip.info_dtmf.DtmfRelay``)."""
+
+    @property
+    def signal(self) -> str: ...
+
+    @property
+    def duration_ms(self) -> int: ...
 
 
 def digit_for_event(event: int) -> str | None:
@@ -255,8 +262,8 @@ class DtmfReceiver:
             self._finish(now, "end", out)
         return out
 
-    def feed_info(self, relay: DtmfRelay, now: float) -> list[DtmfDigit]:
-        """A digit from a SIP INFO body, under the same flood bound."""
+    def feed_info(self, relay: KeyPress, now: float) -> list[DtmfDigit]:
+        """A digit that came by signalling (a SIP INFO), under the same flood bound."""
         if not self._admit(now):
             return []
         self.stats.digits += 1
@@ -321,68 +328,3 @@ class DtmfSender:
         ``rtp.pause(samples)`` for the audio frames not sent so the clock moves on."""
         start = rtp.timestamp
         return [s.stamp(rtp, start, self.payload_type) for s in self.schedule(digit, duration)]
-
-
-@dataclass(frozen=True, slots=True)
-class DtmfRelay:
-    """A digit from a SIP INFO request."""
-
-    signal: str
-    duration_ms: int = 250
-
-
-_INFO_NUMERIC: Final = {str(i): EVENT_DIGITS[i] for i in range(16)}
-
-
-def _signal(value: str) -> str:
-    value = value.strip()
-    if value in _INFO_NUMERIC:
-        return _INFO_NUMERIC[value]  # 10 and 11 mean * and # for some senders
-    if len(value) == 1 and value.upper() in EVENT_DIGITS:
-        return value.upper()
-    raise DtmfError(f"{value!r} is not a DTMF signal")
-
-
-def parse_dtmf_relay(body: str | bytes) -> DtmfRelay:
-    """Parse an ``application/dtmf-relay`` body: ``Signal=5\\r\\nDuration=160\\r\\n``.
-
-    Keys are case-insensitive and whitespace around ``=`` is allowed; Duration (ms) is
-    optional (default 250).
-    """
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    fields: dict[str, str] = {}
-    for line in re.split(r"\r\n|\r|\n", body):
-        if not line.strip():
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise DtmfError(f"dtmf-relay line without '=': {line[:40]!r}")
-        fields[key.strip().lower()] = value.strip()
-    if "signal" not in fields:
-        raise DtmfError("dtmf-relay body without Signal")
-    signal = _signal(fields["signal"])
-    duration = 250
-    if "duration" in fields:
-        text = fields["duration"]
-        if not text.isascii() or not text.isdigit() or len(text) > 6:
-            raise DtmfError(f"bad dtmf-relay Duration {text[:20]!r}")
-        duration = int(text)
-    return DtmfRelay(signal, duration)
-
-
-def parse_info_body(content_type: str, body: str | bytes) -> DtmfRelay:
-    """A digit from a SIP INFO: ``application/dtmf-relay`` or ``application/dtmf`` (the
-    key alone)."""
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == "application/dtmf-relay":
-        return parse_dtmf_relay(body)
-    if kind == "application/dtmf":
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        return DtmfRelay(_signal(text))
-    raise DtmfError(f"not a DTMF INFO body: {content_type[:60]!r}")
-
-
-def build_dtmf_relay(digit: str, duration_ms: int = 250) -> str:
-    """An ``application/dtmf-relay`` body for sending a digit by SIP INFO."""
-    return f"Signal={EVENT_DIGITS[event_for_digit(digit)]}\r\nDuration={int(duration_ms)}\r\n"

@@ -5,6 +5,11 @@ Shared mixes are encoded once per codec and handed to every leg that hears them,
 room of listeners costs one resample and one G.711 encode, not one per listener. The
 tick keeps to a fixed schedule (no drift from sleep jitter); ticks that start more than
 5 ms late are counted, the measure ``make bench`` reports.
+
+A leg is added with the participant it carries (``add_leg(..., owner=...)``: the
+talking indicator names people, not legs) and may be tapped (``tap``: a caller's name
+is recorded from its incoming audio). Both belong to the leg and go with
+``remove_leg``; the engine keeps them private, so no adapter writes another's.
 """
 
 from __future__ import annotations
@@ -75,16 +80,25 @@ class MediaEngine:
         self.stats = TickStats()
         self._task: asyncio.Task[None] | None = None
         #: leg id -> who wants that leg's incoming audio (recording a caller's name)
-        self.taps: dict[str, Callable[[Frame], None]] = {}
-        #: leg id -> the participant it carries (the talking indicator names people)
-        self.owners: dict[str, str] = {}
+        self._taps: dict[str, Callable[[Frame], None]] = {}
+        #: leg id -> the participant it carries
+        self._owners: dict[str, str] = {}
 
-    def add_leg(self, room_id: str, leg: AudioLeg, *, listening: bool = True) -> MixLeg:
+    def add_leg(
+        self, room_id: str, leg: AudioLeg, *, listening: bool = True, owner: str | None = None
+    ) -> MixLeg:
+        """``leg`` in ``room_id``'s mix; ``owner`` is the participant it carries (none
+        while a caller is still in the voice menu)."""
         room = self._rooms.setdefault(room_id, _Room())
         room.legs[leg.id] = leg
+        if owner is not None:
+            self._owners[leg.id] = owner
         return room.mixer.add_leg(leg.id, listening=listening)
 
     def remove_leg(self, room_id: str, leg_id: str) -> None:
+        """The leg leaves the room's mix, with its owner and its tap."""
+        self._owners.pop(leg_id, None)
+        self._taps.pop(leg_id, None)
         room = self._rooms.get(room_id)
         if room is None:
             return
@@ -92,6 +106,20 @@ class MediaEngine:
         room.mixer.remove_leg(leg_id)
         if not room.legs:
             del self._rooms[room_id]
+
+    def tap(self, leg_id: str, receiver: Callable[[Frame], None] | None) -> None:
+        """Hand every incoming frame of ``leg_id`` to ``receiver`` (None: stop)."""
+        if receiver is None:
+            self._taps.pop(leg_id, None)
+        else:
+            self._taps[leg_id] = receiver
+
+    def talking(self, room_id: str) -> frozenset[str]:
+        """Who is talking in the room now: owners, or leg ids for legs without one."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            return frozenset()
+        return frozenset(self._owners.get(leg, leg) for leg in room.mixer.talking())
 
     def mixer(self, room_id: str) -> Mixer | None:
         room = self._rooms.get(room_id)
@@ -103,9 +131,9 @@ class MediaEngine:
     def tick(self, now: float) -> None:
         for room in list(self._rooms.values()):
             inputs = {leg_id: leg.pull(now) for leg_id, leg in room.legs.items()}
-            if self.taps:
+            if self._taps:
                 for leg_id, frame in inputs.items():
-                    tap = self.taps.get(leg_id)
+                    tap = self._taps.get(leg_id)
                     if tap is not None and frame is not None:
                         tap(frame)
             used: set[tuple[Hashable, str]] = set()

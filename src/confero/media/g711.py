@@ -26,6 +26,7 @@ __all__ = [
     "ALAW_DECODE",
     "ALAW_ENCODE",
     "ALAW_SILENCE",
+    "G711_CODECS",
     "PCMA",
     "PCMU",
     "ULAW_DECODE",
@@ -175,3 +176,5 @@ class G711Codec:
 
 PCMU: Final = G711Codec("PCMU", 0, ULAW_ENCODE, ULAW_DECODE, ULAW_SILENCE)
 PCMA: Final = G711Codec("PCMA", 8, ALAW_ENCODE, ALAW_DECODE, ALAW_SILENCE)
+#: By encoding name, as SDP negotiation names the chosen codec (``sip.offer_answer``).
+G711_CODECS: Final[dict[str, G711Codec]] = {PCMU.name: PCMU, PCMA.name: PCMA}

@@ -22,13 +22,13 @@ from typing import Any
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
-from confero.domain.conference import Participant
 from confero.domain.errors import DomainError
 from confero.domain.events import Event, InviteRequested
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.domain.snapshots import ParticipantSnapshot
 from confero.media.engine import MediaEngine
-from confero.media.g711 import PCMU
+from confero.media.g711 import G711_CODECS, PCMU
 from confero.media.leg import RtpAudioLeg
 from confero.media.prompts import PromptLibrary
 from confero.phone.call import PhoneCall, Samples
@@ -57,6 +57,7 @@ class PhoneBridge:
         trunk: Peer | None = None,
         time_zone: tzinfo = UTC,
         ring_seconds: float = 0.0,
+        knock_timeout: float = 300.0,
     ) -> None:
         self.ua = ua
         self.engine = engine
@@ -70,6 +71,8 @@ class PhoneBridge:
         self.time_zone = time_zone
         #: How long a call rings before we answer (ringback, like a real line).
         self.ring_seconds = ring_seconds
+        #: How long a caller knocks on a locked room before giving up (0: no limit).
+        self.knock_timeout = knock_timeout
         self.calls: set[PhoneCall] = set()
         self._by_participant: dict[str, PhoneCall] = {}
         self._invited: dict[PhoneCall, Room] = {}
@@ -130,7 +133,8 @@ class PhoneBridge:
         except sdp.SdpError as exc:
             sip_call.reject(488, f"Not Acceptable Here ({exc})"[:100])
             return
-        leg = RtpAudioLeg(leg_id, negotiated.codec, dtmf_payload_type=negotiated.dtmf_payload_type)
+        codec = G711_CODECS[negotiated.codec_name]
+        leg = RtpAudioLeg(leg_id, codec, dtmf_payload_type=negotiated.dtmf_payload_type)
         try:
             port = await leg.open(self.media_host)
         except OSError:
@@ -220,11 +224,8 @@ class PhoneBridge:
             self._by_participant.pop(pid, None)
             raise
 
-    def participant(self, room: Room, participant_id: str) -> Participant | None:
-        actor = self.conferences.registry.get(room.id)
-        if actor is None:
-            return None
-        return actor.conference.participants.get(participant_id)
+    def participant(self, room: Room, participant_id: str) -> ParticipantSnapshot | None:
+        return self.conferences.participant(room.id, participant_id)
 
     def name_of(self, participant_id: str) -> Samples | None:
         call = self._by_participant.get(participant_id)
@@ -236,8 +237,8 @@ class PhoneBridge:
             self._by_participant.pop(call.participant_id, None)
 
     # ------------------------------------------------------------------ events
-    async def _event(self, event: Event) -> None:
-        """Called inside the conference's actor: only hand the event over, never wait."""
+    def _event(self, event: Event) -> None:
+        """A fast bus subscriber, called as the actor emits: only hand over, never wait."""
         for pid in event.audience:
             call = self._by_participant.get(pid)
             if call is not None:
@@ -300,9 +301,9 @@ class PhoneBridge:
             sip_call.hangup()
             leg.close()
             return False
-        if negotiated.codec.name != leg.codec.name:
+        if negotiated.codec_name != leg.codec.name:
             leg.close()
-            leg = RtpAudioLeg(leg.id, negotiated.codec)
+            leg = RtpAudioLeg(leg.id, G711_CODECS[negotiated.codec_name])
             await leg.open(self.media_host, port)
         leg.dtmf_payload_type = negotiated.dtmf_payload_type
         self._apply(leg, negotiated)

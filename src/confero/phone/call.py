@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -40,8 +40,10 @@ from confero.phone.keypad import Invalid, KeypadParser, Pressed
 from confero.sip.ua import SipCall
 
 if TYPE_CHECKING:
+    from confero.app.conferences import ConferenceService
+    from confero.domain.snapshots import ParticipantSnapshot
     from confero.media.engine import MediaEngine
-    from confero.phone.bridge import PhoneBridge
+    from confero.media.prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 Samples = npt.NDArray[np.int16]
@@ -51,10 +53,42 @@ MAX_PENDING_DIGITS = 32
 HOLD_TOP_UP = 2.0
 
 
+class Switchboard(Protocol):
+    """What a call needs of the bridge that took it (``PhoneBridge``).
+
+    Declared here so that the call does not import the bridge: the bridge makes calls, the
+    call only talks back through this (no import cycle; tests/test_architecture.py).
+    """
+
+    @property
+    def engine(self) -> MediaEngine: ...
+
+    @property
+    def prompts(self) -> PromptLibrary: ...
+
+    @property
+    def conferences(self) -> ConferenceService: ...
+
+    @property
+    def knock_timeout(self) -> float:
+        """Seconds a knocker waits in the lobby before giving up; 0: no limit."""
+        ...
+
+    async def dial_in(self, call: PhoneCall) -> Admitted | None: ...
+
+    async def join(self, call: PhoneCall) -> tuple[str, list[ev.Event]]: ...
+
+    def participant(self, room: Room, participant_id: str) -> ParticipantSnapshot | None: ...
+
+    def name_of(self, participant_id: str) -> Samples | None: ...
+
+    def forget(self, call: PhoneCall) -> None: ...
+
+
 class PhoneCall:
     def __init__(
         self,
-        bridge: PhoneBridge,
+        bridge: Switchboard,
         sip: SipCall,
         leg: RtpAudioLeg,
         *,
@@ -77,6 +111,8 @@ class PhoneCall:
         self._keypad = KeypadParser()
         self._recording: list[Samples] | None = None
         self._hold: asyncio.Task[None] | None = None
+        #: When a knocker gives up (monotonic seconds); None outside the lobby.
+        self._knock_deadline: float | None = None
         self._hung_up = False
         self._last_level = 0
         sip.on_digit = self.digit
@@ -160,7 +196,7 @@ class PhoneCall:
 
     async def record(self, max_seconds: float, *, terminator: str = "#") -> bytes | None:
         self._recording = []
-        self.engine.taps[self.leg.id] = self._recording.append
+        self.engine.tap(self.leg.id, self._recording.append)
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + max_seconds
@@ -169,7 +205,7 @@ class PhoneCall:
                 if d is None or d == terminator:
                     break
         finally:
-            self.engine.taps.pop(self.leg.id, None)
+            self.engine.tap(self.leg.id, None)
             frames, self._recording = self._recording, None
         if not frames:
             return None
@@ -199,17 +235,17 @@ class PhoneCall:
         try:
             pid, events = await self.bridge.join(self)
         except DomainError as exc:
-            prompt = "conference_full" if exc.code == "room.full" else "conference_has_ended"
-            await self.play(prompt, "goodbye")
+            await self.play(exc.kind.prompt or "conference_has_ended", "goodbye")
             await self.hangup()
             return
         self.participant_id = pid
-        self.engine.owners[self.leg.id] = pid
         self._move_to_room(listening=False)
         self.in_lobby = any(isinstance(e, ev.Knocked) and e.lobby_id == pid for e in events)
         if self.in_lobby:
             await self._say("conference_locked_wait")
             self._start_hold()
+            if self.bridge.knock_timeout > 0:
+                self._knock_deadline = time.monotonic() + self.bridge.knock_timeout
         else:
             self._enter()
         await self._loop()
@@ -218,11 +254,14 @@ class PhoneCall:
         assert self.room is not None
         self.engine.remove_leg(self._engine_room, self.leg.id)
         self._engine_room = self.room.id
-        self._mix = self.engine.add_leg(self.room.id, self.leg, listening=listening)
+        self._mix = self.engine.add_leg(
+            self.room.id, self.leg, listening=listening, owner=self.participant_id
+        )
 
     def _enter(self) -> None:
         """In the room: hear it, be heard (unless the room mutes newcomers)."""
         self.in_lobby = False
+        self._knock_deadline = None
         self._stop_hold()
         if self._mix is not None:
             self._mix.listening = True
@@ -240,8 +279,9 @@ class PhoneCall:
 
     async def _loop(self) -> None:
         while self.sip.state != "ended" and not self._hung_up:
-            deadline = self._keypad.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            pending = (self._keypad.next_deadline(), self._knock_deadline)
+            deadlines = [d for d in pending if d is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             get_digit = asyncio.ensure_future(self._digits.get())
             get_event = asyncio.ensure_future(self._events.get())
             ended = asyncio.ensure_future(self.sip.ended.wait())
@@ -262,6 +302,7 @@ class PhoneCall:
                 await self._key(result)
             if get_event in done:
                 await self._event(get_event.result())
+            await self._give_up_knocking(time.monotonic())
 
     # ------------------------------------------------------------------ keypad
     async def _key(self, result: Pressed | Invalid) -> None:
@@ -283,7 +324,7 @@ class PhoneCall:
             )
             await self.bridge.conferences.command(self.room, command)
         except DomainError as exc:
-            await self._say("moderator_only" if "moderator" in exc.code else "not_allowed")
+            await self._say(exc.kind.prompt or "not_allowed")
 
     # ------------------------------------------------------------------ events
     def deliver(self, event: ev.Event) -> None:
@@ -309,8 +350,11 @@ class PhoneCall:
                 await self._say("all_muted" if muted else "all_unmuted")
             case ev.LockChanged(locked=locked, by=by) if by == me:
                 await self._say("conference_locked" if locked else "conference_unlocked")
-            case ev.Knocked() if self.role is Role.MODERATOR and not self.in_lobby:
-                await self._say("knocking")
+            case ev.Knocked(lobby_id=knocker) if self.role is Role.MODERATOR and not self.in_lobby:
+                if self.bridge.name_of(knocker) is not None:  # a caller: their own name
+                    await self._announce(knocker, "is_waiting")
+                else:
+                    await self._say("knocking")
             case ev.AnnouncementsChanged(participant_id=pid, enabled=on) if pid == me:
                 await self._say("announcements_on" if on else "announcements_off")
             case ev.VolumeChanged(participant_id=pid, level=level) if pid == me:
@@ -410,6 +454,13 @@ class PhoneCall:
             self._mix.overlay.clear()
             self._mix.overlay_only = False
 
+    async def _give_up_knocking(self, now: float) -> None:
+        """Nobody let the caller in within ``knock_timeout``: say so and hang up; leaving
+        (in ``_cleanup``) takes the lobby entry away, so the moderators see it go."""
+        if self.in_lobby and self._knock_deadline is not None and now >= self._knock_deadline:
+            self._knock_deadline = None
+            await self._finish("knock_timeout")
+
     async def _hold_music(self) -> None:
         music = self.bridge.prompts.hold_music()
         while True:
@@ -427,9 +478,7 @@ class PhoneCall:
                     "leave", by=self.participant_id, by_role=self.role, reason="left"
                 )
                 await self.bridge.conferences.command(self.room, command)
-        self.engine.remove_leg(self._engine_room, self.leg.id)
-        self.engine.taps.pop(self.leg.id, None)
-        self.engine.owners.pop(self.leg.id, None)
+        self.engine.remove_leg(self._engine_room, self.leg.id)  # with its owner and tap
         self.leg.close()
         self.sip.hangup()
         self.bridge.forget(self)

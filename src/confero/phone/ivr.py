@@ -3,7 +3,9 @@
 shared access number -> "press 1 to join" -> conference number + # -> PIN + # (the admin
 PIN makes a moderator) -> reservation window (too early: "starts at HH:MM"; over: "has
 ended") -> "say your name after the tone, then press #" -> "there are N participants"
--> join (a locked room: wait with hold music until admitted or denied).
+-> join (a locked room: wait with hold music until admitted, denied, or the knock times
+out). A room's own number starts at the PIN and, having skipped the welcome, is welcomed
+after it, in the room's language (issue 10: both doors greet the caller).
 
 Wrong number or PIN: say so and let the caller retry; after 3 failures say goodbye and
 hang up (F-PH4). Silence: ask once more, then goodbye. PIN guessing is also limited per
@@ -108,7 +110,8 @@ class DialIn:
         raise Goodbye
 
     async def _run(self) -> Admitted:
-        if self.shared_number and self.room is None:
+        greeted = self.shared_number and self.room is None
+        if greeted:
             for _ in range(MAX_FAILURES):
                 if await self._ask("welcome_press_1", 1) == "1":
                     break
@@ -118,6 +121,8 @@ class DialIn:
         room = self.room or await self._conference_number()
         self.io.language = room.language.value
         room, role = await self._pin(room)
+        if not greeted:
+            await self.io.play("welcome")
         await self._window(room)
         await self.io.play("record_name", "beep")
         name = await self.io.record(NAME_SECONDS)

@@ -2,9 +2,11 @@
 
 The table (``confero.domain.controls``) is the only source of codes: ``*3`` is ambiguous
 while ``*30`` and ``*31`` exist, so it fires only after a short pause; ``*8`` collects a
-phone number up to ``#``; a lone ``#`` is the menu. An unknown code or an abandoned one
-is reported so the caller can hear "not a valid control". Time is passed in (seconds,
-monotonic) so the parser is pure and tests never sleep.
+phone number up to ``#``, or up to a pause of ``NUMBER_PAUSE`` once a digit was typed
+(issue 10: people do not know they must close a number, and a phone's own dialler does
+not ask them to); a lone ``#`` is the menu. An unknown code or an abandoned one (``*8``
+and nothing after it) is reported so the caller can hear "not a valid control". Time is
+passed in (seconds, monotonic) so the parser is pure and tests never sleep.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from confero.domain.controls import BY_KEYS, Control, is_prefix
 AMBIGUITY_TIMEOUT = 1.5
 #: Pause after which an incomplete code is abandoned.
 ABANDON_TIMEOUT = 5.0
+#: Pause after the last digit of ``*8``'s number that ends it, as ``#`` would.
+NUMBER_PAUSE = 3.0
 MAX_NUMBER = 20
 
 
 @dataclass(frozen=True)
 class Pressed:
     control: Control
-    #: The digits typed after ``*8`` (without the closing ``#``).
+    #: The digits typed after ``*8`` (without the closing ``#``, if there was one).
     argument: str = ""
 
 
@@ -90,6 +94,9 @@ class KeypadParser:
             return []
         idle = now - self._last
         control = BY_KEYS.get(self._keys)
+        if self._number and control is not None and now >= self._last + NUMBER_PAUSE:
+            number, self._keys, self._number = self._number, "", None
+            return [Pressed(control, number)]
         if self._number is None and control is not None and idle >= AMBIGUITY_TIMEOUT:
             self._keys = ""
             return [Pressed(control)]
@@ -105,4 +112,6 @@ class KeypadParser:
             return None
         if self._number is None and self._keys in BY_KEYS:
             return self._last + AMBIGUITY_TIMEOUT
+        if self._number:
+            return self._last + NUMBER_PAUSE
         return self._last + ABANDON_TIMEOUT

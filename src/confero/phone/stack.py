@@ -49,6 +49,7 @@ class PhoneStack:
             access_number=settings.access_number,
             trunk=parse_trunk(settings.sip_trunk),
             time_zone=ZoneInfo(settings.time_zone),
+            knock_timeout=settings.knock_timeout,
         )
         return cls(ua, engine, bridge, owns_engine)
 

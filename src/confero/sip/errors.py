@@ -1,11 +1,11 @@
-"""The one error SIP parsing raises: its status is the response to send (400, 505)."""
+"""The one error SIP parsing raises: its status is the response to send (400, 505).
+
+It imports nothing of ours, not even for typing: ``message`` and ``address`` raise it, so
+a reference back to ``message`` would be an import cycle (tests/test_architecture.py).
+The request read so far is kept as an ``object``; the transport checks its type.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from confero.sip.message import Request
 
 
 class SipParseError(ValueError):
@@ -14,4 +14,4 @@ class SipParseError(ValueError):
         self.reason = reason
         self.status = status
         #: The request as far as it could be read, so that a 400 can still be answered.
-        self.request: Request | None = None
+        self.request: object | None = None

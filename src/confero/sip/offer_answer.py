@@ -4,6 +4,11 @@
 offerer's order) plus telephone-event, rejects every other stream with port 0, and
 mirrors the direction (hold); ``offer`` and ``accept_answer`` are the dial-out side.
 What comes out is a ``Negotiated``: what the RTP leg needs to know.
+
+SIP knows nothing of media (ARCHITECTURE rule 1; issue 10): the codecs are described here
+by what SDP says of them (name, static payload type, clock rate, RFC 3551) and
+``Negotiated`` names the chosen one; the phone layer picks the media engine's codec
+object by that name.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from confero.media.g711 import PCMA, PCMU, G711Codec
 from confero.sip.sdp import (
     _DEFAULT_PTIME,
     MediaDescription,
@@ -22,8 +26,20 @@ from confero.sip.sdp import (
     SessionDescription,
 )
 
-#: The codecs the media engine can run, by upper-case encoding name.
-_CODECS: Final[dict[str, G711Codec]] = {PCMU.name: PCMU, PCMA.name: PCMA}
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """An audio codec as SDP names it: ``a=rtpmap:<payload_type> <name>/<clock_rate>``."""
+
+    name: str  #: upper-case encoding name
+    payload_type: int  #: the static payload type of RFC 3551
+    clock_rate: int = 8000
+
+
+PCMU: Final = AudioFormat("PCMU", 0)
+PCMA: Final = AudioFormat("PCMA", 8)
+#: The codecs we offer and accept (the phone's media legs run them), by encoding name.
+AUDIO_FORMATS: Final[dict[str, AudioFormat]] = {PCMU.name: PCMU, PCMA.name: PCMA}
 _TELEPHONE_EVENT: Final = "TELEPHONE-EVENT"
 _DTMF_EVENTS: Final = "0-16"
 _RTP_PROTOS: Final = ("RTP/AVP", "RTP/AVPF")
@@ -51,9 +67,9 @@ class Negotiated:
     ptime: int = _DEFAULT_PTIME  #: milliseconds of audio per packet
 
     @property
-    def codec(self) -> G711Codec:
-        """The media engine's codec object for ``codec_name``."""
-        return _CODECS[self.codec_name]
+    def audio_format(self) -> AudioFormat:
+        """The chosen codec as SDP describes it (the phone maps it to a media codec)."""
+        return AUDIO_FORMATS[self.codec_name]
 
     @property
     def we_send(self) -> bool:
@@ -71,9 +87,10 @@ class Negotiated:
 
 def _codec_names(codecs: Sequence[str], argument: str) -> list[str]:
     names = [c.upper() for c in codecs]
-    unknown = [c for c in names if c not in _CODECS]
+    unknown = [c for c in names if c not in AUDIO_FORMATS]
     if unknown or not names:
-        raise ValueError(f"{argument} must name codecs from {sorted(_CODECS)}, got {codecs!r}")
+        known = sorted(AUDIO_FORMATS)
+        raise ValueError(f"{argument} must name codecs from {known}, got {codecs!r}")
     return names
 
 
@@ -214,7 +231,7 @@ def offer(
         direction="sendrecv",
     )
     for name in dict.fromkeys(names):
-        codec = _CODECS[name]
+        codec = AUDIO_FORMATS[name]
         m.formats.append(str(codec.payload_type))
         m.rtpmap[codec.payload_type] = (codec.name, codec.clock_rate, None)
     if dtmf_payload_type is not None:
@@ -273,6 +290,6 @@ def _offered_codecs(m: MediaDescription) -> list[tuple[str, int]]:
     found: list[tuple[str, int]] = []
     for pt in m.payload_types():
         entry = m.codec(pt)
-        if entry is not None and entry[0].upper() in _CODECS and entry[1] == 8000:
+        if entry is not None and entry[0].upper() in AUDIO_FORMATS and entry[1] == 8000:
             found.append((entry[0].upper(), pt))
     return found

@@ -154,7 +154,7 @@ class SipTransport:
 
     def _reject(self, exc: SipParseError, peer: Peer) -> None:
         log.info("malformed SIP from %s: %s", peer.address, exc.reason)
-        request = exc.request
+        request = exc.request if isinstance(exc.request, Request) else None
         if request is None or request.method == "ACK":
             return  # not even a request line with headers: nothing to answer
         if not request.headers.get_all("Via"):

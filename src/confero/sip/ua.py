@@ -15,8 +15,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from confero.media.dtmf import DtmfError, parse_info_body
 from confero.sip.dialog import Dialog
+from confero.sip.info_dtmf import InfoDtmfError, parse_info_body
 from confero.sip.message import (
     Headers,
     NameAddr,
@@ -162,7 +162,7 @@ class SipCall:
             return
         try:
             relay = parse_info_body(request.content_type, request.body)
-        except DtmfError as exc:
+        except InfoDtmfError as exc:
             if request.content_type in ("application/dtmf-relay", "application/dtmf"):
                 txn.reply(400, f"Bad Request ({exc})"[:100])
             else:

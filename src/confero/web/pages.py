@@ -20,6 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from confero import __version__
+from confero.app import contract
+from confero.domain import errors
 from confero.domain.accounts import Account
 from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.content import MAX_CHAT_TEXT
@@ -199,6 +201,10 @@ async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLRes
         # when the server is reachable directly (it answers with its host candidates).
         "ice_servers": getattr(request.app.state, "ice_servers", []),
         "texts": texts,
+        # Error code -> text key from the one error registry: the scripts copy no codes.
+        "errors": errors.page_texts(),
+        # The commands the socket takes (the one command contract): the scripts send no other.
+        "commands": sorted(contract.NAMES),
         "invitation": invitation(room, account, svc.base_url, svc.access_number),
     }
     return render(

@@ -1,5 +1,8 @@
 """Errors as RFC 9457 problem+json with a stable ``code`` (house rule 7).
 
+The status of each code comes from the error registry (``confero.domain.errors.ERRORS``),
+the one table the socket, the phone and the page read too.
+
 Every failure leaves through here: domain rule violations, malformed requests and
 unexpected bugs alike. Bugs are logged with their traceback on the server and answered
 with a plain 500 problem, never a traceback.
@@ -21,44 +24,6 @@ log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 
-_STATUS: dict[str, int] = {
-    "auth.required": 401,
-    "auth.invalid_credentials": 401,
-    "auth.forbidden": 403,
-    "auth.account_disabled": 403,
-    "auth.cross_site": 403,
-    "account.wrong_password": 403,
-    "account.self_lockout": 409,
-    "auth.rate_limited": 429,
-    "access.invalid": 403,
-    "conference.moderator_only": 403,
-    "conference.not_a_participant": 403,
-    "account.email_taken": 409,
-    "reservation.limit_reached": 409,
-    "reservation.overlap": 409,
-    "reservation.already_started": 409,
-    "room.full": 409,
-    "room.locked": 409,
-    "conference.ended": 409,
-    "conference.not_running": 409,
-    "conference.too_early": 409,
-    "conference.window_ended": 409,
-    "conference.nobody_to_remove": 409,
-    "conference.unmute_not_allowed": 409,
-    "conference.busy": 503,
-}
-
-
-def status_for(code: str) -> int:
-    if code in _STATUS:
-        return _STATUS[code]
-    if code.endswith(".not_found") or code in (
-        "conference.unknown_participant",
-        "conference.unknown_knocker",
-    ):
-        return 404
-    return 422
-
 
 def problem(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
@@ -70,7 +35,7 @@ def problem(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    status = status_for(exc.code)
+    status = exc.kind.http_status
     headers = None
     extra = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
     if exc.code == "auth.rate_limited" and "retry_after" in exc.context:

@@ -2,8 +2,9 @@
 concern, browser media in and out of the room (docs/SIGNALING.md).
 
 Like the phone bridge it only turns what a browser says into the same commands the
-keypad and REST use, and follows the conference's events; the actor decides. Event
-handlers run inside the actor, so they only queue messages and spawn media work.
+keypad and REST use, and follows the conference's events; the actor decides. The event
+handler is a fast bus subscriber (confero/bus/local.py): it only queues messages and
+spawns media work.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 from confero.app.conferences import ConferenceService, build_command
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
+from confero.app.wire import event_to_wire
 from confero.domain import commands as c
 from confero.domain import events as ev
 from confero.domain.accounts import Account
@@ -269,14 +271,7 @@ class BrowserGateway:
         p = v.participant
         if p is None or not p.entered:
             raise DomainError("conference.not_joined", "join the conference first")
-        command = build_command(
-            msg.command,
-            by=p.id,
-            by_role=None,
-            target=msg.target,
-            number=msg.number,
-            confirm=msg.confirm,
-        )
+        command = build_command(msg.command, by=p.id, by_role=None, **msg.arguments)
         await self.conferences.command(v.room, command)
         v.push(s.message("result", ref=msg.ref, ok=True))
 
@@ -375,8 +370,7 @@ class BrowserGateway:
     def _start_media(self, p: Participant) -> None:
         leg = BrowserAudioLeg(p.id)
         p.media = BrowserMedia(p.id, leg, self.ice_servers)
-        p.mix = self.engine.add_leg(p.room.id, leg)
-        self.engine.owners[leg.id] = p.id
+        p.mix = self.engine.add_leg(p.room.id, leg, owner=p.id)
         self._sync(p)
 
     def _sync(self, p: Participant) -> None:
@@ -389,7 +383,6 @@ class BrowserGateway:
         await self.streams.unpublish_all(p)
         media, p.media, p.mix = p.media, None, None
         self.engine.remove_leg(p.room.id, p.id)
-        self.engine.owners.pop(p.id, None)
         if media is not None:
             await media.close()
 
@@ -440,10 +433,11 @@ class BrowserGateway:
         return [p for p in self.participants.values() if p.room.id == room_id and p.entered]
 
     # --------------------------------------------------------------- events
-    async def _event(self, event: ev.Event) -> None:
+    def _event(self, event: ev.Event) -> None:
+        """A fast bus subscriber, called as the actor emits: only queue and spawn."""
         room_visitors = self.visitors.get(event.room_id, set())
         if room_visitors:
-            message = {"v": s.VERSION, "type": "event", **event.to_dict()}
+            message = {"v": s.VERSION, "type": "event", **event_to_wire(event, s.VERSION)}
             for v in room_visitors:
                 if (
                     not event.audience
@@ -493,9 +487,7 @@ class BrowserGateway:
         while True:
             await asyncio.sleep(TALKING_INTERVAL)
             for room_id, room_visitors in list(self.visitors.items()):
-                mixer = self.engine.mixer(room_id)
-                legs = mixer.talking() if mixer is not None else set()
-                now = frozenset(self.engine.owners.get(leg, leg) for leg in legs)
+                now = self.engine.talking(room_id)
                 if now == self._talking.get(room_id, frozenset()):
                     continue
                 self._talking[room_id] = now

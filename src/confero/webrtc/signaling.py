@@ -10,9 +10,20 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from confero.app import contract
 from confero.domain.content import MAX_CHAT_TEXT
+from confero.domain.errors import kind_of
 
 VERSION = 1
 MAX_MESSAGE = 64 * 1024
@@ -55,11 +66,41 @@ class Media(_Message):
 
 
 class Command(_Message):
+    """A command of the one contract (``confero.app.contract``): every field besides
+    ``v``/``type``/``ref``/``command`` is an argument, checked against the arguments the
+    commands take (an unknown one is refused); ``arguments`` holds those given."""
+
     type: Literal["command"]
-    command: str = Field(max_length=40)
-    target: str | None = Field(default=None, max_length=64)
-    number: str | None = Field(default=None, max_length=32)
-    confirm: StrictBool | None = None
+    command: str = Field(max_length=contract.MAX_NAME)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        envelope = {k: v for k, v in data.items() if k in _COMMAND_ENVELOPE}
+        return {**envelope, "arguments": {k: v for k, v in data.items() if k not in envelope}}
+
+    @field_validator("arguments")
+    @classmethod
+    def _check(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return contract.check_arguments(value)
+
+    @property
+    def target(self) -> str | None:
+        return self.arguments.get("target")
+
+    @property
+    def number(self) -> str | None:
+        return self.arguments.get("number")
+
+    @property
+    def confirm(self) -> bool | None:
+        return self.arguments.get("confirm")
+
+
+_COMMAND_ENVELOPE = frozenset({"v", "type", "ref", "command"})
 
 
 class Chat(_Message):
@@ -128,7 +169,8 @@ def message(type_: str, **fields: Any) -> dict[str, Any]:
 
 
 def error(code: str, detail: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
-    out = message("error", code=code, detail=detail, **extra)
+    """An ``error`` with the code's page text key from the registry (domain/errors.py)."""
+    out = message("error", code=code, detail=detail, text_key=kind_of(code).text_key, **extra)
     if ref is not None:
         out["ref"] = ref
     return out

@@ -44,6 +44,12 @@ _SENTENCES: Final[Texts] = {
         "um an einer Konferenz teilzunehmen.",
         "pl": "Witamy w usłudze konferencyjnej. Aby dołączyć do konferencji, naciśnij jeden.",
     },
+    "welcome": {
+        "en": "Welcome to the conference.",
+        "nl": "Welkom bij de vergadering.",
+        "de": "Willkommen in der Konferenz.",
+        "pl": "Witamy w konferencji.",
+    },
     "are_you_still_there": {
         "en": "Are you still there?",
         "nl": "Bent u er nog?",
@@ -115,6 +121,12 @@ _SENTENCES: Final[Texts] = {
         "nl": "De vergadering is vergrendeld. Wacht alstublieft tot u wordt toegelaten.",
         "de": "Die Konferenz ist gesperrt. Bitte warten Sie, bis Sie zugelassen werden.",
         "pl": "Konferencja jest zablokowana. Zaczekaj, aż moderator cię wpuści.",
+    },
+    "knock_timeout": {
+        "en": "Nobody has let you in.",
+        "nl": "Niemand heeft u toegelaten.",
+        "de": "Niemand hat Sie hereingelassen.",
+        "pl": "Nikt cię nie wpuścił.",
     },
     "admission_denied": {
         "en": "The moderator did not admit you.",
@@ -288,6 +300,18 @@ _SENTENCES: Final[Texts] = {
         "de": "Ein Teilnehmer wartet im Warteraum.",
         "pl": "Uczestnik czeka w poczekalni.",
     },
+    "is_waiting": {
+        "en": "is waiting to join.",
+        "nl": "wacht om deel te nemen.",
+        "de": "wartet auf Einlass.",
+        "pl": "czeka na wpuszczenie.",
+    },
+    "nobody_waiting": {
+        "en": "Nobody is waiting to join.",
+        "nl": "Er wacht niemand om deel te nemen.",
+        "de": "Niemand wartet auf Einlass.",
+        "pl": "Nikt nie czeka na wpuszczenie.",
+    },
     "admitted": {
         "en": "You are admitted to the conference.",
         "nl": "U bent toegelaten tot de vergadering.",
@@ -396,6 +420,12 @@ _SENTENCES: Final[Texts] = {
         "nl": "Sterretje twee nul: de vergadering ontgrendelen.",
         "de": "Stern zwei null: die Konferenz entsperren.",
         "pl": "Gwiazdka dwa zero: odblokuj konferencję.",
+    },
+    "menu_star_22": {
+        "en": "Star two two: admit the caller who has waited longest.",
+        "nl": "Sterretje twee twee: wie het langst wacht toelaten.",
+        "de": "Stern zwei zwei: den am längsten Wartenden zulassen.",
+        "pl": "Gwiazdka dwa dwa: wpuść osobę, która czeka najdłużej.",
     },
     "menu_star_11": {
         "en": "Star one one: mute all participants.",

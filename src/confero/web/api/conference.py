@@ -3,6 +3,10 @@
 An account acts either as itself (``participant_id`` omitted: its room role, owner or
 member-moderator, decides) or as one of its own participants (joined through ``join``
 here, or later from the browser). Every moderator command is checked by the actor.
+
+A command answers once its events are stored (``ConferenceService.settled``): a REST
+caller reads its own writes, such as the activity log right after a command. The actor
+does not wait for that; only this request does.
 """
 
 from __future__ import annotations
@@ -10,26 +14,58 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from confero.app import contract
 from confero.app.conferences import build_command
+from confero.app.wire import event_to_wire
 from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
 from confero.domain.rooms import Room
 from confero.web.deps import AccountDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/rooms/{room_id}/conference", tags=["conference"])
+_ENVELOPE = frozenset({"command", "participant_id", "display_name"})
+
+
+def _documented(schema: dict[str, Any]) -> None:
+    """OpenAPI shows the flat body: the envelope's fields and every command's arguments
+    (``arguments`` is only how the server holds them)."""
+    props = schema.get("properties", {})
+    props.pop("arguments", None)
+    bodies = contract.json_schema()
+    for body in bodies.get("$defs", {}).values():
+        for name, field in body.get("properties", {}).items():
+            if name != "command":
+                props.setdefault(name, field)
+    props["command"]["enum"] = sorted(contract.NAMES | {"join"})
 
 
 class CommandIn(BaseModel):
-    command: str = Field(max_length=40)
+    """A command of the one contract (``confero.app.contract``, the same bodies as the
+    WebSocket's) plus who sends it: ``participant_id`` (one of the account's own
+    participants) and, for ``join``, ``display_name``. Fields no command takes are
+    ignored, as they always were."""
+
+    model_config = ConfigDict(json_schema_extra=_documented)
+
+    command: str = Field(max_length=contract.MAX_NAME)
     participant_id: str | None = Field(default=None, max_length=64)
-    target: str | None = Field(default=None, max_length=64)
-    number: str | None = Field(default=None, max_length=32)
-    #: Strict: a reset deletes content, so only a JSON true confirms it.
-    confirm: StrictBool | None = None
-    reason: str | None = Field(default=None, max_length=20)
     display_name: str | None = Field(default=None, max_length=200)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = {k: v for k, v in data.items() if k in contract.ARGUMENTS}
+        return {**{k: v for k, v in data.items() if k in _ENVELOPE}, "arguments": given}
+
+    @field_validator("arguments")
+    @classmethod
+    def _check(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return contract.check_arguments(value)
 
 
 class CommandOut(BaseModel):
@@ -60,7 +96,10 @@ async def run_command(
             identity=f"account:{account.id}",
             account_id=account.id,
         )
-        return CommandOut(command="join", participant_id=pid, events=[e.to_dict() for e in events])
+        await svc.conferences.settled(room)
+        return CommandOut(
+            command="join", participant_id=pid, events=[event_to_wire(e) for e in events]
+        )
     if body.participant_id is not None:
         owner = svc.conferences.participant_account(room, body.participant_id)
         if owner != account.id:
@@ -69,14 +108,12 @@ async def run_command(
         body.command,
         by=body.participant_id,
         by_role=None if body.participant_id else role,
-        target=body.target,
-        number=body.number,
-        confirm=body.confirm,
-        reason=body.reason,
+        **body.arguments,
     )
     events = await svc.conferences.command(room, command)
+    await svc.conferences.settled(room)
     return CommandOut(
         command=body.command,
         participant_id=body.participant_id,
-        events=[e.to_dict() for e in events],
+        events=[event_to_wire(e) for e in events],
     )

@@ -11,6 +11,21 @@ export function setupTexts(language, table) {
   plural = new Intl.PluralRules(language);
 }
 
+/** Error code -> text key, for the codes with a text of their own (the server's error
+ * registry, confero.domain.errors; the room page's config carries it). */
+let errorKeys = {};
+
+export function setupErrors(table) {
+  errorKeys = table || {};
+}
+
+/** The text key of a server `error` (its `text_key`, else the registry's), or ''. */
+export function errorKey(error) {
+  const payloadKey = error && error.payload && error.payload.text_key;
+  const key = payloadKey || errorKeys[(error && error.code) || ''] || '';
+  return key === 'err_generic' ? '' : key;
+}
+
 export function language() {
   return lang;
 }

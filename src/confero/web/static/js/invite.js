@@ -6,7 +6,7 @@
 
 import { toast } from './dialogs.js';
 import { $ } from './dom.js';
-import { t } from './i18n.js';
+import { errorKey, t } from './i18n.js';
 
 const COPIED_MS = 2000;
 /** What people type between the digits of a phone number. */
@@ -134,6 +134,10 @@ function mailRefusal(status, problem) {
 }
 
 // ---------------------------------------------------------------- phone
+/** Numbers whose `invite_failed` arrived while their command was still unanswered: the
+ * server may tell the failure (no trunk) before it answers the command itself. */
+const failedEarly = new Set();
+
 async function callNumber(call) {
   const input = $('#invite-number');
   const number = input.value.replace(NUMBER_SEPARATORS, '');
@@ -144,9 +148,10 @@ async function callNumber(call) {
   }
   const button = $('#invite-call');
   button.disabled = true;
+  failedEarly.delete(number);
   try {
     await call(number);
-    say('#invite-call-status', t('invite_calling', { number }), 'ok');
+    if (!failedEarly.delete(number)) say('#invite-call-status', t('invite_calling', { number }), 'ok');
     input.value = '';
   } catch (error) {
     say('#invite-call-status', callRefusal(error), 'error');
@@ -157,13 +162,13 @@ async function callNumber(call) {
 }
 
 function callRefusal(error) {
-  if (error.code === 'invite.invalid_number') return t('invite_call_invalid');
-  if (error.code === 'conference.moderator_only') return t('err_moderator_only');
-  return t('err_generic', { detail: error.detail || error.code });
+  const key = errorKey(error);
+  return key ? t(key) : t('err_generic', { detail: error.detail || error.code });
 }
 
 /** The server's `invite_failed` event: the call we asked for did not connect. */
 export function inviteFailed(message) {
+  if (message.number) failedEarly.add(message.number);
   const text = t('invite_call_failed', { number: message.number ?? '' });
   say('#invite-call-status', text, 'error');
   toast(text, 'error');

@@ -7,7 +7,7 @@ import { Chat } from './chat.js';
 import { showConnection, showError } from './dialogs.js';
 import { $ } from './dom.js';
 import { createRouter } from './events.js';
-import { setupTexts, t } from './i18n.js';
+import { setupErrors, setupTexts, t } from './i18n.js';
 import { setupInvite } from './invite.js';
 import { LocalMedia } from './media.js';
 import { renderToolbar, setupToolbar, sidebarOpen } from './meeting.js';
@@ -21,9 +21,10 @@ import { Tiles } from './tiles.js';
 
 const config = JSON.parse($('#confero-config').textContent);
 setupTexts(config.lang, config.texts);
+setupErrors(config.errors);
 state.account = config.account;
 
-const signaling = new Signaling(config.ws_path);
+const signaling = new Signaling(config.ws_path, config.commands);
 const media = new LocalMedia();
 const subs = new Subscriptions({
   iceServers: config.ice_servers || [],

@@ -4,7 +4,7 @@
 
 import { clearError, closeDialogs, confirmDialog, showError, toast } from './dialogs.js';
 import { $ } from './dom.js';
-import { formatTime, t } from './i18n.js';
+import { errorKey, formatTime, t } from './i18n.js';
 import { Publisher } from './peers.js';
 import { changed, isModerator, me, state } from './state.js';
 
@@ -21,19 +21,9 @@ const ENDED_TEXT = {
   reset: 'ended_reset',
 };
 
-/** Error codes of docs/SIGNALING.md with a text of their own. */
-const ERROR_TEXT = {
-  'conference.window_ended': 'err_window_ended',
-  'room.full': 'err_room_full',
-  'auth.name_required': 'err_name_required',
-  'participant.invalid_name': 'err_name_invalid',
-  'conference.ended': 'err_conference_ended',
-  'conference.moderator_only': 'err_moderator_only',
-  'conference.unmute_not_allowed': 'err_unmute_not_allowed',
-  'auth.rate_limited': 'err_rate_limited',
-  'conference.busy': 'err_busy',
-  timeout: 'err_timeout',
-};
+/** Codes the page makes itself (no server sent them); the server's codes get their text
+ * keys from the server (errorKey, i18n.js). */
+const LOCAL_ERROR_TEXT = { timeout: 'err_timeout' };
 
 /** Errors that a join with a stale resume token would not fix by itself. */
 const FINAL_JOIN_ERRORS = new Set([
@@ -50,7 +40,8 @@ const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d
 /** The visitor's words for a server `error` (or a failed request). */
 export function errorText(error) {
   const code = error.code || '';
-  if (code === 'conference.too_early') {
+  const key = errorKey(error) || LOCAL_ERROR_TEXT[code];
+  if (key === 'err_too_early') {
     const payload = error.payload || error;
     const detail = payload.detail;
     const startsAt =
@@ -59,7 +50,7 @@ export function errorText(error) {
       (typeof detail === 'string' ? detail.match(ISO_TIME)?.[0] : null);
     return t('err_too_early', { time: startsAt ? formatTime(startsAt) : '?' });
   }
-  if (ERROR_TEXT[code]) return t(ERROR_TEXT[code]);
+  if (key) return t(key);
   const detail = typeof error.detail === 'string' && error.detail ? error.detail : code;
   return t('err_generic', { detail });
 }

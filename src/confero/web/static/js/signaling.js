@@ -19,9 +19,12 @@ export class RequestError extends Error {
 }
 
 export class Signaling extends EventTarget {
-  constructor(path) {
+  /** `commands`: the names the server takes (the room page's config, from the
+   * server's command contract); a name outside it is refused here, not sent. */
+  constructor(path, commands = null) {
     super();
     this.path = path;
+    this.commands = commands ? new Set(commands) : null;
     this.socket = null;
     this.attempt = 0;
     this.seq = 0;
@@ -151,6 +154,9 @@ export class Signaling extends EventTarget {
 
   /** A command of the keypad table: {"type":"command","command":name,...}. */
   command(name, fields = {}) {
+    if (this.commands && !this.commands.has(name)) {
+      return Promise.reject(new RequestError('command.unknown', `unknown command ${name}`));
+    }
     return this.request({ type: 'command', command: name, ...fields });
   }
 
