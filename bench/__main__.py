@@ -1,6 +1,6 @@
 """``make bench``: every benchmark in one run, so ratios compare like with like.
 
-Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu (default: all three, in
+Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall (default: all, in
 that order, about a minute and a half). Each runs in a fresh process, so one's memory
 and garbage do not show up in the next one's figures; each module also runs alone with
 its own arguments, e.g. ``python -m bench.opus_legs 10,100,400 5``.
@@ -16,6 +16,7 @@ BENCHES: dict[str, list[str]] = {
     "phone": ["bench.media_legs", "10,50,100,200,300", "10"],
     "opus": ["bench.opus_legs", "10,50,100,200,300,400,600", "4"],
     "sfu": ["bench.sfu_forward", "1,10"],
+    "muteall": ["bench.mute_all", "50", "5"],
 }
 
 if __name__ == "__main__":
