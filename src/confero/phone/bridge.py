@@ -22,11 +22,10 @@ from typing import Any
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
-from confero.domain.errors import DomainError
+from confero.app.session import ParticipantSession, Sessions
 from confero.domain.events import Event, InviteRequested
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
-from confero.domain.snapshots import ParticipantSnapshot
 from confero.media.engine import MediaEngine
 from confero.media.g711 import G711_CODECS, PCMU
 from confero.media.leg import RtpAudioLeg
@@ -74,7 +73,8 @@ class PhoneBridge:
         #: How long a caller knocks on a locked room before giving up (0: no limit).
         self.knock_timeout = knock_timeout
         self.calls: set[PhoneCall] = set()
-        self._by_participant: dict[str, PhoneCall] = {}
+        #: The callers' participants; a phone that drops rejoins through the IVR (no grace).
+        self.sessions: Sessions[PhoneCall] = Sessions(conferences)
         self._invited: dict[PhoneCall, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] = _nothing
@@ -207,42 +207,36 @@ class PhoneBridge:
         await call.hangup()
         return None
 
-    async def join(self, call: PhoneCall) -> tuple[str, list[Event]]:
+    async def join(self, call: PhoneCall) -> tuple[ParticipantSession[PhoneCall], list[Event]]:
         assert call.room is not None
-        pid = secrets.token_hex(8)
-        self._by_participant[pid] = call  # before the join: its events may come at once
-        try:
-            return await self.conferences.join(
-                call.room,
-                display_name=f"Phone {call.caller}"[:80],
-                role=call.role,
-                channel="phone",
-                identity=f"phone:{call.sip.call_id}",
-                participant_id=pid,
-            )
-        except DomainError:
-            self._by_participant.pop(pid, None)
-            raise
-
-    def participant(self, room: Room, participant_id: str) -> ParticipantSnapshot | None:
-        return self.conferences.participant(room.id, participant_id)
+        return await self.sessions.join(
+            call.room,
+            channel="phone",
+            role=call.role,
+            name=None,
+            default_name=f"Phone {call.caller}",
+            identity=f"phone:{call.sip.call_id}",
+            attach=lambda _: call,  # before the join: its events may come at once
+        )
 
     def name_of(self, participant_id: str) -> Samples | None:
-        call = self._by_participant.get(participant_id)
+        session = self.sessions.get(participant_id)
+        call = session.link if session is not None else None
         return call.name if call is not None else None
 
     def forget(self, call: PhoneCall) -> None:
         self.calls.discard(call)
         if call.participant_id is not None:
-            self._by_participant.pop(call.participant_id, None)
+            self.sessions.forget(call.participant_id)
 
     # ------------------------------------------------------------------ events
     def _event(self, event: Event) -> None:
         """A fast bus subscriber, called as the actor emits: only hand over, never wait."""
         for pid in event.audience:
-            call = self._by_participant.get(pid)
-            if call is not None:
-                call.deliver(event)
+            session = self.sessions.get(pid)
+            if session is not None and session.link is not None:
+                session.link.deliver(event)
+        self.sessions.observe(event)
         if isinstance(event, InviteRequested):
             # Whoever asked (keypad, page, REST), the phone side places the call (F-WB6).
             self._spawn(self._dial_out(event), f"dial-out-{event.number}")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from confero.app.conferences import build_command
+from confero.app import session as ps
 from confero.domain import events as ev
 from confero.domain.controls import Control
 from confero.domain.errors import DomainError
@@ -41,7 +41,6 @@ from confero.sip.ua import SipCall
 
 if TYPE_CHECKING:
     from confero.app.conferences import ConferenceService
-    from confero.domain.snapshots import ParticipantSnapshot
     from confero.media.engine import MediaEngine
     from confero.media.prompts import PromptLibrary
 
@@ -76,9 +75,9 @@ class Switchboard(Protocol):
 
     async def dial_in(self, call: PhoneCall) -> Admitted | None: ...
 
-    async def join(self, call: PhoneCall) -> tuple[str, list[ev.Event]]: ...
-
-    def participant(self, room: Room, participant_id: str) -> ParticipantSnapshot | None: ...
+    async def join(
+        self, call: PhoneCall
+    ) -> tuple[ps.ParticipantSession[PhoneCall], list[ev.Event]]: ...
 
     def name_of(self, participant_id: str) -> Samples | None: ...
 
@@ -102,6 +101,7 @@ class PhoneCall:
         self.room: Room | None = None
         self.role: Role = Role.PARTICIPANT
         self.participant_id: str | None = None
+        self.session: ps.ParticipantSession[PhoneCall] | None = None
         self.in_lobby = False
         self.name: Samples | None = None
         self._engine_room = f"call:{leg.id}"
@@ -233,14 +233,14 @@ class PhoneCall:
         if admitted.name_recording:
             self.name = np.frombuffer(admitted.name_recording, dtype=np.int16)
         try:
-            pid, events = await self.bridge.join(self)
+            session, _ = await self.bridge.join(self)
         except DomainError as exc:
             await self.play(exc.kind.prompt or "conference_has_ended", "goodbye")
             await self.hangup()
             return
-        self.participant_id = pid
+        self.session, self.participant_id = session, session.id
         self._move_to_room(listening=False)
-        self.in_lobby = any(isinstance(e, ev.Knocked) and e.lobby_id == pid for e in events)
+        self.in_lobby = session.knocking
         if self.in_lobby:
             await self._say("conference_locked_wait")
             self._start_hold()
@@ -269,13 +269,10 @@ class PhoneCall:
         self._sync()
 
     def _sync(self) -> None:
-        """Mute state and volume from the conference itself: it decides, we follow."""
-        if self._mix is None or self.room is None or self.participant_id is None:
-            return
-        p = self.bridge.participant(self.room, self.participant_id)
-        if p is not None:
-            self._mix.muted = p.muted
-            self._mix.gain = gain_for_level(p.volume)
+        """Own mute and volume, as the session followed them from the conference."""
+        if self._mix is not None and self.session is not None:
+            self._mix.muted = self.session.muted
+            self._mix.gain = gain_for_level(self.session.volume)
 
     async def _loop(self) -> None:
         while self.sip.state != "ended" and not self._hung_up:
@@ -310,19 +307,11 @@ class PhoneCall:
             await self._say("not_allowed")
             return
         control: Control = result.control
-        if not self.role.allows(control.required_role):
-            await self._say("moderator_only")
-            return
-        assert self.room is not None
-        try:
-            command = build_command(
-                control.command.name,
-                by=self.participant_id,
-                by_role=self.role,
-                number=result.argument or None,
-                confirm=True,
+        assert self.session is not None
+        try:  # the conference checks the role (conference.moderator_only), not the phone
+            await self.session.command(
+                control.command.name, number=result.argument or None, confirm=True
             )
-            await self.bridge.conferences.command(self.room, command)
         except DomainError as exc:
             await self._say(exc.kind.prompt or "not_allowed")
 
@@ -332,20 +321,9 @@ class PhoneCall:
 
     async def _event(self, event: ev.Event) -> None:
         me = self.participant_id
-        self._sync()
+        for instruction in self.session.follow(event) if self.session is not None else ():
+            await self._follow(instruction)
         match event:
-            case ev.LobbyLeft(lobby_id=lobby_id, reason=reason) if lobby_id == me:
-                if reason == "admitted":
-                    self._enter()
-                    await self._say("admitted")
-                else:
-                    why = {"denied": "admission_denied", "full": "conference_full"}
-                    await self._finish(why.get(reason, "conference_closed"))
-            case ev.MuteChanged(participant_id=pid, muted=muted, by=by) if pid == me:
-                if muted:
-                    await self._say("you_are_muted" if by in (None, me) else "muted_by_moderator")
-                else:
-                    await self._say("you_are_unmuted")
             case ev.AllMuteChanged(muted=muted):
                 await self._say("all_muted" if muted else "all_unmuted")
             case ev.LockChanged(locked=locked, by=by) if by == me:
@@ -357,9 +335,6 @@ class PhoneCall:
                     await self._say("knocking")
             case ev.AnnouncementsChanged(participant_id=pid, enabled=on) if pid == me:
                 await self._say("announcements_on" if on else "announcements_off")
-            case ev.VolumeChanged(participant_id=pid, level=level) if pid == me:
-                await self._say("louder" if level >= self._last_level else "softer")
-                self._last_level = level
             case ev.ParticipantsListed(participants=people):
                 await self._list(people)
             case ev.MenuListed(controls=controls):
@@ -372,24 +347,42 @@ class PhoneCall:
                 me in listeners and p.id != me
             ):
                 await self._announce(p.id, "has_joined")
-            case ev.ParticipantLeft(participant_id=pid, reason=reason, by=by) if pid == me:
+            case ev.ParticipantLeft(participant_id=pid, reason="kicked", by=by) if (
+                by == me and pid != me
+            ):
+                await self._say("participant_removed")
+            case ev.WindowClosing():
+                await self._say("ends_in_5_minutes")
+            case _:
+                pass
+
+    async def _follow(self, instruction: ps.Instruction) -> None:
+        """The phone's translation of what its participant must follow: prompts, mixer."""
+        self._sync()
+        match instruction:
+            case ps.Entered() if self.in_lobby:
+                self._enter()
+                await self._say("admitted")
+            case ps.Denied(reason=reason):
+                why = {"denied": "admission_denied", "full": "conference_full"}
+                await self._finish(why.get(reason, "conference_closed"))
+            case ps.MuteChanged(muted=True, by_self=by_self):
+                await self._say("you_are_muted" if by_self else "muted_by_moderator")
+            case ps.MuteChanged(muted=False):
+                await self._say("you_are_unmuted")
+            case ps.VolumeChanged(level=level):
+                await self._say("louder" if level >= self._last_level else "softer")
+                self._last_level = level
+            case ps.Removed(reason=reason):
                 if reason in ("kicked", "removed_by_host"):
                     await self._finish("you_were_removed")
                 elif reason == "ended_by_host":
                     await self._finish("host_ended")
                 else:
                     await self.hangup()
-            case ev.ParticipantLeft(reason="kicked", by=by) if by == me:
-                await self._say("participant_removed")
-            case ev.ConferenceEnded(reason=reason):
-                prompt = (
-                    "host_ended" if reason in ("ended_by_host", "reset") else "conference_closed"
-                )
-                await self._finish(prompt)
-            case ev.WindowClosing():
-                await self._say("ends_in_5_minutes")
-            case _:
-                pass
+            case ps.Ended(reason=reason):
+                ended_by_host = reason in ("ended_by_host", "reset")
+                await self._finish("host_ended" if ended_by_host else "conference_closed")
 
     async def _say(self, *items: Speech) -> None:
         if self._mix is None or self.sip.state == "ended":
@@ -472,12 +465,8 @@ class PhoneCall:
     # ------------------------------------------------------------------ the end
     async def _cleanup(self) -> None:
         self._stop_hold()
-        if self.room is not None and self.participant_id is not None:
-            with contextlib.suppress(DomainError):
-                command = build_command(
-                    "leave", by=self.participant_id, by_role=self.role, reason="left"
-                )
-                await self.bridge.conferences.command(self.room, command)
+        if self.session is not None:
+            await self.session.leave()
         self.engine.remove_leg(self._engine_room, self.leg.id)  # with its owner and tap
         self.leg.close()
         self.sip.hangup()

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import secrets
-import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
-from confero.app.conferences import ConferenceService, build_command
+from confero.app import session as ps
+from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
 from confero.app.wire import event_to_wire
-from confero.domain import commands as c
 from confero.domain import events as ev
 from confero.domain.accounts import Account
-from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
@@ -66,12 +62,10 @@ class BrowserGateway:
         self.rooms = rooms
         self.conferences = conferences
         self.bus = bus
-        #: How long a dropped browser stays in the conference, waiting to come back.
-        self.grace = grace
+        #: The participants of this node's pages; a dropped one waits ``grace`` seconds.
+        self.sessions: ps.Sessions[Participant] = ps.Sessions(conferences, grace=grace)
         self.ice_servers = ice_servers
         self.visitors: dict[str, set[Visitor]] = {}
-        self.participants: dict[str, Participant] = {}
-        self._resume: dict[str, Participant] = {}
         self._talking: dict[str, frozenset[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] = lambda: None
@@ -91,10 +85,10 @@ class BrowserGateway:
                 v.closed = True
                 with contextlib.suppress(asyncio.QueueFull):
                     v.outbox.put_nowait(None)
-        for p in list(self.participants.values()):
-            if p.grace is not None:
-                p.grace.cancel()
-            await self._stop_media(p)
+        self.sessions.close()
+        for session in self.sessions.all():
+            if session.link is not None:
+                await self._stop_media(session.link)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
 
@@ -191,56 +185,32 @@ class BrowserGateway:
         if v.participant is not None:
             raise DomainError("conference.already_joined", "this page has joined already")
         await self._current_room(v)  # a new conference starts with the room's lock, capacity
-        old = self._resume.get(msg.resume) if msg.resume else None
-        if old is not None and old.room.id == v.room.id:
-            live = self.conferences.participant(v.room.id, old.id)
-            if live is not None and old.id in self.participants:
-                await self._rebind(v, old)
-                return
-        name = " ".join((msg.name or "").split())
-        if not name and v.account is not None:
-            name = v.account.display_name
-        if not name:
-            raise DomainError("auth.name_required", "tell the others your name first")
-        name = name[:MAX_DISPLAY_NAME]
-        if old is not None and old.room.id == v.room.id:
-            token, identity = old.resume, old.identity
-            self._resume.pop(token, None)
-        else:
-            token = secrets.token_urlsafe(24)
-            identity = (
-                f"account:{v.account.id}"
-                if v.account is not None
-                else "browser:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-            )
-        role = Role.PARTICIPANT
-        if v.account is not None:
-            role = v.room.role_for_account(v.account.id) or Role.PARTICIPANT
-        p = Participant(
-            id=uuid.uuid4().hex,
-            room=v.room,
-            name=name,
-            identity=identity,
-            resume=token,
-            account_id=v.account.id if v.account else None,
-            visitor=v,
-        )
-        v.participant = p
-        self.participants[p.id] = p
+        resumed = self.sessions.resume(msg.resume, v.room.id)
+        if resumed is not None and resumed.link is not None:
+            await self._rebind(v, resumed.link)
+            return
+        account = v.account
+        role = v.room.role_for_account(account.id) if account is not None else None
+
+        def attach(session: ps.ParticipantSession[Participant]) -> Participant:
+            v.participant = Participant(session, visitor=v)
+            return v.participant
+
         try:
-            await self.conferences.join(
+            await self.sessions.join(
                 v.room,
-                display_name=name,
-                role=role,
                 channel="browser",
-                identity=identity,
-                account_id=p.account_id,
-                participant_id=p.id,
+                role=role or Role.PARTICIPANT,
+                name=msg.name,
+                default_name=account.display_name if account else "",
+                identity=f"account:{account.id}" if account else None,
+                account_id=account.id if account else None,
+                resume=msg.resume,
+                attach=attach,
             )
         except DomainError:
-            self._forget(p)
+            v.participant = None
             raise
-        self._resume[token] = p
 
     async def _offer(self, v: Visitor, msg: s.Offer) -> None:
         p = self._entered(v)
@@ -271,16 +241,14 @@ class BrowserGateway:
         p = v.participant
         if p is None or not p.entered:
             raise DomainError("conference.not_joined", "join the conference first")
-        command = build_command(msg.command, by=p.id, by_role=None, **msg.arguments)
-        await self.conferences.command(v.room, command)
+        await p.session.command(msg.command, **msg.arguments)
         v.push(s.message("result", ref=msg.ref, ok=True))
 
     async def _leave(self, v: Visitor, msg: s.Leave) -> None:
         p = v.participant
         if p is None:
             raise DomainError("conference.not_joined", "join the conference first")
-        with contextlib.suppress(DomainError):  # already gone (ended, removed)
-            await self.conferences.command(v.room, c.Leave(by=p.id, reason="left"))
+        await p.session.leave()  # nothing if already gone (ended, removed)
         await self._part(p)
         # The token stays: coming back with it, one is the same person (identity), who
         # rejoins at once with the old role, as after a drop (domain/conference.py).
@@ -356,7 +324,8 @@ class BrowserGateway:
         state = self.conferences.snapshot(p.room)
         if role != Role.MODERATOR.value:
             state = {**state, "lobby": []}
-        return s.message("welcome", participant_id=p.id, role=role, resume=p.resume, state=state)
+        resume = p.session.token
+        return s.message("welcome", participant_id=p.id, role=role, resume=resume, state=state)
 
     def _enter(self, p: Participant) -> None:
         """Admitted to the room: a mixer leg and media, then the welcome."""
@@ -373,11 +342,12 @@ class BrowserGateway:
         p.mix = self.engine.add_leg(p.room.id, leg, owner=p.id)
         self._sync(p)
 
-    def _sync(self, p: Participant) -> None:
-        live = self.conferences.participant(p.room.id, p.id)
-        if p.mix is not None and live is not None:
-            p.mix.muted = live.muted
-            p.mix.gain = gain_for_level(live.volume)
+    @staticmethod
+    def _sync(p: Participant) -> None:
+        """Own mute and volume, as the session followed them from the conference."""
+        if p.mix is not None:
+            p.mix.muted = p.session.muted
+            p.mix.gain = gain_for_level(p.session.volume)
 
     async def _stop_media(self, p: Participant) -> None:
         await self.streams.unpublish_all(p)
@@ -388,9 +358,6 @@ class BrowserGateway:
 
     async def _rebind(self, v: Visitor, p: Participant) -> None:
         """The same participant on a new socket (reload, network back): F-EN7."""
-        if p.grace is not None:
-            p.grace.cancel()
-            p.grace = None
         old = p.visitor
         if old is not None and old is not v:
             old.participant = None
@@ -404,17 +371,7 @@ class BrowserGateway:
     async def _dropped(self, p: Participant) -> None:
         p.visitor = None
         await self._stop_media(p)
-        if p.entered or p.id in self.participants:
-            p.grace = asyncio.create_task(self._grace(p), name=f"grace-{p.id}")
-
-    async def _grace(self, p: Participant) -> None:
-        await asyncio.sleep(self.grace)
-        p.grace = None
-        if p.visitor is not None:
-            return
-        with contextlib.suppress(DomainError):
-            await self.conferences.command(p.room, c.Leave(by=p.id, reason="dropped"))
-        self._forget(p)
+        self.sessions.drop(p.session)  # back within the grace by its token, or it leaves
 
     async def _part(self, p: Participant) -> None:
         """No longer in the conference (left, removed, ended): media stops now."""
@@ -425,12 +382,13 @@ class BrowserGateway:
         self._forget(p)
 
     def _forget(self, p: Participant) -> None:
-        self.participants.pop(p.id, None)
+        self.sessions.forget(p.id)
         if p.visitor is not None and p.visitor.participant is p:
             p.visitor.participant = None
 
     def _entered_in(self, room_id: str) -> list[Participant]:
-        return [p for p in self.participants.values() if p.room.id == room_id and p.entered]
+        found = (s.link for s in self.sessions.in_room(room_id))
+        return [p for p in found if p is not None and p.entered]
 
     # --------------------------------------------------------------- events
     def _event(self, event: ev.Event) -> None:
@@ -445,43 +403,28 @@ class BrowserGateway:
                     or v.participant_id in event.audience
                 ):
                     v.push(message)
-        ours = [p for p in self.participants.values() if p.room.id == event.room_id]
-        if not ours:
-            return
-        match event:
-            case ev.ParticipantJoined(participant=view):
-                p = self.participants.get(view.id)
+        for session in self.sessions.in_room(event.room_id):
+            p = session.link
+            for instruction in session.follow(event):
                 if p is not None:
-                    self._enter(p)
-            case ev.Knocked(lobby_id=lobby_id):
-                p = self.participants.get(lobby_id)
-                if p is not None and p.visitor is not None:
-                    p.visitor.push(s.message("lobby", lobby_id=lobby_id))
-            case ev.LobbyLeft(lobby_id=lobby_id, reason=reason):
-                p = self.participants.get(lobby_id)
-                if p is not None and reason != "admitted":
-                    if reason == "denied" and p.visitor is not None:
-                        p.visitor.push(s.message("denied", reason=reason))
-                    self._forget(p)
-            case ev.ParticipantLeft(participant_id=pid):
-                p = self.participants.get(pid)
-                if p is not None:
-                    self._spawn(self._part(p), f"part-{pid}")
-            case ev.ConferenceEnded():
-                for p in ours:
-                    self._spawn(self._part(p), f"part-{p.id}")
-                # The conference forgets who was in it (F-EN2: back into a locked room
-                # only by knocking), so their resume tokens mean nothing any more.
-                for token, p in list(self._resume.items()):
-                    if p.room.id == event.room_id:
-                        del self._resume[token]
-            case ev.MuteChanged(participant_id=pid):
-                p = self.participants.get(pid)
-                if p is not None:
-                    self._sync(p)
-            case ev.AllMuteChanged() | ev.VolumeChanged():
-                for p in ours:
-                    self._sync(p)
+                    self._follow(p, instruction)
+        self.sessions.observe(event)
+
+    def _follow(self, p: Participant, instruction: ps.Instruction) -> None:
+        """The browser's translation of what its participant must follow."""
+        match instruction:
+            case ps.Entered():
+                self._enter(p)
+            case ps.Knocking() if p.visitor is not None:
+                p.visitor.push(s.message("lobby", lobby_id=p.id))
+            case ps.Denied(reason=reason):
+                if reason == "denied" and p.visitor is not None:
+                    p.visitor.push(s.message("denied", reason=reason))
+                self._forget(p)
+            case ps.Removed() | ps.Ended():
+                self._spawn(self._part(p), f"part-{p.id}")
+            case ps.MuteChanged() | ps.VolumeChanged():
+                self._sync(p)
 
     async def _talking_loop(self) -> None:
         while True:

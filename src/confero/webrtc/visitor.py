@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from confero.app.session import ParticipantSession
 from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
 from confero.domain.rooms import Room
@@ -32,18 +33,27 @@ class Connection(Protocol):
 
 @dataclass(eq=False)
 class Participant:
-    id: str
-    room: Room
-    name: str
-    identity: str
-    resume: str
-    account_id: str | None
+    """The browser's side of a participant session (confero/app/session.py): the page
+    it is on now, and its media."""
+
+    session: ParticipantSession[Participant]
     visitor: Visitor | None = None
     entered: bool = False
     media: BrowserMedia | None = None
     mix: MixLeg | None = None
-    grace: asyncio.Task[None] | None = None
     publishing: dict[str, str] = field(default_factory=dict)  #: slot -> stream id
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    @property
+    def room(self) -> Room:
+        return self.session.room
+
+    @property
+    def name(self) -> str:
+        return self.session.name
 
 
 @dataclass(eq=False)
@@ -84,4 +94,3 @@ class Visitor:
     @property
     def participant_id(self) -> str | None:
         return self.participant.id if self.participant is not None else None
-

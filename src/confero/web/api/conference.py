@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from confero.app import contract
 from confero.app.conferences import build_command
+from confero.app.session import ParticipantSession
 from confero.app.wire import event_to_wire
-from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
 from confero.domain.rooms import Room
 from confero.web.deps import AccountDep, ServicesDep
@@ -87,18 +87,22 @@ async def run_command(
     room: Room = await svc.rooms.get(account, room_id)
     role = room.role_for_account(account.id)
     if body.command == "join":
-        pid, events = await svc.conferences.join(
+        assert role is not None  # visible rooms always give a role
+        # No session is kept: a REST participant is in the conference until it leaves.
+        session: ParticipantSession[None] = ParticipantSession.start(
+            svc.conferences,
             room,
-            # An account's name may be longer than a participant's: the default is cut.
-            display_name=body.display_name or account.display_name[:MAX_DISPLAY_NAME],
-            role=role,  # type: ignore[arg-type]  # visible rooms always give a role
             channel="api",
+            role=role,
+            name=body.display_name,
+            default_name=account.display_name,
             identity=f"account:{account.id}",
             account_id=account.id,
         )
+        events = await session.join()
         await svc.conferences.settled(room)
         return CommandOut(
-            command="join", participant_id=pid, events=[event_to_wire(e) for e in events]
+            command="join", participant_id=session.id, events=[event_to_wire(e) for e in events]
         )
     if body.participant_id is not None:
         owner = svc.conferences.participant_account(room, body.participant_id)

@@ -1,0 +1,347 @@
+"""One participant session for every channel (issue 10, Deliver 1; house rule 1).
+
+Phone, browser and REST used to join in three ways with three name rules, and the phone
+and the browser each worked out from the conference which of its events concerned
+their own participant. Here it is written once:
+
+- ``ParticipantSession.start`` then ``join``: the identity, the display name (one rule,
+  ``display_name``), the role asked for, and whether the join knocked (F-EN2);
+- ``Sessions``, a channel's map of participant id -> session on this node: leave, drop
+  and the resume grace (a dropped participant stays ``grace`` seconds and comes back by
+  its token; after that, the token rejoins with the same identity, so the conference
+  gives the same role back: F-EN7);
+- ``ParticipantSession.follow``: what one participant must do about an event, computed
+  from the event's payload alone (``Entered``, ``MuteChanged``, ``VolumeChanged``,
+  ``Knocking``, ``Denied``, ``Removed``, ``Ended``); the channel only translates these
+  into prompts and mixer settings (phone) or socket messages and tracks (browser);
+- ``ParticipantSession.command``: a command by name through the one contract
+  (``build_command``) with ``by`` = the participant. No channel checks a role: the
+  conference does, and the error registry (domain/errors.py) says what to tell.
+
+A new channel (a SIP video phone, a bot) needs only a translator of these instructions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from confero.app.conferences import ConferenceService, build_command
+from confero.domain import commands as c
+from confero.domain import events as ev
+from confero.domain.conference import MAX_DISPLAY_NAME
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+
+T = TypeVar("T")
+
+
+def display_name(given: str | None, default: str = "") -> str:
+    """The one name rule for every channel: whitespace collapsed, the channel's default
+    (an account's name, "Phone 0612...") when none is given, cut to ``MAX_DISPLAY_NAME``."""
+    name = " ".join((given or "").split()) or " ".join(default.split())
+    if not name:
+        raise DomainError("auth.name_required", "tell the others your name first")
+    return name[:MAX_DISPLAY_NAME]
+
+
+# ---------------------------------------------------------------- instructions
+@dataclass(frozen=True)
+class Entered:
+    """In the room (at once, or admitted from the lobby): hear it, be heard as set."""
+
+    muted: bool
+    volume: int
+
+
+@dataclass(frozen=True)
+class Knocking:
+    """Waiting in the lobby of a locked room."""
+
+
+@dataclass(frozen=True)
+class MuteChanged:
+    muted: bool
+    #: Muted or unmuted by oneself (or by the conference's own rule), not a moderator.
+    by_self: bool
+
+
+@dataclass(frozen=True)
+class VolumeChanged:
+    level: int
+    at_limit: bool
+
+
+@dataclass(frozen=True)
+class Denied:
+    """The lobby wait is over without admission: denied | full | left."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Removed:
+    """Out of the conference: left | dropped | kicked | ended_by_host | removed_by_host |
+    replaced."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The conference is over: empty | ended_by_host | reset | window_closed."""
+
+    reason: str
+
+
+Instruction = Entered | Knocking | MuteChanged | VolumeChanged | Denied | Removed | Ended
+#: Instructions after which the session is over (``Sessions.observe`` forgets it).
+FINAL = (Denied, Removed, Ended)
+
+
+# ---------------------------------------------------------------- the session
+class ParticipantSession(Generic[T]):
+    """One participant of one conference, whatever the channel. ``link`` is the channel's
+    own object for it (a browser page's media, a phone call)."""
+
+    def __init__(
+        self,
+        conferences: ConferenceService,
+        room: Room,
+        *,
+        name: str,
+        role: Role,
+        channel: str,
+        identity: str,
+        token: str,
+        account_id: str | None,
+    ) -> None:
+        assert name and len(name) <= MAX_DISPLAY_NAME
+        self._conferences = conferences
+        self.id = uuid.uuid4().hex
+        self.room = room
+        self.name = name
+        self.role = role
+        self.channel = channel
+        self.identity = identity
+        #: Comes back to this participant (within the grace) or its role (after it).
+        self.token = token
+        self.account_id = account_id
+        self.knocking = False
+        self.entered = False
+        #: Own mute and volume as the conference last said (event payloads).
+        self.muted = False
+        self.volume = 0
+        self.link: T | None = None
+        self._grace: asyncio.Task[None] | None = None
+
+    @classmethod
+    def start(
+        cls,
+        conferences: ConferenceService,
+        room: Room,
+        *,
+        channel: str,
+        role: Role,
+        name: str | None,
+        default_name: str = "",
+        identity: str | None = None,
+        account_id: str | None = None,
+        token: str | None = None,
+    ) -> ParticipantSession[T]:
+        """A session about to join; ``identity`` None: one of its own, from the token."""
+        cleaned = display_name(name, default_name)
+        token = token or secrets.token_urlsafe(24)
+        if identity is None:
+            identity = f"{channel}:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        return cls(
+            conferences,
+            room,
+            name=cleaned,
+            role=role,
+            channel=channel,
+            identity=identity,
+            token=token,
+            account_id=account_id,
+        )
+
+    async def join(self) -> list[ev.Event]:
+        """Join the room's conference (starting one), or knock on a locked one."""
+        _, events = await self._conferences.join(
+            self.room,
+            display_name=self.name,
+            role=self.role,
+            channel=self.channel,
+            identity=self.identity,
+            account_id=self.account_id,
+            participant_id=self.id,
+        )
+        for event in events:  # in or knocking, muted on entry: known before the join returns
+            self.follow(event)
+        return events
+
+    async def command(self, name: str, **arguments: object) -> list[ev.Event]:
+        """A command by its contract name, sent as this participant: the conference checks
+        the role (``conference.moderator_only``), not the channel."""
+        command = build_command(name, by=self.id, by_role=None, **arguments)
+        return await self._conferences.command(self.room, command)
+
+    async def leave(self, reason: str = "left") -> None:
+        """Out of the conference (or the lobby); nothing if it is gone already."""
+        with contextlib.suppress(DomainError):
+            await self._conferences.command(self.room, c.Leave(by=self.id, reason=reason))
+
+    def follow(self, event: ev.Event) -> list[Instruction]:
+        """What this participant must do about ``event`` (from its payload alone)."""
+        me = self.id
+        if event.room_id != self.room.id:
+            return []
+        match event:
+            case ev.ParticipantJoined(participant=view) if view.id == me:
+                self.knocking, self.entered = False, True
+                self.muted, self.volume = view.muted, view.volume
+                return [Entered(view.muted, view.volume)]
+            case ev.Knocked(lobby_id=lobby_id) if lobby_id == me:
+                self.knocking = True
+                return [Knocking()]
+            case ev.LobbyLeft(lobby_id=lobby_id, reason=reason) if lobby_id == me:
+                self.knocking = False
+                return [] if reason == "admitted" else [Denied(reason)]
+            case ev.MuteChanged(participant_id=pid, muted=muted, by=by) if pid == me:
+                self.muted = muted
+                return [MuteChanged(muted, by_self=by in (None, me))]
+            case ev.VolumeChanged(participant_id=pid, level=level, at_limit=at_limit) if pid == me:
+                self.volume = level
+                return [VolumeChanged(level, at_limit)]
+            case ev.ParticipantLeft(participant_id=pid, reason=reason) if pid == me:
+                self.entered = False
+                return [Removed(reason)]
+            case ev.ConferenceEnded(reason=reason):
+                self.entered = self.knocking = False
+                return [Ended(reason)]
+        return []
+
+
+# ---------------------------------------------------------------- the map
+class Sessions(Generic[T]):
+    """A channel's participants on this node: participant id -> session, the resume
+    tokens, and the grace of dropped participants."""
+
+    def __init__(self, conferences: ConferenceService, *, grace: float = 0.0) -> None:
+        self._conferences = conferences
+        #: How long a dropped participant stays in the conference, waiting to come back.
+        self.grace = grace
+        self._by_id: dict[str, ParticipantSession[T]] = {}
+        #: token -> the last session that used it (its identity, its room).
+        self._tokens: dict[str, ParticipantSession[T]] = {}
+
+    def get(self, participant_id: str) -> ParticipantSession[T] | None:
+        return self._by_id.get(participant_id)
+
+    def all(self) -> list[ParticipantSession[T]]:
+        return list(self._by_id.values())
+
+    def in_room(self, room_id: str) -> list[ParticipantSession[T]]:
+        return [s for s in self._by_id.values() if s.room.id == room_id]
+
+    async def join(
+        self,
+        room: Room,
+        *,
+        channel: str,
+        role: Role,
+        name: str | None,
+        default_name: str = "",
+        identity: str | None = None,
+        account_id: str | None = None,
+        resume: str | None = None,
+        attach: Callable[[ParticipantSession[T]], T] | None = None,
+    ) -> tuple[ParticipantSession[T], list[ev.Event]]:
+        """Join as a new participant. A known ``resume`` token of this room rejoins with
+        its identity (so the conference gives its role back). ``attach`` makes the
+        channel's object before the join: the join's own events may come at once."""
+        old = self._tokens.get(resume) if resume else None
+        if old is not None and old.room.id != room.id:
+            old = None
+        session: ParticipantSession[T] = ParticipantSession.start(
+            self._conferences,
+            room,
+            channel=channel,
+            role=role,
+            name=name,
+            default_name=default_name,
+            identity=old.identity if old is not None else identity,
+            account_id=account_id,
+            token=old.token if old is not None else None,
+        )
+        if attach is not None:
+            session.link = attach(session)
+        self._by_id[session.id] = session
+        try:
+            events = await session.join()
+        except DomainError:
+            self._by_id.pop(session.id, None)
+            raise
+        self._tokens[session.token] = session
+        return session, events
+
+    def resume(self, token: str | None, room_id: str) -> ParticipantSession[T] | None:
+        """The same participant, still in the conference (dropped within its grace, or
+        on another socket): its grace stops."""
+        s = self._tokens.get(token) if token else None
+        if s is None or s.room.id != room_id or s.id not in self._by_id:
+            return None
+        if self._conferences.participant(room_id, s.id) is None:
+            return None
+        self._stop_grace(s)
+        return s
+
+    def drop(self, session: ParticipantSession[T]) -> None:
+        """The channel lost the participant: it stays ``grace`` seconds, then leaves."""
+        if session.id in self._by_id and session._grace is None:
+            session._grace = asyncio.create_task(self._expire(session), name=f"grace-{session.id}")
+
+    async def _expire(self, session: ParticipantSession[T]) -> None:
+        await asyncio.sleep(self.grace)
+        session._grace = None
+        await session.leave("dropped")
+        self.forget(session.id)
+
+    def forget(self, participant_id: str) -> None:
+        """No longer a participant here (its token still rejoins, until the end)."""
+        session = self._by_id.pop(participant_id, None)
+        if session is not None:
+            self._stop_grace(session)
+
+    @staticmethod
+    def _stop_grace(session: ParticipantSession[T]) -> None:
+        task, session._grace = session._grace, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def observe(self, event: ev.Event) -> None:
+        """Keep the map true to the conference: call after the channel followed ``event``."""
+        match event:
+            case ev.ParticipantLeft(participant_id=pid):
+                self.forget(pid)
+            case ev.LobbyLeft(lobby_id=pid, reason=reason) if reason != "admitted":
+                self.forget(pid)
+            case ev.ConferenceEnded(room_id=room_id):
+                for s in self.in_room(room_id):
+                    self.forget(s.id)
+                # The conference forgets who was in it (F-EN2: back into a locked room
+                # only by knocking), so the room's tokens mean nothing any more.
+                for token, s in list(self._tokens.items()):
+                    if s.room.id == room_id:
+                        del self._tokens[token]
+
+    def close(self) -> None:
+        for s in self._by_id.values():
+            self._stop_grace(s)

@@ -1,0 +1,216 @@
+"""The participant session every channel uses (confero/app/session.py): one name rule,
+knocking, leaving, the resume grace, what a participant follows, and commands that only
+the conference authorizes."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+
+from confero.app import session as ps
+from confero.app.services import Services
+from confero.domain import events as ev
+from confero.domain.conference import MAX_DISPLAY_NAME
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
+from confero.domain.rooms import Room
+
+M, P = Role.MODERATOR, Role.PARTICIPANT
+Sessions = ps.Sessions[str]
+
+
+async def a_room(services: Services) -> Room:
+    host = await services.accounts.create("host@example.org", "long-secret", "Host")
+    return await services.rooms.create(host, "Board")
+
+
+class Channel:
+    """The least a channel does: follow its sessions' events, then let the map observe."""
+
+    def __init__(self, services: Services, grace: float = 0.0) -> None:
+        self.sessions: Sessions = ps.Sessions(services.conferences, grace=grace)
+        self.followed: list[tuple[str, ps.Instruction]] = []
+        services.bus.subscribe(self.event)
+
+    def event(self, event: ev.Event) -> None:
+        for s in self.sessions.in_room(event.room_id):
+            self.followed += [(s.id, i) for i in s.follow(event)]
+        self.sessions.observe(event)
+
+    async def join(
+        self,
+        room: Room,
+        name: str | None,
+        role: Role = P,
+        *,
+        default_name: str = "",
+        resume: str | None = None,
+    ) -> ps.ParticipantSession[str]:
+        session, _ = await self.sessions.join(
+            room, channel="test", role=role, name=name, default_name=default_name, resume=resume
+        )
+        return session
+
+    def of(self, session: ps.ParticipantSession[str]) -> list[ps.Instruction]:
+        return [i for pid, i in self.followed if pid == session.id]
+
+
+# ---------------------------------------------------------------- joining
+def test_one_name_rule() -> None:
+    assert ps.display_name("  Ann \t  Lee ") == "Ann Lee"
+    assert ps.display_name(None, "Phone  0612345678") == "Phone 0612345678"
+    assert ps.display_name("   ", "Account Name") == "Account Name"
+    assert ps.display_name("x" * 200) == "x" * MAX_DISPLAY_NAME
+    with pytest.raises(DomainError) as refused:
+        ps.display_name(" ", "")
+    assert refused.value.code == "auth.name_required"
+
+
+async def test_every_channel_joins_with_the_same_rule(services: Services) -> None:
+    room = await a_room(services)
+    channel = Channel(services)
+    phone = await channel.join(room, None, default_name="Phone " + "0" * 100)
+    browser = await channel.join(room, "  Ann   Lee ")
+    api = ps.ParticipantSession[None].start(
+        services.conferences, room, channel="api", role=M, name=None, default_name="Host"
+    )
+    await api.join()
+    names = {
+        p["id"]: p["display_name"] for p in services.conferences.snapshot(room)["participants"]
+    }
+    assert names[phone.id] == ("Phone " + "0" * 100)[:MAX_DISPLAY_NAME]
+    assert names[browser.id] == "Ann Lee"
+    assert names[api.id] == "Host"
+    assert browser.identity.startswith("test:") and browser.identity != phone.identity
+
+
+async def test_knock_then_admit_or_deny(services: Services) -> None:
+    room = await a_room(services)
+    channel = Channel(services)
+    host = await channel.join(room, "Host", M)
+    await host.command("lock")
+    ann = await channel.join(room, "Ann")
+    bob = await channel.join(room, "Bob")
+    assert ann.knocking and bob.knocking and not ann.entered
+    assert channel.of(ann) == [ps.Knocking()]
+    await host.command("admit", target=ann.id)
+    assert ann.entered and not ann.knocking
+    assert channel.of(ann)[-1] == ps.Entered(muted=False, volume=0)
+    await host.command("deny", target=bob.id)
+    assert channel.of(bob)[-1] == ps.Denied("denied")
+    assert channel.sessions.get(bob.id) is None, "a denied knocker is forgotten"
+    assert channel.sessions.get(ann.id) is ann
+
+
+async def test_leave(services: Services) -> None:
+    room = await a_room(services)
+    channel = Channel(services)
+    host = await channel.join(room, "Host", M)
+    ann = await channel.join(room, "Ann")
+    await ann.leave()
+    await ann.leave()  # already gone: nothing
+    assert services.conferences.participant(room.id, ann.id) is None
+    assert channel.of(ann)[-1] == ps.Removed("left")
+    assert channel.sessions.get(ann.id) is None
+    assert channel.sessions.get(host.id) is host
+
+
+# ---------------------------------------------------------------- the grace
+async def test_a_drop_resumed_within_the_grace_is_the_same_participant(
+    services: Services,
+) -> None:
+    room = await a_room(services)
+    channel = Channel(services, grace=0.2)
+    host = await channel.join(room, "Host", M)
+    ann = await channel.join(room, "Ann")
+    channel.sessions.drop(ann)
+    await asyncio.sleep(0.05)
+    assert channel.sessions.resume(ann.token, room.id) is ann
+    await asyncio.sleep(0.3)
+    assert services.conferences.participant(room.id, ann.id) is not None, "still in"
+    assert channel.sessions.resume(ann.token, "another-room") is None
+    assert channel.sessions.resume("no-such-token", room.id) is None
+    assert host.entered
+
+
+async def test_after_the_grace_the_token_rejoins_with_the_same_role(
+    services: Services,
+) -> None:
+    room = await a_room(services)
+    channel = Channel(services, grace=0.05)
+    await channel.join(room, "Host", M)
+    mod = await channel.join(room, "Mod", M)
+    channel.sessions.drop(mod)
+    await asyncio.sleep(0.2)
+    assert services.conferences.participant(room.id, mod.id) is None, "left after the grace"
+    assert channel.sessions.get(mod.id) is None
+    assert channel.sessions.resume(mod.token, room.id) is None, "nothing to resume"
+    back = await channel.join(room, "Mod again", P, resume=mod.token)
+    assert back.id != mod.id and back.identity == mod.identity and back.token == mod.token
+    live = services.conferences.participant(room.id, back.id)
+    assert live is not None and live.role is M, "the same role, as the conference recalls"
+
+
+# ---------------------------------------------------------------- following
+def test_follow_turns_events_into_instructions() -> None:
+    s = ps.ParticipantSession[None](
+        conferences=None,  # type: ignore[arg-type]  # follow never asks the conference
+        room=cast(Room, SimpleNamespace(id="r1")),  # follow reads only the room's id
+        name="Ann",
+        role=P,
+        channel="test",
+        identity="test:ann",
+        token="t",
+        account_id=None,
+    )
+    me, other = s.id, "other"
+    r = "r1"
+    view = ev.ParticipantView(me, "Ann", "participant", "test", True, False, 2)
+    left = ev.ParticipantLeft(
+        participant_id=me, display_name="Ann", reason="kicked", count=0, room_id=r
+    )
+    cases: list[tuple[ev.Event, list[ps.Instruction]]] = [
+        (ev.ParticipantJoined(participant=view, count=1, room_id=r), [ps.Entered(True, 2)]),
+        (
+            ev.MuteChanged(participant_id=me, muted=False, by=me, room_id=r),
+            [ps.MuteChanged(False, True)],
+        ),
+        (
+            ev.MuteChanged(participant_id=me, muted=True, by=other, room_id=r),
+            [ps.MuteChanged(True, False)],
+        ),
+        (ev.MuteChanged(participant_id=other, muted=True, room_id=r), []),
+        (
+            ev.VolumeChanged(participant_id=me, level=3, at_limit=False, room_id=r),
+            [ps.VolumeChanged(3, False)],
+        ),
+        (ev.AllMuteChanged(muted=True, room_id=r), []),
+        (left, [ps.Removed("kicked")]),
+        (ev.ConferenceEnded(reason="ended_by_host", room_id=r), [ps.Ended("ended_by_host")]),
+        (ev.ConferenceEnded(reason="empty", room_id="r2"), []),
+    ]
+    for event, expected in cases:
+        assert s.follow(event) == expected, event
+    assert s.muted and s.volume == 3 and not s.entered
+
+
+# ---------------------------------------------------------------- commands
+async def test_a_command_is_authorized_by_the_conference_not_the_channel(
+    services: Services,
+) -> None:
+    room = await a_room(services)
+    channel = Channel(services)
+    host = await channel.join(room, "Host", M)
+    ann = await channel.join(room, "Ann")
+    with pytest.raises(DomainError) as refused:
+        await ann.command("mute_all")
+    assert refused.value.code == "conference.moderator_only"
+    assert refused.value.kind.prompt == "moderator_only", "the registry says what to play"
+    await host.command("mute_all")
+    assert ann.muted and not host.muted
+    assert channel.of(ann)[-1] == ps.MuteChanged(muted=True, by_self=False)
+    await ann.command("volume_up")
+    assert ann.volume == 1
