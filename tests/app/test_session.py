@@ -214,3 +214,29 @@ async def test_a_command_is_authorized_by_the_conference_not_the_channel(
     assert channel.of(ann)[-1] == ps.MuteChanged(muted=True, by_self=False)
     await ann.command("volume_up")
     assert ann.volume == 1
+
+
+async def test_a_stateless_channel_commands_through_a_handle_on_the_participant(
+    services: Services,
+) -> None:
+    """REST keeps no session between requests: a handle made from the snapshot sends
+    commands through the same code, and the conference still checks the role."""
+    room = await a_room(services)
+    channel = Channel(services)
+    host = await channel.join(room, "Host", M)
+    ann = await channel.join(room, "Ann")
+    found = services.conferences.present(room, ann.id)
+    assert found is not None
+    handle: ps.ParticipantSession[None] = ps.ParticipantSession.existing(
+        services.conferences, room, found
+    )
+    assert (handle.id, handle.name, handle.role, handle.entered) == (ann.id, "Ann", P, True)
+    with pytest.raises(DomainError) as refused:
+        await handle.command("lock")
+    assert refused.value.code == "conference.moderator_only"
+    await handle.command("toggle_mute")
+    assert ann.muted, "the page's own session followed the command sent over REST"
+    lead = services.conferences.present(room, host.id)
+    assert lead is not None
+    await ps.ParticipantSession.existing(services.conferences, room, lead).command("lock")
+    assert services.conferences.snapshot(room)["locked"] is True

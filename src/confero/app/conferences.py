@@ -34,7 +34,7 @@ from confero.domain.offline import apply_offline
 from confero.domain.reservations import CLOSING_WARNING, JoinState, Reservation
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
-from confero.domain.snapshots import ParticipantSnapshot
+from confero.domain.snapshots import LobbySnapshot, ParticipantSnapshot
 
 #: How often a live conference looks at its reservation again (it may have been edited).
 WINDOW_RECHECK = timedelta(minutes=1)
@@ -211,10 +211,16 @@ class ConferenceService:
             return None
         return actor.conference.participant(participant_id)
 
-    def participant_account(self, room: Room, participant_id: str) -> str | None:
+    def present(
+        self, room: Room, participant_id: str
+    ) -> ParticipantSnapshot | LobbySnapshot | None:
+        """Someone in the running conference or its lobby, as the actor last left it."""
         actor = self.registry.get(room.id)
         if actor is None:
             return None
         snap = actor.conference
-        found = snap.participant(participant_id) or snap.knocker(participant_id)
+        return snap.participant(participant_id) or snap.knocker(participant_id)
+
+    def participant_account(self, room: Room, participant_id: str) -> str | None:
+        found = self.present(room, participant_id)
         return found.account_id if found is not None else None

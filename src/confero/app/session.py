@@ -39,6 +39,7 @@ from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.domain.snapshots import LobbySnapshot, ParticipantSnapshot
 
 T = TypeVar("T")
 
@@ -171,6 +172,31 @@ class ParticipantSession(Generic[T]):
             token=token,
             account_id=account_id,
         )
+
+    @classmethod
+    def existing(
+        cls,
+        conferences: ConferenceService,
+        room: Room,
+        found: ParticipantSnapshot | LobbySnapshot,
+    ) -> ParticipantSession[T]:
+        """A handle on someone already in the conference (or its lobby), for a channel
+        that keeps no session between requests (REST): its commands take the same path
+        as a page's or a phone's."""
+        session: ParticipantSession[T] = cls(
+            conferences,
+            room,
+            name=found.display_name,
+            role=found.role,
+            channel=found.channel,
+            identity=found.identity,
+            token="",
+            account_id=found.account_id,
+        )
+        session.id = found.id
+        session.knocking = isinstance(found, LobbySnapshot)
+        session.entered = not session.knocking
+        return session
 
     async def join(self) -> list[ev.Event]:
         """Join the room's conference (starting one), or knock on a locked one."""

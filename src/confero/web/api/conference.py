@@ -105,16 +105,17 @@ async def run_command(
             command="join", participant_id=session.id, events=[event_to_wire(e) for e in events]
         )
     if body.participant_id is not None:
-        owner = svc.conferences.participant_account(room, body.participant_id)
-        if owner != account.id:
+        # As one of the account's own participants: the same session code as a page's
+        # button or a phone's keypad (the conference checks the role).
+        found = svc.conferences.present(room, body.participant_id)
+        if found is None or found.account_id != account.id:
             raise DomainError("auth.forbidden", "that participant is not yours")
-    command = build_command(
-        body.command,
-        by=body.participant_id,
-        by_role=None if body.participant_id else role,
-        **body.arguments,
-    )
-    events = await svc.conferences.command(room, command)
+        own: ParticipantSession[None] = ParticipantSession.existing(svc.conferences, room, found)
+        events = await own.command(body.command, **body.arguments)
+    else:
+        # As the account itself: its room role decides (an owner without joining).
+        command = build_command(body.command, by=None, by_role=role, **body.arguments)
+        events = await svc.conferences.command(room, command)
     await svc.conferences.settled(room)
     return CommandOut(
         command=body.command,
