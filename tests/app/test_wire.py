@@ -24,7 +24,7 @@ PINNED_V1: dict[str, tuple[str, ...]] = {
     "all_mute_changed": ("muted", "by"),
     "lock_changed": ("locked", "by"),
     "knocked": ("lobby_id", "display_name", "channel"),
-    "lobby_left": ("lobby_id", "display_name", "reason", "by"),
+    "lobby_left": ("lobby_id", "display_name", "reason", "by", "code"),
     "hand_changed": ("participant_id", "raised", "by"),
     "announcements_changed": ("participant_id", "enabled"),
     "volume_changed": ("participant_id", "level", "at_limit"),

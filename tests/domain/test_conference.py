@@ -309,6 +309,9 @@ def test_unlock_admits_the_waiting_who_fit_and_tells_the_rest_full() -> None:
     full = [e for e in of_type(events, ev.LobbyLeft) if e.reason == "full"]
     assert admitted == ["amy", "ben"]  # in knock order
     assert [e.lobby_id for e in full] == ["cat"] and full[0].audience >= {"cat"}
+    # The refused knocker's page shows the registry's text for this code.
+    assert full[0].code == "room.full"
+    assert {e.code for e in of_type(events, ev.LobbyLeft) if e.reason == "admitted"} == {None}
     assert set(conf.participants) == {"host", "amy", "ben"}
     assert not conf.lobby and not conf.locked
 

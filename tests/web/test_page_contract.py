@@ -12,10 +12,10 @@ import httpx
 
 from confero.app import contract
 from confero.app.services import Services
-from confero.domain.errors import ERRORS, page_texts
+from confero.domain.errors import ERRORS, final_join_codes, page_texts
 from confero.web import i18n, pages
 from tests.web.support import PASSWORD
-from tests.web.test_pages import config_of
+from tests.web.test_pages import config_of, sign_in
 
 SCRIPTS = sorted((Path(pages.__file__).parent / "static" / "js").glob("*.js"))
 
@@ -35,7 +35,7 @@ def quoted_codes() -> dict[str, str]:
 
 def test_every_error_code_the_scripts_name_is_registered() -> None:
     codes = quoted_codes()
-    assert "room.full" in codes, "the scan finds the codes"
+    assert "reservation.too_soon" in codes, "the scan finds the codes"
     unknown = {c: where for c, where in codes.items() if c not in ERRORS}
     assert set(unknown) <= PAGE_CODES | NOT_CODES, unknown
 
@@ -57,12 +57,21 @@ def test_the_scripts_send_only_commands_the_server_takes() -> None:
     assert unknown == {}
 
 
-def test_the_meeting_scripts_map_no_server_code_to_a_text() -> None:
-    """The code -> text table lives in the registry; the page gets it in its config."""
-    for name in ("session.js", "invite.js", "events.js", "main.js"):
-        text = (Path(pages.__file__).parent / "static" / "js" / name).read_text()
-        assert not re.search(r"'[a-z_]+\.[a-z_]+'\s*:\s*'err_", text), name
-        assert "err_moderator_only" not in text, name
+def test_no_script_maps_a_server_code_to_a_text() -> None:
+    """The code -> text table lives in the registry; every page gets it in its config."""
+    assert any(s.name == "panel-common.js" for s in SCRIPTS)
+    for script in SCRIPTS:
+        text = script.read_text()
+        assert not re.search(r"'[a-z_]+\.[a-z_]+'\s*:\s*'(panel_)?err_", text), script.name
+        assert "err_moderator_only" not in text, script.name
+        # No text key made up from a code ("panel_err_" + code) either.
+        assert not re.search(r"err_\$\{", text), script.name
+
+
+def test_no_script_lists_the_final_join_errors() -> None:
+    """Which refusals end the automatic rejoin is the registry's ``final_for_join``."""
+    for script in SCRIPTS:
+        assert "'conference.window_ended'" not in script.read_text(), script.name
 
 
 async def test_the_room_page_carries_the_error_texts(
@@ -73,7 +82,23 @@ async def test_the_room_page_carries_the_error_texts(
     response = await client.get(f"/join/{room.invite_token}")
     config = config_of(response.text)
     assert config["errors"] == page_texts()
+    assert config["final_join_errors"] == final_join_codes()
+    assert "room.full" in config["final_join_errors"]
     assert config["commands"] == sorted(contract.NAMES)
     assert config["errors"]["conference.moderator_only"] == "err_moderator_only"
     for key in config["errors"].values():
         assert key in config["texts"] and key in i18n.EN
+
+
+async def test_the_panel_pages_carry_the_error_texts(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """A refused booking shows the registry's text on the panel, in the page's language."""
+    host = await services.accounts.create("host@example.org", PASSWORD, "Host")
+    await sign_in(client, host.email)
+    response = await client.get("/rooms", params={"lang": "de"})
+    config = config_of(response.text)
+    assert config["errors"] == page_texts()
+    assert config["errors"]["reservation.overlap"] == "panel_err_reservation_overlap"
+    for key in config["errors"].values():
+        assert config["texts"][key] == i18n.TEXTS["de"][key], key

@@ -65,7 +65,7 @@ SHAPES_V1: Mapping[type[ev.Event], Shape] = MappingProxyType(
         ev.AllMuteChanged: _event("muted", "by"),
         ev.LockChanged: _event("locked", "by"),
         ev.Knocked: _event("lobby_id", "display_name", "channel"),
-        ev.LobbyLeft: _event("lobby_id", "display_name", "reason", "by"),
+        ev.LobbyLeft: _event("lobby_id", "display_name", "reason", "by", "code"),
         ev.HandChanged: _event("participant_id", "raised", "by"),
         ev.AnnouncementsChanged: _event("participant_id", "enabled"),
         ev.VolumeChanged: _event("participant_id", "level", "at_limit"),

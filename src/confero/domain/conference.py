@@ -369,6 +369,7 @@ class Conference:
             display_name=entry.display_name,
             reason=reason,
             by=by,
+            code="room.full" if reason == "full" else None,
         )
 
     def _leave(self, cmd: c.Leave) -> list[ev.Event]:

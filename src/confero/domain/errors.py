@@ -38,8 +38,11 @@ class ErrorKind:
     #: The prompt a phone caller hears (media/prompts/catalog.py); None: the phone's
     #: own default for the situation (a refused key, a refused join).
     prompt: str | None = None
-    #: The key of the meeting page's text (web/i18n/*.py).
+    #: The key of its text on every page, meeting and panel alike (web/i18n/*.py).
     text_key: str = GENERIC_TEXT
+    #: A fresh join would be refused the same way: a page whose resumed join failed
+    #: with this code shows it instead of trying again as a new participant.
+    final_for_join: bool = False
 
     def __post_init__(self) -> None:
         area, dot, name = self.code.partition(".")
@@ -57,29 +60,29 @@ K = ErrorKind
 ERRORS: Mapping[str, ErrorKind] = _kinds(
     # ------------------------------------------------------------ sign-in and rights
     K("auth.required", 401),
-    K("auth.invalid_credentials", 401),
-    K("auth.forbidden", 403),
+    K("auth.invalid_credentials", 401, text_key="signin_failed"),
+    K("auth.forbidden", 403, text_key="panel_err_forbidden"),
     K("auth.account_disabled", 403),
-    K("auth.cross_site", 403),
-    K("auth.rate_limited", 429, text_key="err_rate_limited"),
-    K("auth.name_required", text_key="err_name_required"),
+    K("auth.cross_site", 403, text_key="panel_err_forbidden"),
+    K("auth.rate_limited", 429, text_key="err_rate_limited", final_for_join=True),
+    K("auth.name_required", text_key="err_name_required", final_for_join=True),
     K("access.invalid", 403),
     # ------------------------------------------------------------------ accounts
     K("account.not_found", 404),
-    K("account.wrong_password", 403),
-    K("account.self_lockout", 409),
-    K("account.email_taken", 409),
-    K("account.invalid_email"),
-    K("account.invalid_sms_allowance"),
-    K("account.invalid_time_zone"),
-    K("account.weak_password"),
+    K("account.wrong_password", 403, text_key="panel_err_wrong_password"),
+    K("account.self_lockout", 409, text_key="panel_err_account_self_lockout"),
+    K("account.email_taken", 409, text_key="panel_err_account_email_taken"),
+    K("account.invalid_email", text_key="panel_err_account_invalid_email"),
+    K("account.invalid_sms_allowance", text_key="panel_err_account_invalid_sms_allowance"),
+    K("account.invalid_time_zone", text_key="panel_err_account_invalid_time_zone"),
+    K("account.weak_password", text_key="panel_err_account_weak_password"),
     # --------------------------------------------------------------------- rooms
-    K("room.not_found", 404),
-    K("room.full", 409, prompt="conference_full", text_key="err_room_full"),
+    K("room.not_found", 404, text_key="panel_err_room_not_found"),
+    K("room.full", 409, prompt="conference_full", text_key="err_room_full", final_for_join=True),
     K("room.locked", 409),
-    K("room.invalid_capacity"),
-    K("room.invalid_language"),
-    K("room.invalid_name"),
+    K("room.invalid_capacity", text_key="panel_err_room_invalid_capacity"),
+    K("room.invalid_language", text_key="panel_err_room_invalid_language"),
+    K("room.invalid_name", text_key="panel_err_room_invalid_name"),
     K("room.invalid_pin_length"),
     K("room.invalid_role"),
     K("room.no_number_free"),
@@ -89,12 +92,19 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("conference.not_a_participant", 403),
     K("conference.ended", 409, prompt="conference_has_ended", text_key="err_conference_ended"),
     K("conference.not_running", 409),
-    K("conference.too_early", 409, prompt="conference_has_ended", text_key="err_too_early"),
+    K(
+        "conference.too_early",
+        409,
+        prompt="conference_has_ended",
+        text_key="err_too_early",
+        final_for_join=True,
+    ),
     K(
         "conference.window_ended",
         409,
         prompt="conference_has_ended",
         text_key="err_window_ended",
+        final_for_join=True,
     ),
     K("conference.nobody_to_remove", 409),
     K("conference.unmute_not_allowed", 409, text_key="err_unmute_not_allowed"),
@@ -106,7 +116,7 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("conference.cannot_kick_self"),
     K("conference.duplicate_participant"),
     K("conference.not_joined"),
-    K("participant.invalid_name", text_key="err_name_invalid"),
+    K("participant.invalid_name", text_key="err_name_invalid", final_for_join=True),
     K("command.unknown"),
     K("command.invalid"),
     K("command.confirmation_required"),
@@ -115,24 +125,24 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     # ------------------------------------------------------------ chat, invitations
     K("chat.invalid_text"),
     K("chat.rate_limited", text_key="err_rate_limited"),
-    K("invitation.invalid_email"),
+    K("invitation.invalid_email", text_key="invite_mail_invalid"),
     K("invitation.no_recipients"),
     # -------------------------------------------------------------- reservations
-    K("reservation.not_found", 404),
-    K("reservation.already_started", 409),
-    K("reservation.limit_reached", 409),
-    K("reservation.overlap", 409),
-    K("reservation.end_before_start"),
-    K("reservation.end_in_past"),
+    K("reservation.not_found", 404, text_key="panel_err_reservation_not_found"),
+    K("reservation.already_started", 409, text_key="panel_err_reservation_already_started"),
+    K("reservation.limit_reached", 409, text_key="panel_err_reservation_limit_reached"),
+    K("reservation.overlap", 409, text_key="panel_err_reservation_overlap"),
+    K("reservation.end_before_start", text_key="panel_err_reservation_end_before_start"),
+    K("reservation.end_in_past", text_key="panel_err_reservation_end_in_past"),
     K("reservation.invalid_invitee"),
     K("reservation.naive_time"),
     K("reservation.room_not_bookable"),
-    K("reservation.too_far"),
-    K("reservation.too_long"),
-    K("reservation.too_many_invitees"),
-    K("reservation.too_soon"),
+    K("reservation.too_far", text_key="panel_err_reservation_too_far"),
+    K("reservation.too_long", text_key="panel_err_reservation_too_long"),
+    K("reservation.too_many_invitees", text_key="panel_err_reservation_too_many_invitees"),
+    K("reservation.too_soon", text_key="panel_err_reservation_too_soon"),
     # ------------------------------------- the channels' own (not DomainErrors)
-    K("request.invalid"),
+    K("request.invalid", text_key="panel_err_invalid_input"),
     K("request.too_large", 413),
     K("server.error", 500),
     K("signaling.too_large"),
@@ -158,6 +168,11 @@ def page_texts() -> dict[str, str]:
     """Code -> text key for every code with a text of its own: the page's table, sent in
     its config so the JavaScript never copies codes (web/pages.py)."""
     return {k.code: k.text_key for k in ERRORS.values() if k.text_key != GENERIC_TEXT}
+
+
+def final_join_codes() -> list[str]:
+    """The codes after which the page stops rejoining (``final_for_join``), for its config."""
+    return sorted(k.code for k in ERRORS.values() if k.final_for_join)
 
 
 class DomainError(Exception):

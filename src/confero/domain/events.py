@@ -115,6 +115,8 @@ class LobbyLeft(Event):
     display_name: str
     reason: str
     by: str | None = None
+    #: The error code a refused knocker sees (domain/errors.py), None when not refused.
+    code: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

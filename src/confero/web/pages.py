@@ -203,6 +203,8 @@ async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLRes
         "texts": texts,
         # Error code -> text key from the one error registry: the scripts copy no codes.
         "errors": errors.page_texts(),
+        # Codes after which a failed resumed join is final (the registry's final_for_join).
+        "final_join_errors": errors.final_join_codes(),
         # The commands the socket takes (the one command contract): the scripts send no other.
         "commands": sorted(contract.NAMES),
         "invitation": invitation(room, account, svc.base_url, svc.access_number),

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from confero.domain import errors
 from confero.domain import reservations as rules
 from confero.domain.accounts import MIN_PASSWORD, Account
 from confero.domain.rooms import MAX_NAME_LENGTH
@@ -53,8 +54,10 @@ def _rules() -> dict[str, int]:
 
 
 def panel_texts(lang: str) -> dict[str, str]:
+    """The panel's own texts, the shared ones and every error text of the registry."""
     texts = i18n.texts(lang)
-    return {k: v for k, v in texts.items() if k.startswith("panel_") or k in _SHARED_TEXTS}
+    wanted = set(_SHARED_TEXTS) | set(errors.page_texts().values())
+    return {k: v for k, v in texts.items() if k.startswith("panel_") or k in wanted}
 
 
 def nav_links(request: Request, account: Account, current: str) -> list[dict[str, Any]]:
@@ -114,6 +117,8 @@ async def _page(request: Request, svc: ServicesDep, page: str) -> Response:
         "min_password": MIN_PASSWORD,
         "languages": i18n.language_names(),
         "texts": panel_texts(lang),
+        # Error code -> text key from the one error registry: the scripts copy no codes.
+        "errors": errors.page_texts(),
     }
     if page == "sms":
         # Outbox (no CONFERO_SMS_URL) or a real gateway: the page says which.

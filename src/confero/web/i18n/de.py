@@ -341,7 +341,6 @@ TEXTS: dict[str, str] = {
     "panel_err_generic": "Das hat nicht geklappt: {detail}",
     "panel_err_network": "Der Server ist nicht erreichbar. Bitte erneut versuchen.",
     "panel_err_forbidden": "Das dürfen Sie nicht.",
-    "panel_err_rate_limited": "Zu viele Versuche. Bitte später erneut versuchen.",
     "panel_err_invalid_input": "Bitte prüfen Sie Ihre Eingaben.",
     "panel_err_required": "Bitte füllen Sie dieses Feld aus.",
     "panel_err_invalid_time": "Geben Sie ein Datum und eine Uhrzeit ein.",

@@ -331,7 +331,6 @@ TEXTS: dict[str, str] = {
     "panel_err_generic": "That did not work: {detail}",
     "panel_err_network": "Cannot reach the server. Please try again.",
     "panel_err_forbidden": "You may not do this.",
-    "panel_err_rate_limited": "Too many attempts. Please try again later.",
     "panel_err_invalid_input": "Please check your entries.",
     "panel_err_required": "Please fill in this field.",
     "panel_err_invalid_time": "Enter a date and a time.",

@@ -339,7 +339,6 @@ TEXTS: dict[str, str] = {
     "panel_err_generic": "Dat lukte niet: {detail}",
     "panel_err_network": "De server is niet bereikbaar. Probeer het opnieuw.",
     "panel_err_forbidden": "Dit mag je niet doen.",
-    "panel_err_rate_limited": "Te veel pogingen. Probeer het later opnieuw.",
     "panel_err_invalid_input": "Controleer je invoer.",
     "panel_err_required": "Vul dit veld in.",
     "panel_err_invalid_time": "Vul een datum en een tijd in.",

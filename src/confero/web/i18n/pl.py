@@ -332,7 +332,6 @@ TEXTS: dict[str, str] = {
     "panel_err_generic": "To się nie udało: {detail}",
     "panel_err_network": "Brak połączenia z serwerem. Spróbuj ponownie.",
     "panel_err_forbidden": "Nie masz do tego uprawnień.",
-    "panel_err_rate_limited": "Zbyt wiele prób. Spróbuj ponownie później.",
     "panel_err_invalid_input": "Sprawdź wprowadzone dane.",
     "panel_err_required": "Wypełnij to pole.",
     "panel_err_invalid_time": "Podaj datę i godzinę.",

@@ -78,7 +78,7 @@ export function createRouter(session) {
     lobby_left(m) {
       if (m.lobby_id && m.lobby_id === state.lobbyId) {
         if (m.reason === 'denied') session.finish('denied');
-        else if (m.reason === 'full') session.joinFailed({ code: 'room.full' });
+        else if (m.code) session.joinFailed({ code: m.code });
         return; // admitted: `welcome` follows
       }
       state.lobby.delete(m.lobby_id);

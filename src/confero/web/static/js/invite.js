@@ -125,12 +125,14 @@ async function sendMail(roomId) {
   }
 }
 
+/** A refused invitation in words: the sending limit in the mail's own terms, else the
+ * registry's text for the code (errorKey), else the server's detail. */
 function mailRefusal(status, problem) {
-  const code = problem.code || '';
-  if (code === 'invitation.invalid_email') return t('invite_mail_invalid', { value: problem.value ?? '' });
-  if (code === 'auth.rate_limited' || status === 429) return t('invite_mail_rate_limited');
-  if (code === 'auth.required' || status === 401) return t('invite_mail_failed', { detail: t('signin') });
-  return t('invite_mail_failed', { detail: problem.detail || code || String(status) });
+  if (status === 429) return t('invite_mail_rate_limited');
+  if (status === 401) return t('invite_mail_failed', { detail: t('signin') });
+  const key = errorKey({ code: problem.code || '' });
+  if (key) return t(key, { value: problem.value ?? '', ...problem });
+  return t('invite_mail_failed', { detail: problem.detail || problem.code || String(status) });
 }
 
 // ---------------------------------------------------------------- phone

@@ -3,12 +3,13 @@
 // the field they concern, and a short status line.
 
 import { $ } from './dom.js';
-import { setupTexts, t } from './i18n.js';
+import { errorKey, setupErrors, setupTexts, t } from './i18n.js';
 import './panel-signout.js';
 import { safeZone } from './panel-time.js';
 
 export const config = JSON.parse($('#confero-config').textContent);
 setupTexts(config.lang, config.texts);
+setupErrors(config.errors);
 
 export const zone = safeZone(config.account.time_zone || 'UTC');
 
@@ -20,27 +21,18 @@ export function serverNow() {
   return Date.now() + skew;
 }
 
-/** Codes whose text key is not simply `panel_err_<code with _>`. */
-const ALIASES = {
-  'auth.invalid_credentials': 'panel_err_wrong_password',
-  'account.wrong_password': 'panel_err_wrong_password',
-  'auth.forbidden': 'panel_err_forbidden',
-  'auth.cross_site': 'panel_err_forbidden',
-  'auth.rate_limited': 'panel_err_rate_limited',
-  'request.invalid': 'panel_err_invalid_input',
-};
-
 export function hasText(key) {
   return Object.hasOwn(config.texts, key);
 }
 
-/** A refusal in words: the page's text for its code, else the generic text with the
- * server's detail. `vars` fill placeholders besides the problem's own context. */
+/** A refusal in words: the text the server's error registry names for its code, else
+ * the generic text with the server's detail. `vars` fill placeholders besides the
+ * problem's own context. */
 export function problemText(error, vars = {}) {
   if (!error || error.status === 0) return t('panel_err_network');
   const problem = error.problem || {};
-  const key = ALIASES[error.code] || `panel_err_${String(error.code).replace(/\./g, '_')}`;
-  if (hasText(key)) return t(key, { ...problem, ...vars });
+  const key = errorKey(error);
+  if (key && hasText(key)) return t(key, { ...problem, ...vars });
   return t('panel_err_generic', { detail: problem.detail || error.message });
 }
 

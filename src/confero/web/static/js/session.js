@@ -25,15 +25,6 @@ const ENDED_TEXT = {
  * keys from the server (errorKey, i18n.js). */
 const LOCAL_ERROR_TEXT = { timeout: 'err_timeout' };
 
-/** Errors that a join with a stale resume token would not fix by itself. */
-const FINAL_JOIN_ERRORS = new Set([
-  'conference.too_early',
-  'conference.window_ended',
-  'room.full',
-  'auth.name_required',
-  'participant.invalid_name',
-  'auth.rate_limited',
-]);
 
 const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?/;
 
@@ -58,6 +49,9 @@ export function errorText(error) {
 export class Session {
   constructor({ config, signaling, media, subs, prejoin, chat }) {
     this.config = config;
+    // Errors that a join with a stale resume token would not fix by itself: the server's
+    // error registry marks them (final_for_join) and the page's config lists them.
+    this.finalJoinErrors = new Set(config.final_join_errors || []);
     this.signaling = signaling;
     this.media = media;
     this.subs = subs;
@@ -184,7 +178,7 @@ export class Session {
     if (this.joinUsedResume) {
       this.clearResume();
       this.joinUsedResume = false;
-      if (!FINAL_JOIN_ERRORS.has(error.code) && (this.joinName || state.account)) {
+      if (!this.finalJoinErrors.has(error.code) && (this.joinName || state.account)) {
         // The old participant is gone for good: come in as a new one.
         this.join({ name: this.joinName });
         return;
