@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     sms_token: str = ""
     #: The sender name an SMS shows (seed 004: the operator's name).
     sms_from: str = "Confero"
+    #: People (F-WB3, F-WB4): a page pings this often (seconds), is gone after
+    #: ``presence_timeout`` seconds without a ping (offline), and a call nobody answers
+    #: stops ringing after ``ring_timeout`` seconds (no answer).
+    presence_ping: float = Field(default=10.0, gt=0, le=300)
+    presence_timeout: float = Field(default=25.0, gt=0, le=3600)
+    ring_timeout: float = Field(default=30.0, gt=0, le=600)
     log_level: str = "info"
 
     @classmethod

@@ -19,6 +19,7 @@ from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWo
 from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
+from confero.bus.presence import MemoryPresence
 from confero.config import Settings
 from confero.domain.events import Event, InviteRequested
 from confero.domain.notices import MAIL_NOT_CONFIGURED, Invitation
@@ -48,6 +49,11 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         policy=RoomPolicy(max_capacity=settings.max_capacity, pin_length=settings.pin_length),
         base_url=settings.base_url,
         access_number=settings.access_number,
+        presence=MemoryPresence(),
+        presence_ping=settings.presence_ping,
+        presence_timeout=settings.presence_timeout,
+        ring_timeout=settings.ring_timeout,
+        mail_enabled=bool(settings.smtp_host),
     )
     services.on_close(engine.dispose)
     services.sms_outbox = not settings.sms_url
@@ -61,6 +67,8 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     )
     worker.start()
     services.on_close(worker.stop)
+    services.people.start()  # presence sweeper and bus subscription (F-WB3)
+    services.on_close(services.people.close)
     return services
 
 

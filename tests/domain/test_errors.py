@@ -57,7 +57,18 @@ PUBLISHED_STATUS = {
     "room.not_found": 404,
     "reservation.not_found": 404,
     "server.error": 500,
+    "board.full": 409,
+    "file.type_refused": 415,
+    "file.too_large": 413,
     "request.too_large": 413,
+    # issue 11 (people and calls)
+    "call.not_found": 404,
+    "call.not_a_contact": 403,
+    "call.unavailable": 409,
+    "call.already_ringing": 409,
+    "call.not_yours": 403,
+    "call.over": 409,
+    "contact.not_found": 404,
 }
 
 

@@ -15,6 +15,7 @@ from confero.domain.rooms import (
     MAX_PIN_LENGTH,
     MIN_PIN_LENGTH,
     Room,
+    RoomKind,
     generate_pins,
     random_digits,
     validate_capacity,
@@ -135,3 +136,11 @@ def test_invalid_name_is_refused(name: str) -> None:
     with pytest.raises(DomainError) as exc:
         validate_name(name)
     assert exc.value.code == "room.invalid_name"
+
+
+def test_a_rooms_link_opens_it_to_anyone_a_call_rooms_only_to_its_two() -> None:
+    open_room = room(members={"ben": Role.PARTICIPANT})
+    assert open_room.open_to(None) and open_room.open_to("stranger")
+    call = room(kind=RoomKind.CALL, members={"ben": Role.MODERATOR})
+    assert call.open_to("owner") and call.open_to("ben")
+    assert not call.open_to("stranger") and not call.open_to(None)

@@ -22,7 +22,7 @@ from tests.web.support import PASSWORD
 from tests.web.test_pages import config_of, ids_in, sign_in
 
 STATIC = Path(panel.__file__).parent / "static"
-PAGES = ("/rooms", "/reservations", "/accounts", "/sms", "/settings")
+PAGES = ("/rooms", "/people", "/reservations", "/accounts", "/sms", "/settings")
 
 
 @pytest.fixture
@@ -74,7 +74,8 @@ async def test_every_page_renders_in_every_language(
         assert config["lang"] == lang
         assert config["texts"]["panel_copy"] == texts["panel_copy"]
         own = set(panel._SHARED_TEXTS) | set(config["errors"].values())
-        assert all(k.startswith("panel_") or k in own for k in config["texts"])
+        prefixes = ("panel_", *panel.PEOPLE_PREFIXES)
+        assert all(k.startswith(prefixes) or k in own for k in config["texts"])
         assert config["account"]["email"] == boss.email
 
 
@@ -241,3 +242,150 @@ def test_the_panel_scripts_import_files_that_exist_and_use_known_texts() -> None
     for template in templates.glob("panel_*.html"):
         for key in re.findall(r"\bt\.([a-z_]+)", template.read_text()):
             assert key in i18n.EN, (template.name, key)
+
+
+# ---------------------------------------------------------------------- people (issue 11)
+#: The call UI of static/js/people.js: the hooks the browser tests (tests/e2e) rely on.
+CALL_UI_IDS = frozenset(
+    [
+        "call-outgoing",
+        "call-outgoing-status",
+        "call-cancel",
+        "call-incoming",
+        "call-incoming-name",
+        "call-accept",
+        "call-decline",
+        "gathering",
+        "gathering-text",
+        "gathering-join",
+        "gathering-dismiss",
+        "missed",
+        "missed-list",
+    ]
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl", "de", "pl"])
+async def test_the_people_page_renders_in_every_language(
+    client: httpx.AsyncClient, host: Account, lang: str
+) -> None:
+    """Contacts with presence, search, directory and the contact menu (F-WB3), for every
+    account (not only administrators)."""
+    await sign_in(client, host.email)
+    response = await client.get("/people", params={"lang": lang})
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    texts = i18n.TEXTS[lang]
+    assert f"<title>{texts['panel_people']} · Confero</title>" in html
+    assert 'id="nav-people"' in html and 'aria-current="page"' in html
+    assert {
+        "contact-search",
+        "contacts",
+        "directory",
+        "directory-results",
+        "contact-menu",
+        "contact-menu-call",
+        "contact-menu-remove",
+    } <= ids_in(html)
+    assert texts["panel_people_search"] in html and texts["people_call"] in html
+    assert "/static/js/panel-people.js" in html
+    config = config_of(html)
+    assert config["page"] == "people"
+    for key in ("people_online", "people_busy", "people_offline", "call_incoming_waiting"):
+        assert config["texts"][key] == texts[key], key
+
+
+async def test_every_panel_page_opens_the_people_socket(
+    client: httpx.AsyncClient, boss: Account
+) -> None:
+    """Presence follows open pages: every panel page loads people.js, with its socket's
+    path, the call dialogs and the texts of calls and of their refusals."""
+    await sign_in(client, boss.email)
+    for path in PAGES:
+        html = (await client.get(path, params={"lang": "pl"})).text
+        assert '<script type="module" src="/static/js/people.js"></script>' in html, path
+        assert ids_in(html) >= CALL_UI_IDS, (path, CALL_UI_IDS - ids_in(html))
+        config = config_of(html)
+        assert config["people"] == {"ws_path": "/ws/v1/people"}, path
+        texts = config["texts"]
+        assert texts["call_accept"] == i18n.TEXTS["pl"]["call_accept"]
+        assert texts["err_call_unavailable"] == i18n.TEXTS["pl"]["err_call_unavailable"]
+        assert config["errors"]["call.unavailable"] == "err_call_unavailable"
+        assert config["errors"]["contact.invalid"] == "err_contact_invalid"
+    assert 'id="nav-people" href="/people?lang=pl"' in html
+
+
+async def test_the_join_page_opens_the_people_socket_only_when_signed_in(
+    client: httpx.AsyncClient, services: Services, host: Account
+) -> None:
+    """A guest (invite link only) sees no presence and calls nobody."""
+    room = await services.rooms.create(host, "Weekly")
+    guest = (await client.get(f"/join/{room.invite_token}")).text
+    assert "/static/js/people.js" not in guest
+    assert not CALL_UI_IDS & ids_in(guest)
+    assert "people" not in config_of(guest)
+    assert config_of(guest)["room"]["id"] is None
+    await sign_in(client, host.email)
+    member = (await client.get(f"/join/{room.invite_token}")).text
+    assert '<script type="module" src="/static/js/people.js"></script>' in member
+    assert ids_in(member) >= CALL_UI_IDS
+    assert config_of(member)["people"] == {"ws_path": "/ws/v1/people"}
+
+
+async def test_call_everyone_shows_in_a_room_with_members(
+    client: httpx.AsyncClient, services: Services, host: Account
+) -> None:
+    """F-WB4: the meeting's participants panel offers "Call everyone to the meeting"
+    once the room has members to call."""
+    room = await services.rooms.create(host, "Team")
+    await sign_in(client, host.email)
+    html = (await client.get(f"/join/{room.invite_token}")).text
+    assert config_of(html)["room"] == {
+        "name": "Team",
+        "language": room.language.value,
+        "kind": "room",
+        "has_members": False,
+        "id": room.id,
+    }
+    assert "call-everyone" not in ids_in(html)
+    colleague = await services.accounts.create("colleague@example.org", PASSWORD, "Cora")
+    await services.rooms.set_member(host, room.id, colleague.email, "participant")
+    html = (await client.get(f"/join/{room.invite_token}", params={"lang": "de"})).text
+    assert config_of(html)["room"]["has_members"] is True
+    assert "call-everyone" in ids_in(html)
+    assert i18n.TEXTS["de"]["call_everyone"] in html
+
+
+async def test_a_call_room_reads_hang_up(
+    client: httpx.AsyncClient, services: Services, host: Account
+) -> None:
+    """F-WB3: the room of an accepted 1:1 call is the meeting page with "Hang up", no
+    invitations, no rejoin and nobody to call in."""
+    callee = await services.accounts.create("callee@example.org", PASSWORD, "Cleo")
+    room = await services.rooms.create_call_room(host, callee)
+    await sign_in(client, callee.email)
+    html = (await client.get(f"/join/{room.invite_token}", params={"lang": "nl"})).text
+    texts = i18n.TEXTS["nl"]
+    assert '<body class="room is-call">' in html
+    assert f'role="menuitem">{texts["call_hang_up"]}</button>' in html
+    assert re.search(r'<button id="rejoin"[^>]* hidden>', html)
+    assert "call-everyone" not in ids_in(html)
+    room_config = config_of(html)["room"]
+    assert room_config["kind"] == "call"
+    assert room_config["has_members"] is False
+    assert config_of(html)["texts"]["ended_call_ended"] == texts["ended_call_ended"]
+
+
+def test_the_people_scripts_name_the_hooks_of_the_contract() -> None:
+    """The DOM ids and classes the browser tests use are the ones the scripts make."""
+    scripts = {p.name: p.read_text() for p in STATIC.glob("js/*.js")}
+    people = scripts["people.js"]
+    for hook in ("#call-incoming", "#call-outgoing-status", "#gathering-join", "missed-item"):
+        assert hook in people, hook
+    page = scripts["panel-people.js"]
+    for hook in ("contact-call", "contact-remove", "contact-add", "#contact-menu", "presence"):
+        assert hook in page, hook
+    members = scripts["panel-members.js"]
+    for hook in ("room-members", "member-role", "member-remove", "member-add-input"):
+        assert hook in members, hook
+    assert "room-call-everyone" in members and "gather(" in members

@@ -134,10 +134,13 @@ class Browser:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
 
-    async def connect(self) -> dict[str, Any]:
+    async def connect(self, *, hello: bool = True) -> dict[str, Any]:
+        """Open the socket and (unless not ``hello``) say hello: the ``room`` answer."""
         headers = {"Cookie": self.cookie} if self.cookie else None
         self.ws = await websockets.connect(self.url, additional_headers=headers)
         self._reader = asyncio.create_task(self._read())
+        if not hello:
+            return {}
         await self.send(type="hello")
         return await self.expect("room")
 

@@ -39,6 +39,9 @@ from confero.domain.snapshots import LobbySnapshot, ParticipantSnapshot
 #: How often a live conference looks at its reservation again (it may have been edited).
 WINDOW_RECHECK = timedelta(minutes=1)
 
+#: A 1:1 call's conference: the caller and the callee (F-WB3).
+CALL_CAPACITY = 2
+
 #: Commands a client may send by name; ``join`` has its own path, ``close_window`` is ours.
 EXTERNAL_COMMANDS = contract.NAMES
 
@@ -94,7 +97,11 @@ class ConferenceService:
         account_id: str | None = None,
         participant_id: str | None = None,
     ) -> tuple[str, list[Event]]:
-        """Join (or knock on) the room's conference, starting one if none runs."""
+        """Join (or knock on) the room's conference, starting one if none runs. A call
+        room (F-WB3) takes its two accounts only: anyone else, guests included, is
+        refused with ``call.not_yours``, whatever link or id they hold."""
+        if room.is_call and (account_id is None or room.role_for_account(account_id) is None):
+            raise DomainError("call.not_yours", "this call is between two other people")
         window = await self.check_open(room)
         pid = participant_id or uuid.uuid4().hex
         command = c.Join(
@@ -118,13 +125,15 @@ class ConferenceService:
 
     @staticmethod
     def _conference(conference_id: str, room: Room) -> Conference:
+        """A call room's conference holds its two and ends when one hangs up (F-WB3)."""
         return Conference(
             conference_id,
             room.id,
-            capacity=room.capacity,
+            capacity=CALL_CAPACITY if room.is_call else room.capacity,
             locked=room.locked,
             allow_self_unmute=room.allow_self_unmute,
             mute_on_entry=room.mute_on_entry,
+            ends_when_one_leaves=room.is_call,
         )
 
     async def _window_timer(self, actor: ConferenceActor, window: Reservation) -> None:

@@ -219,32 +219,61 @@ class NoticeService:
         async with self._uow() as uow:
             room = await RoomService.visible(uow, account, room_id)
             self._limiter.check(key, now)
-            end = now + ADHOC_LENGTH
-            if room.booked:
-                state, window = room_join_state(await uow.reservations.list_for_room(room.id), now)
-                if state is JoinState.OPEN and window is not None:
-                    end = max(window.end, now + timedelta(minutes=1))
-            uid = f"{uuid.uuid4().hex}@confero"
-            invitation = self._invitation(
-                Kind.ADHOC, room, account, uid=uid, sequence=0, title=room.name, start=now, end=end
-            )
-            for address in clean:
-                await uow.notices.add(
-                    Notice(
-                        id=uuid.uuid4().hex,
-                        account_id=account.id,
-                        room_id=room.id,
-                        reservation_id=None,
-                        channel=Channel.EMAIL,
-                        recipient=address,
-                        kind=Kind.ADHOC,
-                        due_at=now,
-                        created_at=now,
-                        invitation=invitation,
-                    )
-                )
+            await self._add_adhoc(uow, room, account, clean)
             await uow.commit()
         for _ in clean:
             self._limiter.fail(key, now)
         self.wake()
         return len(clean)
+
+    async def call_in(self, room: Room, caller: Account, emails: Sequence[str]) -> int:
+        """Mails "call everyone to the meeting" to the members who are offline (F-WB4): the
+        same ad-hoc invitation mail, one per address. No invite limit here: the gather
+        that calls this has its own (app/people.py), and the caller's rights in the room
+        were checked there. Addresses that are not valid are left out; how many mails
+        were planned."""
+        clean: list[str] = []
+        for e in emails:
+            try:
+                clean.append(normalize_email(e))
+            except DomainError:
+                continue
+        clean = list(dict.fromkeys(clean))
+        if not clean:
+            return 0
+        async with self._uow() as uow:
+            await self._add_adhoc(uow, room, caller, clean)
+            await uow.commit()
+        self.wake()
+        return len(clean)
+
+    async def _add_adhoc(
+        self, uow: UnitOfWork, room: Room, host: Account, addresses: Sequence[str]
+    ) -> None:
+        """One ad-hoc invitation (from now for an hour, or to the end of the booked
+        window that is open) mailed to each address, inside the caller's unit of work."""
+        now = self._clock.now()
+        end = now + ADHOC_LENGTH
+        if room.booked:
+            state, window = room_join_state(await uow.reservations.list_for_room(room.id), now)
+            if state is JoinState.OPEN and window is not None:
+                end = max(window.end, now + timedelta(minutes=1))
+        uid = f"{uuid.uuid4().hex}@confero"
+        invitation = self._invitation(
+            Kind.ADHOC, room, host, uid=uid, sequence=0, title=room.name, start=now, end=end
+        )
+        for address in addresses:
+            await uow.notices.add(
+                Notice(
+                    id=uuid.uuid4().hex,
+                    account_id=host.id,
+                    room_id=room.id,
+                    reservation_id=None,
+                    channel=Channel.EMAIL,
+                    recipient=address,
+                    kind=Kind.ADHOC,
+                    due_at=now,
+                    created_at=now,
+                    invitation=invitation,
+                )
+            )

@@ -16,6 +16,7 @@ from confero.domain.accounts import Account
 from confero.domain.content import ActivityEntry, ChatMessage
 from confero.domain.events import Event
 from confero.domain.notices import Invitation, Notice, OutboxSms, State
+from confero.domain.people import MissedCall
 from confero.domain.reservations import Reservation
 from confero.domain.rooms import Room
 
@@ -95,6 +96,15 @@ class AccountRepository(Protocol):
     async def add(self, account: Account) -> None: ...
     async def get(self, account_id: str) -> Account | None: ...
     async def by_email(self, email: str) -> Account | None: ...
+    async def get_many(self, account_ids: Iterable[str]) -> Sequence[Account]:
+        """Those of the ids that exist, disabled ones included."""
+        ...
+
+    async def search(self, folded_query: str, limit: int) -> Sequence[Account]:
+        """Enabled accounts whose name or email contains ``folded_query`` (already in
+        lower case, any letter), by name (the directory, F-WB3)."""
+        ...
+
     async def count(self) -> int: ...
     async def update(self, account: Account) -> None: ...
     async def list_all(self) -> Sequence[Account]:
@@ -128,10 +138,17 @@ class TokenRepository(Protocol):
 class RoomRepository(Protocol):
     async def add(self, room: Room) -> None: ...
     async def get(self, room_id: str) -> Room | None: ...
-    async def by_number(self, conference_number: str) -> Room | None: ...
+    async def by_number(self, conference_number: str) -> Room | None:
+        """The ordinary room with this number: call rooms are unreachable by phone."""
+        ...
+
+    async def number_taken(self, conference_number: str) -> bool:
+        """Any room, call rooms included, holds this number."""
+        ...
+
     async def by_invite_token(self, token: str) -> Room | None: ...
     async def list_for_account(self, account_id: str) -> Sequence[Room]:
-        """Rooms the account owns or is a member of."""
+        """Ordinary rooms the account owns or is a member of (call rooms are never listed)."""
         ...
 
     async def update(self, room: Room) -> None: ...
@@ -229,6 +246,48 @@ class SmsOutboxRepository(Protocol):
         ...
 
 
+class ContactRepository(Protocol):
+    """Added contacts (F-WB3); room co-members are read from the rooms."""
+
+    async def add(self, owner_id: str, contact_id: str, created_at: datetime) -> bool:
+        """False when it was there already."""
+        ...
+
+    async def remove(self, owner_id: str, contact_id: str) -> bool:
+        """False when there was nothing to remove."""
+        ...
+
+    async def added(self, owner_id: str) -> Sequence[str]:
+        """The ids ``owner_id`` added."""
+        ...
+
+    async def added_by(self, contact_id: str) -> Sequence[str]:
+        """The ids of the accounts that added ``contact_id``."""
+        ...
+
+    async def room_peers(self, account_id: str) -> Sequence[str]:
+        """Owners and members of the ordinary rooms the account owns or belongs to,
+        without the account itself."""
+        ...
+
+
+class MissedCallRepository(Protocol):
+    """Calls and gathers that found the account offline (F-WB3, F-WB4)."""
+
+    async def add(self, missed: MissedCall) -> None: ...
+    async def list(self, account_id: str, limit: int = 50) -> Sequence[MissedCall]:
+        """Newest first."""
+        ...
+
+    async def dismiss(self, account_id: str, missed_id: str | None) -> int:
+        """Deletes one of the account's (or all of them, ``None``); how many went."""
+        ...
+
+    async def trim(self, account_id: str, keep: int) -> None:
+        """Keeps only the newest ``keep``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     accounts: AccountRepository
     tokens: TokenRepository
@@ -238,6 +297,8 @@ class UnitOfWork(Protocol):
     activity: ActivityRepository
     notices: NoticeRepository
     sms_outbox: SmsOutboxRepository
+    contacts: ContactRepository
+    missed_calls: MissedCallRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

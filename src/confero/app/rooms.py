@@ -2,7 +2,12 @@
 
 A room is visible to its owner and members only; to anyone else it does not exist
 (``room.not_found``), so room ids cannot be probed. Only the owner changes a room; the
-owner and moderator members may replace its invite link (F-RS6).
+owner and moderator members may replace its invite link (F-RS6) and add, remove and set
+the role of members (F-WB4).
+
+The private room of an accepted 1:1 call (``RoomKind.CALL``, F-WB3) is made here too; it
+is never listed, not reachable by phone (repositories), and keeps its settings, link and
+two people as made: nobody changes it.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from confero.domain.roles import Role
 from confero.domain.rooms import (
     CONFERENCE_NUMBER_LENGTH,
     DEFAULT_CAPACITY,
+    MAX_NAME_LENGTH,
     Language,
     Room,
+    RoomKind,
     generate_pins,
     random_digits,
     validate_capacity,
@@ -31,6 +38,8 @@ from confero.domain.rooms import (
 )
 
 _NUMBER_ATTEMPTS = 50
+#: A call room holds its two people.
+CALL_CAPACITY = 2
 
 
 def new_invite_token() -> str:
@@ -77,6 +86,8 @@ class RoomService:
         booked: bool = False,
         allow_self_unmute: bool = True,
         mute_on_entry: bool = False,
+        kind: RoomKind = RoomKind.ROOM,
+        members: dict[str, Role] | None = None,
     ) -> Room:
         """Inside the caller's unit of work, so a reservation and its room commit together."""
         capacity = (
@@ -86,7 +97,7 @@ class RoomService:
         pin, admin_pin = generate_pins(self.policy.pin_length)
         for _ in range(_NUMBER_ATTEMPTS):
             number = random_digits(CONFERENCE_NUMBER_LENGTH)
-            if number[0] != "0" and await uow.rooms.by_number(number) is None:
+            if number[0] != "0" and not await uow.rooms.number_taken(number):
                 break
         else:  # pragma: no cover - a million numbers exhausted
             raise DomainError("room.no_number_free", "no conference number is free")
@@ -104,8 +115,30 @@ class RoomService:
             booked=booked,
             allow_self_unmute=allow_self_unmute,
             mute_on_entry=mute_on_entry,
+            members=dict(members or {}),
+            kind=kind,
         )
         await uow.rooms.add(room)
+        return room
+
+    async def create_call_room(self, caller: Account, callee: Account) -> Room:
+        """The private room of an accepted 1:1 call (F-WB3): owned by the caller, the
+        callee a moderator member, room for the two of them and a fresh invite link. It
+        gets a conference number like any room (the column is unique), but ``by_number``
+        never answers with it."""
+        name = f"{caller.display_name} \u2013 {callee.display_name}"
+        if len(name) > MAX_NAME_LENGTH:
+            name = name[: MAX_NAME_LENGTH - 1].rstrip() + "\u2026"
+        async with self._uow() as uow:
+            room = await self.add_room(
+                uow,
+                caller,
+                name,
+                capacity=min(CALL_CAPACITY, self.policy.max_capacity),
+                kind=RoomKind.CALL,
+                members={callee.id: Role.MODERATOR},
+            )
+            await uow.commit()
         return room
 
     async def create(self, owner: Account, name: str, **options: object) -> Room:
@@ -125,6 +158,18 @@ class RoomService:
     def require_owner(account: Account, room: Room) -> None:
         if room.owner_id != account.id:
             raise DomainError("auth.forbidden", "only the room's owner may do this")
+
+    @staticmethod
+    def require_moderator(account: Account, room: Room) -> None:
+        """The owner or a moderator member; never in a call room (it stays as made)."""
+        if room.role_for_account(account.id) is not Role.MODERATOR:
+            raise DomainError("auth.forbidden", "only the owner or a moderator may do this")
+        RoomService.require_not_call(room)
+
+    @staticmethod
+    def require_not_call(room: Room) -> None:
+        if room.is_call:
+            raise DomainError("auth.forbidden", "a call's room cannot be changed")
 
     async def get(self, account: Account, room_id: str) -> Room:
         async with self._uow() as uow:
@@ -179,6 +224,7 @@ class RoomService:
         async with self._uow() as uow:
             room = await self.visible(uow, account, room_id)
             self.require_owner(account, room)
+            self.require_not_call(room)
             changed = replace(room, members=dict(room.members))
             if name is not None:
                 changed.name = validate_name(name)
@@ -207,6 +253,7 @@ class RoomService:
         async with self._uow() as uow:
             room = await self.visible(uow, account, room_id)
             self.require_owner(account, room)
+            self.require_not_call(room)
             room.pin, room.admin_pin = generate_pins(self.policy.pin_length)
             await uow.rooms.update(room)
             await uow.commit()
@@ -217,8 +264,7 @@ class RoomService:
         request, so the old link stops working at once."""
         async with self._uow() as uow:
             room = await self.visible(uow, account, room_id)
-            if room.role_for_account(account.id) is not Role.MODERATOR:
-                raise DomainError("auth.forbidden", "only the owner or a moderator may do this")
+            self.require_moderator(account, room)
             room.invite_token = new_invite_token()
             await uow.rooms.update(room)
             await uow.commit()
@@ -227,27 +273,54 @@ class RoomService:
     async def set_member(
         self, account: Account, room_id: str, member_email: str, role: str | None
     ) -> Room:
-        """Add or change a member (``role``), or remove them (``None``)."""
+        """Add or change a member (``role``), or remove them (``None``), by email."""
         async with self._uow() as uow:
             room = await self.visible(uow, account, room_id)
-            self.require_owner(account, room)
+            self.require_moderator(account, room)
             member = await uow.accounts.by_email(member_email.strip().lower())
-            if member is None:
-                raise DomainError("account.not_found", "no account with that email")
-            if member.id == room.owner_id:
-                raise DomainError("room.owner_is_moderator", "the owner is always moderator")
-            if role is None:
-                room.members.pop(member.id, None)
-            else:
-                try:
-                    room.members[member.id] = Role(role)
-                except ValueError:
-                    raise DomainError(
-                        "room.invalid_role", "role is participant or moderator"
-                    ) from None
-            await uow.rooms.update(room)
-            await uow.commit()
+            return await self._set_member(uow, room, member, role)
+
+    async def set_member_by_id(
+        self, account: Account, room_id: str, member_id: str, role: str | None
+    ) -> Room:
+        """``set_member`` by account id (the panel's members list, F-WB4)."""
+        async with self._uow() as uow:
+            room = await self.visible(uow, account, room_id)
+            self.require_moderator(account, room)
+            member = await uow.accounts.get(member_id)
+            return await self._set_member(uow, room, member, role)
+
+    @staticmethod
+    async def _set_member(
+        uow: UnitOfWork, room: Room, member: Account | None, role: str | None
+    ) -> Room:
+        """Owner and moderator members may do it (F-WB4); the owner stays moderator."""
+        if member is None:
+            raise DomainError("account.not_found", "no such account")
+        if member.id == room.owner_id:
+            raise DomainError("room.owner_is_moderator", "the owner is always moderator")
+        if role is None:
+            room.members.pop(member.id, None)
+        else:
+            try:
+                room.members[member.id] = Role(role)
+            except ValueError:
+                raise DomainError("room.invalid_role", "role is participant or moderator") from None
+        await uow.rooms.update(room)
+        await uow.commit()
         return room
+
+    async def retire_call_room(self, room_id: str) -> bool:
+        """A 1:1 call is over: its room goes with its chat and log (a call room is not a
+        place people come back to; left, each call would hold a conference number for
+        ever). Rooms of any other kind are never touched here."""
+        async with self._uow() as uow:
+            room = await uow.rooms.get(room_id)
+            if room is None or not room.is_call:
+                return False
+            await uow.rooms.delete(room.id)
+            await uow.commit()
+        return True
 
     async def delete(self, account: Account, room_id: str) -> None:
         async with self._uow() as uow:

@@ -9,8 +9,11 @@ from confero.app.accounts import AccountService
 from confero.app.activity import ActivityLog
 from confero.app.actor import ConferenceRegistry
 from confero.app.conferences import ConferenceService
+from confero.app.contacts import ContactService
 from confero.app.notices import NoticeService
+from confero.app.people import CALL_LIMIT, PeopleService
 from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
+from confero.app.presence_port import PresenceStore
 from confero.app.ratelimit import RateLimiter
 from confero.app.reservations import ReservationService
 from confero.app.room_state import RoomStateProjection
@@ -34,6 +37,10 @@ class Services:
     #: Plans and reads notices (mail, SMS); the worker that sends them is started by
     #: the composition root and stopped with ``close`` (F-RS5, F-RS6).
     notices: NoticeService
+    #: Contacts and room members (F-WB3, F-WB4), and presence and calls over the
+    #: people socket; the composition root starts ``people`` and closes it with us.
+    contacts: ContactService
+    people: PeopleService
     base_url: str
     #: The shared dial-in number (CONFERO_ACCESS_NUMBER) pages and mails show; may be "".
     access_number: str = ""
@@ -63,25 +70,50 @@ def build_services(
     base_url: str,
     limiter: RateLimiter | None = None,
     access_number: str = "",
+    presence: PresenceStore,
+    presence_ping: float = 10.0,
+    presence_timeout: float = 25.0,
+    ring_timeout: float = 30.0,
+    mail_enabled: bool = False,
 ) -> Services:
     limiter = limiter or RateLimiter()
     rooms = RoomService(uow, clock, bus, policy, limiter)
     notices = NoticeService(uow, clock, base_url=base_url, access_number=access_number)
     reservations = ReservationService(uow, clock, rooms, notices)
     registry = ConferenceRegistry(bus)
+    accounts = AccountService(uow, clock, limiter)
+    conferences = ConferenceService(registry, rooms, reservations, bus, clock)
+    contacts = ContactService(uow, clock)
+    people = PeopleService(
+        contacts,
+        rooms,
+        conferences,
+        notices,
+        bus,
+        presence,
+        RateLimiter(CALL_LIMIT),  # its own counters: call:<account id>
+        accounts=accounts,
+        clock=clock,
+        ping=presence_ping,
+        timeout=presence_timeout,
+        ring_timeout=ring_timeout,
+        mail_enabled=mail_enabled,
+    )
     return Services(
         clock=clock,
         bus=bus,
         uow=uow,
         limiter=limiter,
-        accounts=AccountService(uow, clock, limiter),
+        accounts=accounts,
         rooms=rooms,
         reservations=reservations,
         registry=registry,
-        conferences=ConferenceService(registry, rooms, reservations, bus, clock),
+        conferences=conferences,
         activity=ActivityLog(bus, rooms, clock),
         room_state=RoomStateProjection(bus, rooms),
         notices=notices,
+        contacts=contacts,
+        people=people,
         base_url=base_url,
         access_number=access_number,
     )

@@ -97,7 +97,8 @@ class Removed:
 
 @dataclass(frozen=True)
 class Ended:
-    """The conference is over: empty | ended_by_host | reset | window_closed."""
+    """The conference is over: empty | ended_by_host | reset | window_closed | call_ended
+    (the other side of a 1:1 call hung up, F-WB3)."""
 
     reason: str
 

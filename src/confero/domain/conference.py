@@ -18,7 +18,10 @@ Decisions where the sources are silent (what Zoom / ConfBridge users expect):
   point at); with nobody waiting it is an error the caller hears;
 - unlocking admits everyone waiting in the lobby who still fits; the rest are told the
   room is full, so a lobby exists only while the room is locked;
-- the conference ends when the last participant leaves (F-RS4).
+- the conference ends when the last participant leaves (F-RS4);
+- a 1:1 call's conference (``ends_when_one_leaves``, F-WB3) ends for both as soon as
+  one of them is out for any reason (left, dropped, kicked): reason ``call_ended``. A
+  reload that replaces one's own leg is no hang-up.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ class Conference:
         locked: bool = False,
         allow_self_unmute: bool = True,
         mute_on_entry: bool = False,
+        ends_when_one_leaves: bool = False,
     ) -> None:
         self.id = conference_id
         self.room_id = room_id
@@ -115,6 +119,8 @@ class Conference:
         self.locked = locked
         self.allow_self_unmute = allow_self_unmute
         self.mute_on_entry = mute_on_entry
+        #: A call room: one hanging up ends it for the other too (F-WB3).
+        self.ends_when_one_leaves = ends_when_one_leaves
         self.participants: dict[str, Participant] = {}
         self.lobby: dict[str, LobbyEntry] = {}
         self.all_muted = False
@@ -262,6 +268,8 @@ class Conference:
         ]
         if end_if_empty and not self.participants:
             events += self._end("empty", None)
+        elif self.ends_when_one_leaves and reason != "replaced" and self.participants:
+            events += self._end("call_ended", by)
         return events
 
     def _end(self, reason: str, by: str | None) -> list[ev.Event]:
@@ -481,6 +489,8 @@ class Conference:
         me = self._self(cmd)
         events: list[ev.Event] = []
         for p in self._in_join_order():
+            if self.ended:  # a call room ends with the first one out
+                break
             if p.id != me.id:
                 events += self._remove(p.id, "removed_by_host", me.id, remember=False)
         return events

@@ -122,6 +122,16 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("command.confirmation_required"),
     K("invite.invalid_number", text_key="invite_call_invalid"),
     K("media.no_offer"),
+    # ---------------------------------------------- people and calls (F-WB3, F-WB4)
+    K("call.not_found", 404, text_key="err_call_not_found"),
+    K("call.not_a_contact", 403, text_key="err_call_not_a_contact"),
+    K("call.unavailable", 409, text_key="err_call_unavailable"),
+    K("call.invalid", text_key="err_call_invalid"),
+    K("call.already_ringing", 409, text_key="err_call_already_ringing"),
+    K("call.not_yours", 403, text_key="err_call_not_yours", final_for_join=True),
+    K("call.over", 409, text_key="err_call_over"),
+    K("contact.not_found", 404, text_key="err_contact_not_found"),
+    K("contact.invalid", text_key="err_contact_invalid"),
     # ------------------------------------------------------------ chat, invitations
     K("chat.invalid_text"),
     K("chat.rate_limited", text_key="err_rate_limited"),
@@ -141,6 +151,13 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("reservation.too_long", text_key="panel_err_reservation_too_long"),
     K("reservation.too_many_invitees", text_key="panel_err_reservation_too_many_invitees"),
     K("reservation.too_soon", text_key="panel_err_reservation_too_soon"),
+    # ------------------------------------------- room content (issue 12, F-RC1)
+    K("board.invalid"),
+    K("board.invalid_name"),
+    K("board.full", 409),
+    K("file.invalid_name"),
+    K("file.type_refused", 415),
+    K("file.too_large", 413),
     # ------------------------------------- the channels' own (not DomainErrors)
     K("request.invalid", text_key="panel_err_invalid_input"),
     K("request.too_large", 413),

@@ -11,6 +11,14 @@ from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 
 
+class RoomKind(StrEnum):
+    """A room of the panel, or the private room of one accepted 1:1 call (F-WB3): never
+    listed, not reachable by phone, and only its two accounts may join it."""
+
+    ROOM = "room"
+    CALL = "call"
+
+
 class Language(StrEnum):
     EN = "en"
     NL = "nl"
@@ -50,6 +58,19 @@ class Room:
     booked: bool = False
     #: account id -> role the member gets when joining from the panel or browser.
     members: dict[str, Role] = field(default_factory=dict)
+    kind: RoomKind = RoomKind.ROOM
+
+    @property
+    def is_call(self) -> bool:
+        return self.kind is RoomKind.CALL
+
+    def open_to(self, account_id: str | None) -> bool:
+        """Whether a holder of the link may see the room's page and content: anyone for
+        a room (the link is the key, F-WB1); for a 1:1 call room only its two accounts
+        (F-WB3: a third person who has the link learns and joins nothing)."""
+        if not self.is_call:
+            return True
+        return account_id is not None and self.role_for_account(account_id) is not None
 
     def role_for_pin(self, pin: str) -> Role | None:
         """The admin PIN makes a moderator, the PIN a participant (F-PH1)."""

@@ -19,6 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _unicode_lower(value: object) -> object:
+    """SQLite's own ``lower()`` folds ASCII only; PostgreSQL's folds every letter. The
+    directory search (``lower(name) LIKE ...``) must find "Łukasz" by "łu" on both."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -35,6 +41,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     return engine
 

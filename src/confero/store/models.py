@@ -77,6 +77,8 @@ class RoomRow(Base):
     mute_on_entry: Mapped[bool] = mapped_column(Boolean, default=False)
     booked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TS)
+    #: "room" or "call" (the private room of one accepted 1:1 call, F-WB3).
+    kind: Mapped[str] = mapped_column(String(8), default="room", server_default="room")
 
 
 class MemberRow(Base):
@@ -162,4 +164,39 @@ class SmsOutboxRow(Base):
     to: Mapped[str] = mapped_column(String(32))
     sender: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ContactRow(Base):
+    """An account another account added to its contacts (F-WB3); room co-members are
+    contacts without a row."""
+
+    __tablename__ = "contacts"
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class MissedCallRow(Base):
+    """A call or "call everyone" that found the account offline (F-WB3, F-WB4)."""
+
+    __tablename__ = "missed_calls"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    caller_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    caller_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(8))
+    room_id: Mapped[str | None] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), nullable=True
+    )
+    room_name: Mapped[str] = mapped_column(String(200))
+    invite_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TS)

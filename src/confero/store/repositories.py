@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, or_, select
@@ -12,12 +12,13 @@ from confero.domain.accounts import Account
 from confero.domain.content import ActivityEntry, ChatMessage
 from confero.domain.reservations import Reservation
 from confero.domain.roles import Role
-from confero.domain.rooms import Language, Room
+from confero.domain.rooms import Language, Room, RoomKind
 from confero.store.models import (
     AccountRow,
     ActivityRow,
     ChatRow,
     MemberRow,
+    MissedCallRow,
     ReservationRow,
     RoomRow,
     TokenRow,
@@ -86,6 +87,32 @@ class SqlAccounts:
     async def by_email(self, email: str) -> Account | None:
         row = (await self._s.execute(select(AccountRow).where(AccountRow.email == email))).scalar()
         return _account(row) if row else None
+
+    async def get_many(self, account_ids: Iterable[str]) -> Sequence[Account]:
+        ids = sorted(set(account_ids))
+        if not ids:
+            return []
+        rows = await self._s.execute(
+            select(AccountRow).where(AccountRow.id.in_(ids)).order_by(AccountRow.email)
+        )
+        return [_account(r) for r in rows.scalars()]
+
+    async def search(self, folded_query: str, limit: int) -> Sequence[Account]:
+        """Enabled accounts whose name or email contains the query (lower case already),
+        by name; ``lower`` folds every letter on SQLite too (store/database.py)."""
+        rows = await self._s.execute(
+            select(AccountRow)
+            .where(
+                AccountRow.disabled.is_(False),
+                or_(
+                    func.lower(AccountRow.display_name).contains(folded_query, autoescape=True),
+                    func.lower(AccountRow.email).contains(folded_query, autoescape=True),
+                ),
+            )
+            .order_by(func.lower(AccountRow.display_name), AccountRow.email)
+            .limit(limit)
+        )
+        return [_account(r) for r in rows.scalars()]
 
     async def count(self) -> int:
         return int(
@@ -159,6 +186,7 @@ class SqlRooms:
             mute_on_entry=row.mute_on_entry,
             booked=row.booked,
             members={m.account_id: Role(m.role) for m in members},
+            kind=RoomKind(row.kind),
         )
 
     @staticmethod
@@ -175,6 +203,7 @@ class SqlRooms:
         row.allow_self_unmute = room.allow_self_unmute
         row.mute_on_entry = room.mute_on_entry
         row.booked = room.booked
+        row.kind = room.kind.value
 
     async def add(self, room: Room) -> None:
         row = RoomRow(id=room.id, created_at=utc(room.created_at))
@@ -197,7 +226,16 @@ class SqlRooms:
         return await self._one(RoomRow.id == room_id)
 
     async def by_number(self, conference_number: str) -> Room | None:
-        return await self._one(RoomRow.conference_number == conference_number)
+        """Call rooms are not reachable by phone (F-WB3): only ordinary rooms answer."""
+        return await self._one(
+            RoomRow.conference_number == conference_number, RoomRow.kind == RoomKind.ROOM.value
+        )
+
+    async def number_taken(self, conference_number: str) -> bool:
+        found = await self._s.execute(
+            select(RoomRow.id).where(RoomRow.conference_number == conference_number)
+        )
+        return found.first() is not None
 
     async def by_invite_token(self, token: str) -> Room | None:
         return await self._one(RoomRow.invite_token == token)
@@ -208,7 +246,10 @@ class SqlRooms:
             (
                 await self._s.execute(
                     select(RoomRow)
-                    .where(or_(RoomRow.owner_id == account_id, RoomRow.id.in_(member_of)))
+                    .where(
+                        or_(RoomRow.owner_id == account_id, RoomRow.id.in_(member_of)),
+                        RoomRow.kind == RoomKind.ROOM.value,
+                    )
                     .order_by(RoomRow.created_at, RoomRow.id)
                 )
             )
@@ -227,7 +268,7 @@ class SqlRooms:
 
     async def delete(self, room_id: str) -> None:
         # Explicit deletes as well as ON DELETE CASCADE: nothing depends on the pragma.
-        for table in (ReservationRow, ChatRow, ActivityRow, MemberRow):
+        for table in (ReservationRow, ChatRow, ActivityRow, MemberRow, MissedCallRow):
             await self._s.execute(delete(table).where(table.room_id == room_id))
         await self._s.execute(delete(RoomRow).where(RoomRow.id == room_id))
 

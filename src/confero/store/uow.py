@@ -10,6 +10,8 @@ from confero.app.ports import (
     AccountRepository,
     ActivityRepository,
     ChatRepository,
+    ContactRepository,
+    MissedCallRepository,
     NoticeRepository,
     ReservationRepository,
     RoomRepository,
@@ -20,6 +22,7 @@ from confero.app.ports import (
 )
 from confero.store.notices import SqlNotices
 from confero.store.outbox import SqlSmsOutbox
+from confero.store.people import SqlContacts, SqlMissedCalls
 from confero.store.repositories import (
     SqlAccounts,
     SqlActivity,
@@ -45,6 +48,8 @@ class SqlUnitOfWork:
         self.activity: ActivityRepository = SqlActivity(session)
         self.notices: NoticeRepository = SqlNotices(session)
         self.sms_outbox: SmsOutboxRepository = SqlSmsOutbox(session)
+        self.contacts: ContactRepository = SqlContacts(session)
+        self.missed_calls: MissedCallRepository = SqlMissedCalls(session)
         return self
 
     async def __aexit__(

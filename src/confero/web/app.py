@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from confero import __version__
 from confero.app.services import Services
-from confero.web import csrf, pages, panel, problems, ws
+from confero.web import csrf, pages, panel, people_socket, problems, ws
 from confero.web.api import (
     accounts,
     auth,
@@ -17,6 +17,7 @@ from confero.web.api import (
     conference,
     health,
     invitations,
+    people,
     reservations,
     rooms,
     sms,
@@ -57,9 +58,11 @@ def create_app(
         sms,
         conference,
         chat,
+        people,
     ):
         app.include_router(module.router)
     app.include_router(ws.router)
+    app.include_router(people_socket.router)
     pages.install(app)
     app.include_router(panel.router)
     return app

@@ -60,6 +60,10 @@ _CSP = "; ".join(
     )
 )
 
+#: The people socket every signed-in page opens (presence and calls, F-WB3, F-WB4):
+#: static/js/people.js reads it from the page's config.
+PEOPLE_CONFIG: dict[str, str] = {"ws_path": "/ws/v1/people"}
+
 _HEADERS = {
     "Content-Security-Policy": _CSP,
     # The room page's address holds the invite token: never send it on as a referrer.
@@ -170,6 +174,22 @@ def invitation(
     }
 
 
+def room_config(room: Room, account: Account | None) -> dict[str, Any]:
+    """What the room page knows of its room. ``kind`` "call" makes the page a 1:1 call
+    (F-WB3: "Hang up", no invitations); ``has_members`` and the id (only for an account
+    with a role in the room, as the REST API would show it) let a moderator call the
+    members to the meeting (F-WB4)."""
+    role = room.role_for_account(account.id) if account is not None else None
+    return {
+        "name": room.name,
+        "language": room.language.value,
+        "kind": str(room.kind),
+        # A call room's member is the callee: nobody to call "to the meeting" there.
+        "has_members": bool(room.members) and not room.is_call,
+        "id": room.id if role is not None else None,
+    }
+
+
 @router.get("/join/{invite_token}", response_class=HTMLResponse)
 async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     """The room page: prejoin, lobby, meeting and the ended screen, driven by
@@ -192,7 +212,7 @@ async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLRes
         "invite": invite_token,
         "ws_path": f"/ws/v1{path}",
         "lang": lang,
-        "room": {"name": room.name, "language": room.language.value},
+        "room": room_config(room, account),
         "account": {"display_name": account.display_name} if account else None,
         "signin_url": f"/signin?next={quote(path, safe='')}",
         "max_name": MAX_DISPLAY_NAME,
@@ -209,6 +229,9 @@ async def join(invite_token: str, request: Request, svc: ServicesDep) -> HTMLRes
         "commands": sorted(contract.NAMES),
         "invitation": invitation(room, account, svc.base_url, svc.access_number),
     }
+    if account is not None:
+        # Presence, calls and "call everyone" (static/js/people.js); guests see none.
+        config["people"] = dict(PEOPLE_CONFIG)
     return render(
         "join.html",
         lang=lang,

@@ -22,13 +22,20 @@ from confero.domain.accounts import MIN_PASSWORD, Account
 from confero.domain.rooms import MAX_NAME_LENGTH
 from confero.web import i18n
 from confero.web.deps import ServicesDep
-from confero.web.pages import language_links, page_language, render, signed_in
+from confero.web.pages import (
+    PEOPLE_CONFIG,
+    language_links,
+    page_language,
+    render,
+    signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
 
 #: The panel's pages, in the order of the navigation; ``True`` = administrators only.
 PAGES: dict[str, bool] = {
     "rooms": False,
+    "people": False,
     "reservations": False,
     "accounts": True,
     "sms": True,
@@ -37,6 +44,8 @@ PAGES: dict[str, bool] = {
 
 #: Texts outside the ``panel_`` block the panel's scripts use too.
 _SHARED_TEXTS = ("sign_out", "cancel", "close", "signed_in_as")
+#: The blocks of static/js/people.js (calls, presence, members), on every panel page.
+PEOPLE_PREFIXES = ("people_", "call_", "member_")
 
 
 def _minutes(delta: Any) -> int:
@@ -57,7 +66,8 @@ def panel_texts(lang: str) -> dict[str, str]:
     """The panel's own texts, the shared ones and every error text of the registry."""
     texts = i18n.texts(lang)
     wanted = set(_SHARED_TEXTS) | set(errors.page_texts().values())
-    return {k: v for k, v in texts.items() if k.startswith("panel_") or k in wanted}
+    prefixes = ("panel_", *PEOPLE_PREFIXES)
+    return {k: v for k, v in texts.items() if k.startswith(prefixes) or k in wanted}
 
 
 def nav_links(request: Request, account: Account, current: str) -> list[dict[str, Any]]:
@@ -119,6 +129,8 @@ async def _page(request: Request, svc: ServicesDep, page: str) -> Response:
         "texts": panel_texts(lang),
         # Error code -> text key from the one error registry: the scripts copy no codes.
         "errors": errors.page_texts(),
+        # The people socket (static/js/people.js): presence, calls, call everyone.
+        "people": dict(PEOPLE_CONFIG),
     }
     if page == "sms":
         # Outbox (no CONFERO_SMS_URL) or a real gateway: the page says which.

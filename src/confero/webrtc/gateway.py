@@ -20,6 +20,7 @@ from confero.app import session as ps
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
+from confero.app.tasks import Background
 from confero.app.wire import event_to_wire
 from confero.domain import events as ev
 from confero.domain.accounts import Account
@@ -67,7 +68,7 @@ class BrowserGateway:
         self.ice_servers = ice_servers
         self.visitors: dict[str, set[Visitor]] = {}
         self._talking: dict[str, frozenset[str]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background(log, "browser")
         self._unsubscribe: Callable[[], None] = lambda: None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -89,19 +90,10 @@ class BrowserGateway:
         for session in self.sessions.all():
             if session.link is not None:
                 await self._stop_media(session.link)
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+        await self._tasks.stop(grace=5)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("browser task %s failed", task.get_name(), exc_info=task.exception())
+        self._tasks.spawn(coro, name)
 
     # -------------------------------------------------------------- socket
     async def serve(self, room: Room, account: Account | None, conn: Connection) -> None:
@@ -150,6 +142,9 @@ class BrowserGateway:
         handler = self._handlers.get(type(msg))
         assert handler is not None
         try:
+            if not v.room.open_to(v.account.id if v.account else None):
+                # A call room's link in a third party's hands: nothing, not even chat.
+                raise DomainError("call.not_yours", "this call is between two others")
             await handler(self, v, msg)
         except DomainError as exc:
             v.push(s.error(exc.code, exc.detail, msg.ref, **exc.context))
@@ -397,6 +392,8 @@ class BrowserGateway:
         if room_visitors:
             message = {"v": s.VERSION, "type": "event", **event_to_wire(event, s.VERSION)}
             for v in room_visitors:
+                if not v.room.open_to(v.account.id if v.account else None):
+                    continue
                 if (
                     not event.audience
                     or isinstance(event, ROOM_WIDE)

@@ -7,7 +7,6 @@ answered with an ``error`` and changes nothing.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,16 +15,20 @@ from pydantic import (
     Field,
     StrictBool,
     TypeAdapter,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from confero.app import contract
-from confero.domain.content import MAX_CHAT_TEXT
-from confero.domain.errors import kind_of
 
-VERSION = 1
+# The envelope is shared with the people socket; these names stay importable from here.
+from confero.app.envelope import VERSION as VERSION
+from confero.app.envelope import BadMessage as BadMessage
+from confero.app.envelope import Envelope
+from confero.app.envelope import error as error
+from confero.app.envelope import message as message
+from confero.domain.content import MAX_CHAT_TEXT
+
 MAX_MESSAGE = 64 * 1024
 MAX_SDP = 32 * 1024
 Ref = Annotated[str | None, Field(default=None, max_length=40)]
@@ -127,50 +130,10 @@ ClientMessage = Annotated[
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
-TYPES = frozenset(
-    cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for cls in (Hello, Join, Offer, SubscribeAnswer, Media, Command, Chat, ChatHistory, Leave, Ping)
+_envelope: Envelope[ClientMessage] = Envelope(
+    _adapter,
+    (Hello, Join, Offer, SubscribeAnswer, Media, Command, Chat, ChatHistory, Leave, Ping),
+    MAX_MESSAGE,
 )
-
-
-class BadMessage(Exception):
-    def __init__(self, code: str, detail: str, ref: str | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.ref = ref
-
-
-def parse(text: str) -> ClientMessage:
-    if len(text.encode("utf-8", "replace")) > MAX_MESSAGE:
-        raise BadMessage("signaling.too_large", f"messages are limited to {MAX_MESSAGE} bytes")
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise BadMessage("signaling.invalid_json", f"not JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise BadMessage("signaling.invalid", "a message is a JSON object")
-    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
-    ref = ref[:40] if ref else None
-    if raw.get("v") != VERSION:
-        raise BadMessage("signaling.version", f"this server speaks version {VERSION}", ref)
-    if raw.get("type") not in TYPES:
-        raise BadMessage("signaling.unknown_type", f"unknown message type {raw.get('type')!r}", ref)
-    try:
-        return _adapter.validate_python(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadMessage("signaling.invalid", f"{where}: {first['msg']}", ref) from exc
-
-
-def message(type_: str, **fields: Any) -> dict[str, Any]:
-    return {"v": VERSION, "type": type_, **fields}
-
-
-def error(code: str, detail: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
-    """An ``error`` with the code's page text key from the registry (domain/errors.py)."""
-    out = message("error", code=code, detail=detail, text_key=kind_of(code).text_key, **extra)
-    if ref is not None:
-        out["ref"] = ref
-    return out
+TYPES = _envelope.types
+parse = _envelope.parse

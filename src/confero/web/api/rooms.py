@@ -2,9 +2,13 @@
 
 Who sees what: the PIN to everyone the room is shown to (owner and members: they invite
 people into it); the admin PIN, which makes a moderator, to the owner and moderator
-members only; the member list to the owner only. Each room also carries the server's
+members only; the ``members`` map to the owner only. Each room also carries the server's
 dial-in number and maximum capacity (for the panel's form) and a summary of the meeting
 running in it.
+
+Members (F-WB4): ``GET .../members`` lists the owner and members with their presence to
+anyone with a role in the room; the owner and moderator members add (by id or email),
+remove and set the role of members; the owner stays moderator and cannot be removed.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
+from confero.app.contacts import ContactService
 from confero.app.services import Services
 from confero.domain.accounts import Account
+from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.web.api.people import ContactsDep, MemberOut, contacts_changed
 from confero.web.deps import AccountDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
@@ -44,6 +51,11 @@ class MemberIn(BaseModel):
     email: str = Field(max_length=254)
     #: participant | moderator; null removes the member.
     role: str | None = None
+
+
+class RoleIn(BaseModel):
+    #: participant | moderator
+    role: str = Field(max_length=32)
 
 
 class AttendeeOut(BaseModel):
@@ -177,8 +189,58 @@ async def regenerate_pins(room_id: str, account: AccountDep, svc: ServicesDep) -
 async def set_member(
     room_id: str, body: MemberIn, account: AccountDep, svc: ServicesDep
 ) -> RoomOut:
+    try:
+        named = await svc.accounts.by_email(body.email)
+    except DomainError:
+        named = None  # not an address: set_member answers account.not_found
     room = await svc.rooms.set_member(account, room_id, body.email, body.role)
+    contacts_changed(svc, _people(room, named.id if named else None))
     return RoomOut.full(room, account, svc)
+
+
+def _people(room: Room, also: str | None) -> set[str]:
+    """Everyone whose co-members (so whose contacts) may have changed."""
+    return {room.owner_id, *room.members, *([also] if also else [])}
+
+
+async def _members_after(
+    room: Room, account: Account, svc: Services, contacts: ContactService
+) -> list[MemberOut]:
+    if room.role_for_account(account.id) is None:
+        return []  # one left the room oneself: there is nothing left to show
+    return MemberOut.many(svc, await contacts.members(account, room.id))
+
+
+@router.get("/{room_id}/members", response_model=list[MemberOut])
+async def list_members(
+    room_id: str, account: AccountDep, svc: ServicesDep, contacts: ContactsDep
+) -> list[MemberOut]:
+    """The owner first, then the members by name, with their presence."""
+    return MemberOut.many(svc, await contacts.members(account, room_id))
+
+
+@router.put("/{room_id}/members/{member_id}", response_model=list[MemberOut])
+async def put_member(
+    room_id: str,
+    member_id: str,
+    body: RoleIn,
+    account: AccountDep,
+    svc: ServicesDep,
+    contacts: ContactsDep,
+) -> list[MemberOut]:
+    """Adds the account as a member with ``role``, or gives it that role."""
+    room = await svc.rooms.set_member_by_id(account, room_id, member_id, body.role)
+    contacts_changed(svc, _people(room, member_id))
+    return await _members_after(room, account, svc, contacts)
+
+
+@router.delete("/{room_id}/members/{member_id}", response_model=list[MemberOut])
+async def remove_member(
+    room_id: str, member_id: str, account: AccountDep, svc: ServicesDep, contacts: ContactsDep
+) -> list[MemberOut]:
+    room = await svc.rooms.set_member_by_id(account, room_id, member_id, None)
+    contacts_changed(svc, _people(room, member_id))
+    return await _members_after(room, account, svc, contacts)
 
 
 @router.post("/{room_id}/invite-link", response_model=RoomOut, response_model_exclude_none=True)

@@ -4,7 +4,7 @@
 // For browser tests: window.confero = {publishPc, subscribePcs, state, snapshot(), signaling}.
 
 import { Chat } from './chat.js';
-import { showConnection, showError } from './dialogs.js';
+import { confirmDialog, showConnection, showError, toast } from './dialogs.js';
 import { $ } from './dom.js';
 import { createRouter } from './events.js';
 import { setupErrors, setupTexts, t } from './i18n.js';
@@ -65,6 +65,15 @@ const chat = new Chat({
 });
 
 session = new Session({ config, signaling, media, subs, prejoin, chat });
+// A call's link (?call=) or a "call everyone" pop-up's (?autojoin=1): join at once when
+// the link is followed. Not on a reload or back/forward: after the meeting that would
+// walk back in, and during it the resume token rejoins anyway.
+const params = new URLSearchParams(location.search);
+const arrival = performance.getEntriesByType?.('navigation')?.[0]?.type || 'navigate';
+session.autoJoin =
+  Boolean(state.account) &&
+  (params.has('call') || params.get('autojoin') === '1') &&
+  !['reload', 'back_forward'].includes(arrival);
 
 new Tiles({
   localCamera: () => (state.camera ? media.camera : null),
@@ -96,6 +105,32 @@ setupToolbar({
   endAllButMe: () => session.endAllButMe(),
   resetRoom: () => session.resetRoom(),
   openSettings: () => prejoin.fillDevices(),
+});
+
+// People (issue 11): presence and calls for a signed-in account, one module per page.
+const people = config.people ? import('./people.js') : null;
+if (people) {
+  people
+    .then(({ peopleSocket }) => {
+      // Accepting a call or a "call everyone" elsewhere: leave this meeting first.
+      peopleSocket.addEventListener('leaving', () => {
+        if (state.view === 'meeting' || state.view === 'lobby') session.leave();
+      });
+    })
+    .catch((error) => console.warn('confero: people', error));
+}
+// "Call everyone to the meeting" (F-WB4) for a moderator of a room with members.
+$('#call-everyone')?.addEventListener('click', async () => {
+  if (!people || !config.room.id) return;
+  const ok = await confirmDialog(t('call_everyone_confirm', { room: config.room.name }), t('call_everyone_ok'));
+  if (!ok) return;
+  const { gather, peopleErrorText } = await people;
+  try {
+    const { online, offline } = await gather(config.room.id);
+    toast(t('call_everyone_done', { online, offline }));
+  } catch (error) {
+    toast(peopleErrorText(error), 'error');
+  }
 });
 
 $('#lobby-cancel').addEventListener('click', () => session.cancelKnock());

@@ -1,6 +1,8 @@
 // My rooms (F-RS8): the account's rooms with their access data and copy buttons, start a
 // meeting, who is in it now (refreshed while the page is visible), create/edit/delete,
 // and a new invite link. Refusals appear next to the field they concern.
+// Each room also shows its members with presence (issue 11, F-WB4): the owner and the
+// moderators add, remove and promote them, and call everyone to the meeting.
 
 import { $, el } from './dom.js';
 import { confirmDialog } from './dialogs.js';
@@ -8,6 +10,7 @@ import { t } from './i18n.js';
 import { api } from './panel-api.js';
 import { accessList, invitePath } from './panel-access.js';
 import { config, fieldErrors, keepFresh, problemText, say, showError } from './panel-common.js';
+import { membersSection, dropMembers, reloadMembers } from './panel-members.js';
 
 const REFRESH_MS = 10000;
 const CODE_FIELDS = {
@@ -99,6 +102,7 @@ function card(room) {
     accessList(room),
     status,
     actions,
+    membersSection(room),
   );
 }
 
@@ -127,6 +131,7 @@ function render(rooms) {
     if (!seen.has(id)) {
       entry.node.remove();
       cards.delete(id);
+      dropMembers(id);
     }
   }
 }
@@ -134,6 +139,7 @@ function render(rooms) {
 async function load() {
   try {
     render(await api('GET', '/api/v1/rooms'));
+    reloadMembers();
     showError('');
   } catch (error) {
     showError(problemText(error));

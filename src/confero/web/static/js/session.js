@@ -19,6 +19,8 @@ const ENDED_TEXT = {
   ended_by_host: 'ended_by_host',
   window_closed: 'ended_window_closed',
   reset: 'ended_reset',
+  // A 1:1 call (issue 11, F-WB3): one side hung up, so it ended for both.
+  call_ended: 'ended_call_ended',
 };
 
 /** Codes the page makes itself (no server sent them); the server's codes get their text
@@ -70,6 +72,10 @@ export class Session {
     this.firstRoom = true;
     this.busy = { camera: false, screen: false };
     this.lastResume = null;
+    /** The room of a 1:1 call (F-WB3): leaving is hanging up, for both. */
+    this.isCall = config.room?.kind === 'call';
+    /** Join at once with the account's name (a call's or a "call everyone" link). */
+    this.autoJoin = false;
   }
 
   // ------------------------------------------------------------------ resume (F-EN7)
@@ -122,6 +128,10 @@ export class Session {
       this.join({ name: resume.name || '', resume: resume.token });
     } else if (this.rejoinOnOpen) {
       this.join({ name: this.joinName });
+    } else if (this.autoJoin && state.account && state.view === 'prejoin') {
+      // ?call= or ?autojoin=1: no prejoin; the devices start as the prejoin starts them.
+      this.autoJoin = false;
+      this.join({ name: this.prejoin.currentName() || state.account.display_name || '' });
     }
     this.rejoinOnOpen = false;
   }
@@ -453,7 +463,8 @@ export class Session {
   // ------------------------------------------------------------------ leaving and the end
   leave() {
     this.signaling.send({ type: 'leave' });
-    this.finish('left');
+    // Hanging up a call ends it for both (the server's rule): say so, not "you left".
+    this.finish(this.isCall ? 'call_ended' : 'left');
   }
 
   /** Rejoin from the ended screen: devices again, then a new `join`. */
