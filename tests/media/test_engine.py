@@ -8,7 +8,9 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from confero.media.dtmf import DtmfSender
 from confero.media.engine import MediaEngine
 from confero.media.g711 import PCMU
 from confero.media.leg import RtpAudioLeg
+from confero.media.recorder import OggOpusRecorder
 from confero.media.rtp import RtpPacket, RtpSender
 from confero.media.tone import detect_frequency, rms, sine
 
@@ -196,3 +199,26 @@ def test_legs_carry_their_owner_and_tap_and_lose_both_on_removal() -> None:
     assert len(heard) == 1, "the tap went with the leg"
     assert engine.talking("room") == {"leg-1", "leg-2"}
     assert engine.talking("elsewhere") == frozenset()
+
+
+async def test_a_recording_holds_the_rooms_voices(engine: MediaEngine, tmp_path: Path) -> None:
+    """Two callers on real sockets; the recorder gets the mix without delaying the tick."""
+    a, b = phone(), phone()
+    leg_a = await connect(engine, "a", a, [])
+    leg_b = await connect(engine, "b", b, [])
+    recorder = OggOpusRecorder(tmp_path / "room.ogg")
+    recorder.start()
+    assert engine.add_recorder("room", recorder.feed)
+    assert not engine.add_recorder("no-such-room", recorder.feed)
+    await talk(a, leg_a, 440, 1.0, b)
+    await talk(b, leg_b, 1000, 1.0, a)
+    engine.remove_recorder("room", recorder.feed)
+    stats = await recorder.close()
+    assert stats.dropped == 0 and 1.6 < stats.seconds < 2.6
+    with av.open(str(stats.path)) as container:
+        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    rate = 48_000
+    assert abs(detect_frequency(pcm[int(0.4 * rate) : int(0.9 * rate)], rate) - 440) < 10
+    assert abs(detect_frequency(pcm[-int(0.6 * rate) : -int(0.1 * rate)], rate) - 1000) < 10
+    leg_a.close()
+    leg_b.close()

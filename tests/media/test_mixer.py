@@ -102,12 +102,15 @@ def test_hold_music_replaces_the_room_for_a_waiting_leg() -> None:
     assert heard(out["lobby"], 300) > 7000 and heard(out["lobby"], 400) < 1
 
 
-def test_recorder_gets_the_full_mix() -> None:
+def test_recorder_gets_every_voice_and_no_prompt() -> None:
     m = make("a", "b")
     got: list[npt.NDArray[np.int16]] = []
     m.recorders.append(got.append)
+    m.play_to_room(tone(700))  # an entry announcement
+    m.play_to("a", tone(1500))  # a prompt for one caller
     m.tick({"a": tone(400), "b": tone(1000)})
     assert heard(got[0], 400) > 7000 and heard(got[0], 1000) > 7000
+    assert heard(got[0], 700) < 1 and heard(got[0], 1500) < 1
 
 
 def test_removed_leg_gets_nothing_and_silence_in_is_silence_out() -> None:

@@ -114,6 +114,21 @@ class MediaEngine:
         else:
             self._taps[leg_id] = receiver
 
+    def add_recorder(self, room_id: str, feed: Callable[[Frame], None]) -> bool:
+        """Hand the room's voices to ``feed`` every tick (it must not block: see
+        media/recorder.py). False when the room has no mix (nobody's audio is in it)."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            return False
+        if feed not in room.mixer.recorders:
+            room.mixer.recorders.append(feed)
+        return True
+
+    def remove_recorder(self, room_id: str, feed: Callable[[Frame], None]) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None and feed in room.mixer.recorders:
+            room.mixer.recorders.remove(feed)
+
     def talking(self, room_id: str) -> frozenset[str]:
         """Who is talking in the room now: owners, or leg ids for legs without one."""
         room = self._rooms.get(room_id)

@@ -9,7 +9,7 @@ encodes each group once per codec.
 
 Audio meant for one leg (a prompt, the ``#`` menu) is added to that leg's output only;
 audio for the whole room (an entry announcement) is added to every output. Neither
-stops the mix. A recorder hook receives the full mix of every tick.
+stops the mix. A recorder hook receives the voices of every tick (no prompts).
 """
 
 from __future__ import annotations
@@ -151,7 +151,9 @@ class Mixer:
             total += frame32
         room = self.room_overlay.take()
         if self.recorders:
-            recorded = _clip(total if room is None else total + room)
+            # Voices only: prompts and announcements are the bridge talking, not the
+            # meeting (issue 12: "mixed audio, no prompts").
+            recorded = _clip(total)
             for record in self.recorders:
                 record(recorded)
 

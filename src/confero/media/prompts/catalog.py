@@ -116,6 +116,19 @@ _SENTENCES: Final[Texts] = {
         "de": "Diese Konferenz ist voll besetzt.",
         "pl": "W tej konferencji nie ma już wolnych miejsc.",
     },
+    # --- recording (issue 12): every caller hears it when it starts and on entry ------
+    "recording_started": {
+        "en": "This conference is being recorded.",
+        "nl": "Deze vergadering wordt opgenomen.",
+        "de": "Diese Konferenz wird aufgezeichnet.",
+        "pl": "Ta konferencja jest nagrywana.",
+    },
+    "recording_stopped": {
+        "en": "The recording has stopped.",
+        "nl": "De opname is gestopt.",
+        "de": "Die Aufzeichnung wurde beendet.",
+        "pl": "Nagrywanie zostało zakończone.",
+    },
     "conference_locked_wait": {
         "en": "The conference is locked. Please wait to be admitted.",
         "nl": "De vergadering is vergrendeld. Wacht alstublieft tot u wordt toegelaten.",
