@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     presence_ping: float = Field(default=10.0, gt=0, le=300)
     presence_timeout: float = Field(default=25.0, gt=0, le=3600)
     ring_timeout: float = Field(default=30.0, gt=0, le=600)
+    #: Shared files (issue 12): the largest upload in MB, and the file types accepted
+    #: (extensions, comma-separated; empty: every type domain/files.py knows).
+    max_upload_mb: int = Field(default=50, ge=1, le=4096)
+    upload_types: str = ""
     log_level: str = "info"
 
     @classmethod

@@ -37,6 +37,12 @@ PINNED_V1: dict[str, tuple[str, ...]] = {
     "window_closing": ("ends_at",),
     "chat_posted": ("message_id", "author_name", "text", "created_at", "account_id"),
     "room_content_reset": ("by",),
+    "board_changed": ("board_id", "seq", "op", "by"),
+    "boards_listed": ("boards", "by"),
+    "file_shared": ("file",),
+    "file_deleted": ("file_id", "file_name", "by"),
+    "recording_changed": ("recording", "by"),
+    "recording_saved": ("recording",),
 }
 PINNED_PARTICIPANT = (
     "id",
@@ -81,6 +87,8 @@ def sample(hint: Any) -> Any:
         return VIEW
     if origin is frozenset:
         return frozenset({"b", "a"})
+    if origin is dict:  # a payload the event carries as it is (a board op, a file row)
+        return {"k": "v"}
     if origin is tuple:
         return (sample(args[0]),) if args[-1] is Ellipsis else tuple(sample(a) for a in args)
     return {str: "x", int: 2, bool: True}[hint]

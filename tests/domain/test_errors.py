@@ -60,6 +60,13 @@ PUBLISHED_STATUS = {
     "board.full": 409,
     "file.type_refused": 415,
     "file.too_large": 413,
+    "board.not_found": 404,
+    "board.rate_limited": 429,
+    "file.not_found": 404,
+    "recording.not_found": 404,
+    "recording.already_running": 409,
+    "recording.not_running": 409,
+    "recording.unavailable": 409,
     "request.too_large": 413,
     # issue 11 (people and calls)
     "call.not_found": 404,

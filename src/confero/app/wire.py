@@ -78,6 +78,12 @@ SHAPES_V1: Mapping[type[ev.Event], Shape] = MappingProxyType(
         ev.WindowClosing: _event("ends_at"),
         ev.ChatPosted: _event("message_id", "author_name", "text", "created_at", "account_id"),
         ev.RoomContentReset: _event("by"),
+        ev.BoardChanged: _event("board_id", "seq", "op", "by"),
+        ev.BoardsListed: _event("boards", "by"),
+        ev.FileShared: _event("file"),
+        ev.FileDeleted: _event("file_id", "file_name", "by"),
+        ev.RecordingChanged: _event("recording", "by"),
+        ev.RecordingSaved: _event("recording"),
     }
 )
 

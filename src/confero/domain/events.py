@@ -212,6 +212,58 @@ class ChatPosted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BoardChanged(Event):
+    """An operation applied to a whiteboard (domain/boards.py), for every page of the
+    room: ``op`` in its wire form, ``seq`` its number on the board."""
+
+    name: ClassVar[str] = "board_changed"
+    board_id: str
+    seq: int
+    op: dict[str, object]
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoardsListed(Event):
+    """The room's boards changed: one added, renamed or deleted."""
+
+    name: ClassVar[str] = "boards_listed"
+    boards: tuple[dict[str, object], ...]
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileShared(Event):
+    name: ClassVar[str] = "file_shared"
+    file: dict[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileDeleted(Event):
+    name: ClassVar[str] = "file_deleted"
+    file_id: str
+    file_name: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingChanged(Event):
+    """Recording started or stopped (issue 12): every page shows it, every caller hears it."""
+
+    name: ClassVar[str] = "recording_changed"
+    recording: bool
+    by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingSaved(Event):
+    """A finished recording is stored and can be played."""
+
+    name: ClassVar[str] = "recording_saved"
+    recording: dict[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
 class RoomContentReset(Event):
     """Chat, files and activity of the room are gone (F-EN4)."""
 

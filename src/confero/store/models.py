@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -200,3 +202,53 @@ class MissedCallRow(Base):
     room_name: Mapped[str] = mapped_column(String(200))
     invite_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class BoardRow(Base):
+    """A named whiteboard of a room (issue 12); ``seq`` is its last applied operation."""
+
+    __tablename__ = "boards"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class BoardItemRow(Base):
+    """One item on a board, as the page sends it (domain/boards.py ``Item``)."""
+
+    __tablename__ = "board_items"
+    board_id: Mapped[str] = mapped_column(
+        ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RoomFileRow(Base):
+    """A shared file (domain/files.py ``SharedFile``); the bytes are the blob ``blob``."""
+
+    __tablename__ = "room_files"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(220))
+    media_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob: Mapped[str] = mapped_column(String(32))
+    uploader_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    uploader_name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class RecordingRow(Base):
+    """A finished recording of a conference's voices (Ogg/Opus in the blob ``blob``)."""
+
+    __tablename__ = "recordings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    seconds: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob: Mapped[str] = mapped_column(String(32))
+    started_by: Mapped[str | None] = mapped_column(String(120), nullable=True)

@@ -471,4 +471,8 @@ TEXTS: dict[str, str] = {
     "err_contact_not_found": "Diesen Kontakt gibt es nicht.",
     "err_contact_invalid": "Dieses Konto kann nicht hinzugefügt werden: Es ist Ihr eigenes, oder "
     "es existiert nicht.",
+    # --- boards (issue 12) ---
+    # --- files (issue 12) ---
+    # --- recordings (issue 12) ---
+    # --- activity and reset (issue 12) ---
 }

@@ -453,4 +453,8 @@ TEXTS: dict[str, str] = {
     "err_call_over": "This call is no longer ringing.",
     "err_contact_not_found": "This contact does not exist.",
     "err_contact_invalid": "This account cannot be added: it is your own, or it does not exist.",
+    # --- boards (issue 12) ---
+    # --- files (issue 12) ---
+    # --- recordings (issue 12) ---
+    # --- activity and reset (issue 12) ---
 }

@@ -463,4 +463,8 @@ TEXTS: dict[str, str] = {
     "err_contact_not_found": "Dit contact bestaat niet.",
     "err_contact_invalid": "Dit account kan niet worden toegevoegd: het is je eigen account, of "
     "het bestaat niet.",
+    # --- boards (issue 12) ---
+    # --- files (issue 12) ---
+    # --- recordings (issue 12) ---
+    # --- activity and reset (issue 12) ---
 }

@@ -458,4 +458,8 @@ TEXTS: dict[str, str] = {
     "err_contact_not_found": "Ten kontakt nie istnieje.",
     "err_contact_invalid": "Nie można dodać tego konta: to twoje własne konto albo ono nie "
     "istnieje.",
+    # --- boards (issue 12) ---
+    # --- files (issue 12) ---
+    # --- recordings (issue 12) ---
+    # --- activity and reset (issue 12) ---
 }
