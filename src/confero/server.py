@@ -16,6 +16,7 @@ import uvicorn
 from confero.app.clock import SystemClock
 from confero.app.notice_worker import NoticeWorker
 from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
+from confero.app.recordings import RecordingService
 from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
@@ -24,10 +25,12 @@ from confero.config import Settings
 from confero.domain.events import Event, InviteRequested
 from confero.domain.notices import MAIL_NOT_CONFIGURED, Invitation
 from confero.media.engine import MediaEngine
+from confero.media.recording import EngineRecorder
 from confero.media.sfu import Sfu
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import HttpSmsGateway, sms_text
 from confero.phone.stack import PhoneStack
+from confero.store.blobs import DirectoryBlobs
 from confero.store.database import create_engine, upgrade
 from confero.store.outbox import OutboxSmsGateway
 from confero.store.uow import make_uow_factory
@@ -42,6 +45,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     await upgrade(engine)
+    # Shared files and recordings (issue 12); unfinished uploads of a crash go at start.
+    blobs = DirectoryBlobs(settings.data_dir / "files")
+    blobs.sweep()
     services = build_services(
         make_uow_factory(engine),
         LocalBus(),
@@ -54,8 +60,13 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         presence_timeout=settings.presence_timeout,
         ring_timeout=settings.ring_timeout,
         mail_enabled=bool(settings.smtp_host),
+        blobs=blobs,
+        max_upload_mb=settings.max_upload_mb,
+        upload_types=settings.upload_types,
+        recording_blobs=blobs,
     )
     services.on_close(engine.dispose)
+    services.room_state.blobs = blobs  # Reset deletes files' and recordings' bytes too
     services.sms_outbox = not settings.sms_url
     worker = NoticeWorker(
         services.uow,
@@ -68,6 +79,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     worker.start()
     services.on_close(worker.stop)
     services.people.start()  # presence sweeper and bus subscription (F-WB3)
+    services.recordings.start()  # follows record_start/record_stop (issue 12)
     services.on_close(services.people.close)
     return services
 
@@ -140,6 +152,8 @@ class Node:
     gateway: BrowserGateway
     phone: PhoneStack | None
     no_dial_out: NoDialOut | None = None
+    #: Recordings are closed and stored before the engine stops (issue 12).
+    recordings: RecordingService | None = None
 
     @classmethod
     def build(cls, services: Services, settings: Settings) -> Node:
@@ -152,10 +166,15 @@ class Node:
             services.bus,
             grace=settings.resume_grace,
             ice_servers=settings.ice_server_list(),
+            boards=services.boards,
         )
+        recorder = EngineRecorder(engine, settings.data_dir / "recording")
+        recorder.sweep()  # unfinished recordings of a crash
+        services.recordings.attach(recorder)
         if settings.sip_enabled:
-            return cls(engine, gateway, PhoneStack.build(services, settings, engine))
-        return cls(engine, gateway, None, NoDialOut(services))
+            phone = PhoneStack.build(services, settings, engine)
+            return cls(engine, gateway, phone, recordings=services.recordings)
+        return cls(engine, gateway, None, NoDialOut(services), services.recordings)
 
     async def start(self) -> None:
         self.engine.start()
@@ -166,6 +185,8 @@ class Node:
             self.no_dial_out.start()
 
     async def stop(self) -> None:
+        if self.recordings is not None:
+            await self.recordings.close()  # whole files and rows, while the mix still runs
         if self.no_dial_out is not None:
             await self.no_dial_out.stop()
         if self.phone is not None:

@@ -4,13 +4,16 @@ reservation window closing a live conference on time, and bookings racing each o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import insert
 
 from confero.app.services import Services
+from confero.domain import commands as c
 from confero.domain import events as ev
 from confero.domain.accounts import Account
 from confero.domain.commands import Leave
@@ -18,6 +21,8 @@ from confero.domain.errors import DomainError
 from confero.domain.reservations import Reservation
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.store.blobs import DirectoryBlobs
+from confero.store.models import RoomFileRow
 from tests.clock import FakeClock
 
 PASSWORD = "correct horse battery staple"
@@ -296,3 +301,43 @@ async def test_resetting_one_room_leaves_other_rooms_content_alone(
     await services.rooms.reset_content(room.id, None)
     assert await services.rooms.list_chat(room.id) == []
     assert [m.text for m in await services.rooms.list_chat(other.id)] == ["to be kept"]
+
+
+async def test_after_a_reset_the_log_holds_only_the_reset_and_who_did_it(
+    services: Services, host: Account, tmp_path: Path
+) -> None:
+    """Seed 000: Reset wipes chat and the participant activity; what remains says when
+    and by whom. The bytes of files and recordings go after their rows."""
+    blobs = DirectoryBlobs(tmp_path / "files")
+    services.room_state.blobs = blobs
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"bytes of a shared file"
+
+    key, _ = await blobs.write(chunks(), max_bytes=100)
+    room = await services.rooms.create(host, "Bridge")
+    async with services.uow() as u:
+        await u.content._s.execute(  # type: ignore[attr-defined]
+            insert(RoomFileRow).values(
+                id="f1",
+                room_id=room.id,
+                name="a.txt",
+                media_type="text/plain",
+                size=22,
+                blob=key,
+                uploader_id=host.id,
+                uploader_name="Host",
+                created_at=services.clock.now(),
+            )
+        )
+        await u.commit()
+    pid, _ = await services.conferences.join(
+        room, display_name="Host", role=Role.MODERATOR, channel="browser", identity="host"
+    )
+    await services.rooms.post_chat(room, "Host", "to be wiped", host.id)
+    await services.conferences.command(room, c.Reset(by=pid, confirm=True))
+    await services.bus.drain()
+    log = await services.rooms.list_activity(room.id)
+    assert [(a.kind, a.actor) for a in log] == [("room_reset", pid)]
+    assert await services.rooms.list_chat(room.id) == []
+    assert not blobs.path(key).exists()

@@ -16,7 +16,7 @@ import pytest
 from confero.domain import commands as c
 from confero.domain import events as ev
 from confero.domain.conference import MAX_DISPLAY_NAME, VOLUME_MAX, VOLUME_MIN, Conference
-from confero.domain.controls import CONTROLS
+from confero.domain.controls import KEYPAD
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 
@@ -500,7 +500,7 @@ def test_menu_lists_moderator_controls_only_to_moderators() -> None:
     assert [row[0] for row in mine.controls] == ["#", "*1", "*2", "*3", "*7", "*9"]
     host = only(conf.apply(c.Menu(by="host")), ev.MenuListed)
     assert host.audience == {"host"}
-    assert [row[0] for row in host.controls] == [ctl.keys for ctl in CONTROLS]
+    assert [row[0] for row in host.controls] == [ctl.keys for ctl in KEYPAD]
     assert ("*30", "end_for_all", "end the conference for everyone") in host.controls
 
 
@@ -830,6 +830,8 @@ ALL_COMMANDS: list[c.Command] = [
     c.Deny(by="host", target="zed"),
     c.AdmitNext(by="host"),
     c.Reset(by="host", confirm=True),
+    c.RecordStart(by="host"),
+    c.RecordStop(by="host"),
     c.CloseWindow(**API_MOD),
 ]
 
@@ -863,6 +865,8 @@ def test_moderator_commands_are_the_expected_ones() -> None:
         "deny",
         "admit_next",
         "reset",
+        "record_start",
+        "record_stop",
         "close_window",
     }
 
@@ -895,6 +899,8 @@ def test_api_moderator_can_run_moderator_commands(cmd: c.Command) -> None:
     conf = _locked_with_knocker()
     if isinstance(cmd, c.Lock):
         conf.apply(c.Unlock(**API_MOD))
+    if isinstance(cmd, c.RecordStop):
+        conf.apply(c.RecordStart(**API_MOD))
     events = conf.apply(replace(cmd, by=None, by_role=M))
     assert events, cmd.name
     assert all(e.by is None for e in events if hasattr(e, "by"))

@@ -162,7 +162,7 @@ async def test_end_for_everyone_stops_every_page(
 ) -> None:
     host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(host, 2), 10)
-    await host.click("#leave-menu")
+    await host.hover("#leave-menu")  # seed 000: hovering shows the three options
     await host.click("#end-all")
     assert "2" in (await host.locator("#confirm-text").inner_text())
     await host.click("#confirm-ok")
@@ -181,7 +181,7 @@ async def test_end_for_everyone_except_me_keeps_the_host(
 ) -> None:
     host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(host, 2), 10)
-    await host.click("#leave-menu")
+    await host.hover("#leave-menu")
     await host.click("#end-all-but-me")
     await host.click("#confirm-ok")
     await ann.wait_for_selector("#ended", state="visible")
@@ -207,9 +207,10 @@ async def test_reset_removes_chat_and_activity(
 
 
 async def _empty_room(services: Services, room: Room) -> bool:
+    """No chat, and a log that holds only the reset itself (F-EN4, seed 000)."""
     chat = await services.rooms.list_chat(room.id)
     activity = await services.rooms.list_activity(room.id)
-    return not chat and not activity
+    return not chat and [a.kind for a in activity] == ["room_reset"]
 
 
 async def test_host_leaves_and_returns_while_others_stay(
@@ -217,7 +218,7 @@ async def test_host_leaves_and_returns_while_others_stay(
 ) -> None:
     host, ann = await host_and_ann(chromium, served, room)
     await eventually(lambda: _count(ann, 2), 10)
-    await host.click("#leave-menu")
+    await host.hover("#leave-menu")
     await host.click("#leave")
     await host.wait_for_selector("#ended", state="visible")
     await eventually(lambda: _count(ann, 1), 10)
@@ -283,8 +284,7 @@ async def test_a_guest_who_left_a_locked_room_rejoins_without_knocking(
     await guest.click("#join")
     await host.locator("#lobby-list .knocker .admit").first.click()
     await guest.wait_for_selector("#meeting", state="visible")
-    await guest.click("#leave-menu")
-    await guest.click("#leave")
+    await guest.click("#leave-menu")  # a click on the red button itself leaves
     await guest.wait_for_selector("#ended", state="visible")
     await eventually(lambda: _count(host, 1), 10)
     await guest.click("#rejoin")

@@ -16,8 +16,10 @@ import httpx
 from playwright.async_api import Locator, Page, expect
 
 from confero.app.rooms import RoomPolicy
+from confero.domain import commands as c
 from confero.domain.accounts import Account
 from confero.domain.notices import Channel, State
+from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from tests.app.notice_support import eventually
 from tests.clock import FakeClock
@@ -575,3 +577,39 @@ async def test_an_admin_reads_the_booked_sms_in_the_outbox(
         "some.new_code: detail",
         "kein Grund bekannt",
     ]
+
+
+async def test_moderators_read_the_activity_log_with_who_and_when(
+    served: Served, chromium: Launch
+) -> None:
+    """Issue 12, Deliver 4: the log on the room card, newest first, paged, for moderators;
+    a participant member gets no button."""
+    host = await account(served, "hanna@example.org", "Hanna Host")
+    piet = await account(served, "piet@example.org", "Piet")
+    room = await served.services.rooms.create(host, "Weekly")
+    await served.services.rooms.set_member(host, room.id, piet.email, "participant")
+    svc = served.services
+    pid, _ = await svc.conferences.join(
+        room, display_name="Hanna", role=Role.MODERATOR, channel="browser", identity="h"
+    )
+    for _ in range(12):  # more than one page of entries
+        await svc.conferences.command(room, c.Lock(by=pid))
+        await svc.conferences.command(room, c.Unlock(by=pid))
+    await svc.conferences.command(room, c.MuteAll(by=pid))
+    await svc.bus.drain()
+
+    page = await signed_in(chromium, served, host, "/rooms")
+    weekly = card(page, "Weekly")
+    await weekly.locator(".room-activity").click()
+    entries = weekly.locator(".activity-entry")
+    await expect(entries.first).to_contain_text("Hanna muted everyone")
+    await expect(entries).to_have_count(20)
+    await weekly.locator(".activity-more").click()
+    await expect(entries).to_have_count(27)  # started, joined, 24 lock changes, mute all
+    await expect(entries.last).to_contain_text("The meeting started")
+    await expect(entries.nth(25)).to_contain_text("Hanna joined")
+    await expect(entries.nth(1)).to_contain_text("Hanna unlocked the meeting")
+
+    member = await signed_in(chromium, served, piet, "/rooms")
+    await expect(card(member, "Weekly")).to_be_visible()
+    await expect(card(member, "Weekly").locator(".room-activity")).to_have_count(0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from confero.domain.controls import CONTROLS
+from confero.domain.controls import KEYPAD
 from confero.media.g711 import encode_ulaw
 from confero.media.prompts import (
     BEEP,
@@ -325,6 +325,7 @@ def test_every_prompt_the_phone_code_plays_is_in_the_catalog() -> None:
 
 
 def test_every_keypad_control_has_a_menu_entry() -> None:
-    for control in CONTROLS:
+    for control in KEYPAD:
+        assert control.keys is not None
         prompt_id = "menu_hash" if control.keys == "#" else f"menu_star_{control.keys[1:]}"
         assert prompt_id in TEXTS, control.keys

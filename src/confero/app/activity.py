@@ -31,6 +31,13 @@ LOGGED: dict[type[ev.Event], str] = {
     ev.InviteRequested: "invited",
     ev.InviteFailed: "invite_failed",
     ev.ConferenceEnded: "conference_ended",
+    # Room content (issue 12): what the meeting produced, and the reset that wiped it,
+    # which is all the log holds afterwards ("room reset at ... by ...").
+    ev.FileShared: "file_shared",
+    ev.FileDeleted: "file_deleted",
+    ev.RecordingChanged: "recording_changed",
+    ev.RecordingSaved: "recording_saved",
+    ev.RoomContentReset: "room_reset",
 }
 
 
@@ -47,25 +54,36 @@ class ActivityLog:
     def __init__(self, bus: EventBus, rooms: RoomService, clock: Clock) -> None:
         self._rooms = rooms
         self._clock = clock
+        #: room id -> participant id -> display name, from the joins this log saw: the
+        #: page shows *who* did a thing, and events name participants by id only.
+        self._names: dict[str, dict[str, str]] = {}
         self._unsubscribe: Callable[[], None] = bus.subscribe_durable("activity", self.handle)
 
     def close(self) -> None:
         self._unsubscribe()
 
     async def handle(self, event: ev.Event) -> None:
+        names = self._names.setdefault(event.room_id, {})
+        if isinstance(event, ev.ParticipantJoined):
+            names[event.participant.id] = event.participant.display_name
         kind = LOGGED.get(type(event))
+        if isinstance(event, ev.ConferenceEnded | ev.RoomContentReset):
+            self._names.pop(event.room_id, None)
         if kind is None:
             return
         detail = event.to_dict()
         for key in ("event", "room_id", "conference_id", "announce_to"):
             detail.pop(key, None)
+        actor = _actor(event)
+        if actor is not None and actor in names:
+            detail["actor_name"] = names[actor]
         await self._rooms.record(
             ActivityEntry(
                 room_id=event.room_id,
                 kind=kind,
                 created_at=self._clock.now(),
                 conference_id=event.conference_id,
-                actor=_actor(event),
+                actor=actor,
                 detail=detail,
             )
         )

@@ -12,9 +12,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from confero.app.recorder_port import RecordingRepository
 from confero.domain.accounts import Account
+from confero.domain.boards import Board, BoardInfo, Item
 from confero.domain.content import ActivityEntry, ChatMessage
 from confero.domain.events import Event
+from confero.domain.files import SharedFile
 from confero.domain.notices import Invitation, Notice, OutboxSms, State
 from confero.domain.people import MissedCall
 from confero.domain.reservations import Reservation
@@ -188,6 +191,59 @@ class ActivityRepository(Protocol):
     async def delete_for_room(self, room_id: str) -> None: ...
 
 
+class BlobDeleter(Protocol):
+    """What Reset needs of the blob directory (store/blobs.py)."""
+
+    async def delete(self, keys: Iterable[str]) -> None: ...
+
+
+class RoomContentRepository(Protocol):
+    """All of a room's content at once, for Reset (store/content.py)."""
+
+    async def delete_for_room(self, room_id: str) -> list[str]:
+        """Deletes chat, activity, boards, files and recordings; the blob keys they held."""
+        ...
+
+    async def unreferenced(self, keys: Iterable[str]) -> set[str]: ...
+
+
+class FileRepository(Protocol):
+    """A room's shared files (store/files.py); the bytes are in the blob store."""
+
+    async def add(self, f: SharedFile) -> None: ...
+    async def get(self, room_id: str, file_id: str) -> SharedFile | None: ...
+    async def list(self, room_id: str) -> Sequence[SharedFile]:
+        """Newest first."""
+        ...
+
+    async def delete(self, room_id: str, file_id: str) -> None: ...
+
+
+class BoardRepository(Protocol):
+    """A room's whiteboards (store/boards.py): rows per board and per item."""
+
+    async def add(self, board: BoardInfo) -> None: ...
+    async def list(self, room_id: str) -> Sequence[BoardInfo]: ...
+    async def get(self, board_id: str) -> BoardInfo | None: ...
+    async def load(self, board_id: str) -> tuple[Board, dict[str, int]] | None:
+        """The board with its items in drawing order, and each item's order key."""
+        ...
+
+    async def rename(self, board_id: str, name: str) -> bool: ...
+    async def delete(self, board_id: str) -> bool: ...
+    async def save(
+        self,
+        board_id: str,
+        seq: int,
+        *,
+        put: Iterable[tuple[Item, int]] = (),
+        removed: Iterable[str] = (),
+        clear: bool = False,
+    ) -> bool:
+        """One applied operation; False (nothing written) when the board is gone."""
+        ...
+
+
 class NoticeRepository(Protocol):
     """Durable notice jobs (F-RS5, F-RS6): planned with the booking, claimed by a worker."""
 
@@ -299,6 +355,10 @@ class UnitOfWork(Protocol):
     sms_outbox: SmsOutboxRepository
     contacts: ContactRepository
     missed_calls: MissedCallRepository
+    files: FileRepository
+    boards: BoardRepository
+    content: RoomContentRepository
+    recordings: RecordingRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

@@ -12,6 +12,7 @@ two people as made: nobody changes it.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -374,11 +375,11 @@ class RoomService:
             await uow.activity.add(entry)
             await uow.commit()
 
-    async def reset_content(self, room_id: str, by: str | None = None) -> None:
-        """Delete chat and activity in one transaction (F-EN4); files, whiteboards and
-        recordings join this when they exist."""
+    async def reset_content(self, room_id: str, by: str | None = None) -> builtins.list[str]:
+        """Delete chat, activity, whiteboards, files and recordings in one transaction
+        (F-EN4); returns the blob keys whose bytes the caller deletes after the commit."""
         async with self._uow() as uow:
-            await uow.chat.delete_for_room(room_id)
-            await uow.activity.delete_for_room(room_id)
+            keys = await uow.content.delete_for_room(room_id)
             await uow.commit()
         await self._bus.publish(RoomContentReset(room_id=room_id, by=by))
+        return keys

@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from confero.app.accounts import AccountService
 from confero.app.activity import ActivityLog
 from confero.app.actor import ConferenceRegistry
+from confero.app.boards import BoardService
 from confero.app.conferences import ConferenceService
 from confero.app.contacts import ContactService
+from confero.app.files import Blobs, FileService
 from confero.app.notices import NoticeService
 from confero.app.people import CALL_LIMIT, PeopleService
 from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
 from confero.app.presence_port import PresenceStore
 from confero.app.ratelimit import RateLimiter
+from confero.app.recordings import RecordingBlobs, RecordingService
 from confero.app.reservations import ReservationService
 from confero.app.room_state import RoomStateProjection
 from confero.app.rooms import RoomPolicy, RoomService
@@ -41,6 +44,13 @@ class Services:
     #: people socket; the composition root starts ``people`` and closes it with us.
     contacts: ContactService
     people: PeopleService
+    #: Shared files (issue 12): rows plus bytes in the blob store.
+    files: FileService
+    #: Whiteboards (issue 12): live boards per room, stored op by op.
+    boards: BoardService
+    #: Recordings (issue 12): follows the conferences' recording state; the node
+    #: attaches its recorder; ``close`` stores what still records.
+    recordings: RecordingService
     base_url: str
     #: The shared dial-in number (CONFERO_ACCESS_NUMBER) pages and mails show; may be "".
     access_number: str = ""
@@ -54,8 +64,10 @@ class Services:
 
     async def close(self) -> None:
         await self.registry.shutdown()
+        await self.recordings.close()  # stored while the database is still there
         await self.bus.drain()  # what the conferences did is stored before the database goes
         self.activity.close()
+        self.boards.close()
         self.room_state.close()
         for closer in reversed(self._closers):
             await closer()
@@ -75,6 +87,10 @@ def build_services(
     presence_timeout: float = 25.0,
     ring_timeout: float = 30.0,
     mail_enabled: bool = False,
+    blobs: Blobs,
+    max_upload_mb: int = 50,
+    upload_types: str = "",
+    recording_blobs: RecordingBlobs,
 ) -> Services:
     limiter = limiter or RateLimiter()
     rooms = RoomService(uow, clock, bus, policy, limiter)
@@ -114,6 +130,11 @@ def build_services(
         notices=notices,
         contacts=contacts,
         people=people,
+        boards=BoardService(uow, bus, clock),
+        recordings=RecordingService(uow, bus, clock, recording_blobs, registry),
+        files=FileService(
+            uow, bus, clock, blobs, max_upload_mb=max_upload_mb, upload_types=upload_types
+        ),
         base_url=base_url,
         access_number=access_number,
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 
 from confero.domain.errors import DomainError
@@ -109,6 +110,17 @@ class Clear:
 
 
 Op = Add | Remove | Move | Clear
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    """A board as a room's list of boards shows it (no items)."""
+
+    id: str
+    room_id: str
+    name: str
+    seq: int
+    created_at: datetime
 
 
 @dataclass

@@ -205,6 +205,22 @@ class Reset(Command):
 
 
 @dataclass(frozen=True)
+class RecordStart(Command):
+    """Start recording the conference's voices (issue 12, F-RC1); everyone is told."""
+
+    name: ClassVar[str] = "record_start"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
+class RecordStop(Command):
+    """Stop the running recording; it is stored and listed with the room."""
+
+    name: ClassVar[str] = "record_stop"
+    required_role: ClassVar[Role] = Role.MODERATOR
+
+
+@dataclass(frozen=True)
 class CloseWindow(Command):
     """Issued by the system when a reservation window ends (F-RS4)."""
 
@@ -241,6 +257,8 @@ COMMANDS: dict[str, type[Command]] = {
         Deny,
         AdmitNext,
         Reset,
+        RecordStart,
+        RecordStop,
         CloseWindow,
     )
 }

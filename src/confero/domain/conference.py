@@ -21,7 +21,11 @@ Decisions where the sources are silent (what Zoom / ConfBridge users expect):
 - the conference ends when the last participant leaves (F-RS4);
 - a 1:1 call's conference (``ends_when_one_leaves``, F-WB3) ends for both as soon as
   one of them is out for any reason (left, dropped, kicked): reason ``call_ended``. A
-  reload that replaces one's own leg is no hang-up.
+  reload that replaces one's own leg is no hang-up;
+- recording (issue 12) is the conference's state: moderators start and stop it, and it
+  stops when the conference ends, whatever ends it. That last ``RecordingChanged`` is
+  addressed to nobody in particular (an empty audience: every page of the room), so
+  callers who are being hung up do not hear "recording stopped" first.
 """
 
 from __future__ import annotations
@@ -126,6 +130,7 @@ class Conference:
         self.all_muted = False
         self.started = False
         self.ended = False
+        self.recording = False
         self.end_reason: str | None = None
         self._remembered: dict[str, Role] = {}
         self._seq = 0
@@ -155,6 +160,8 @@ class Conference:
             c.Deny: self._deny,
             c.AdmitNext: self._admit_next,
             c.Reset: self._reset,
+            c.RecordStart: self._record_start,
+            c.RecordStop: self._record_stop,
             c.CloseWindow: lambda cmd: self._end("window_closed", None),
         }
 
@@ -174,6 +181,7 @@ class Conference:
             capacity=self.capacity,
             ended=self.ended,
             end_reason=self.end_reason,
+            recording=self.recording,
             participants=tuple(p.frozen() for p in self._in_join_order()),
             lobby=tuple(
                 LobbySnapshot(e.id, e.display_name, e.role, e.channel, e.identity, e.account_id)
@@ -274,12 +282,17 @@ class Conference:
 
     def _end(self, reason: str, by: str | None) -> list[ev.Event]:
         audience = self._everyone() | set(self.lobby)
+        events: list[ev.Event] = []
+        if self.recording:
+            self.recording = False
+            events.append(self._event(ev.RecordingChanged, set(), recording=False, by=by))
         self.participants.clear()
         self.lobby.clear()
         self._remembered.clear()
         self.ended = True
         self.end_reason = reason
-        return [self._event(ev.ConferenceEnded, audience, reason=reason, by=by)]
+        events.append(self._event(ev.ConferenceEnded, audience, reason=reason, by=by))
+        return events
 
     def _enter(self, entry: LobbyEntry | c.Join, role: Role, rejoined: bool) -> list[ev.Event]:
         if len(self.participants) >= self.capacity:
@@ -451,7 +464,7 @@ class Conference:
 
     def _menu(self, cmd: c.Menu) -> list[ev.Event]:
         p = self._self(cmd)
-        rows = tuple((k.keys, k.command.name, k.label) for k in controls_for(p.role))
+        rows = tuple((k.keys or "", k.command.name, k.label) for k in controls_for(p.role))
         return [self._event(ev.MenuListed, {p.id}, controls=rows)]
 
     def _volume(self, cmd: c.Command, step: int) -> list[ev.Event]:
@@ -563,6 +576,18 @@ class Conference:
         if not self.participants and not self.lobby:
             return self._end("empty", None)
         return []
+
+    def _record_start(self, cmd: c.RecordStart) -> list[ev.Event]:
+        if self.recording:
+            raise DomainError("recording.already_running", "the conference is being recorded")
+        self.recording = True
+        return [self._event(ev.RecordingChanged, self._everyone(), recording=True, by=cmd.by)]
+
+    def _record_stop(self, cmd: c.RecordStop) -> list[ev.Event]:
+        if not self.recording:
+            raise DomainError("recording.not_running", "the conference is not being recorded")
+        self.recording = False
+        return [self._event(ev.RecordingChanged, self._everyone(), recording=False, by=cmd.by)]
 
     def _reset(self, cmd: c.Reset) -> list[ev.Event]:
         require_confirmation(cmd)

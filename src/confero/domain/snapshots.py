@@ -69,6 +69,8 @@ class ConferenceSnapshot:
     participants: tuple[ParticipantSnapshot, ...]
     #: in knocking order
     lobby: tuple[LobbySnapshot, ...]
+    #: A recording runs (issue 12).
+    recording: bool = False
 
     def participant(self, participant_id: str) -> ParticipantSnapshot | None:
         return next((p for p in self.participants if p.id == participant_id), None)
@@ -90,6 +92,7 @@ class ConferenceSnapshot:
             "capacity": self.capacity,
             "ended": self.ended,
             "end_reason": self.end_reason,
+            "recording": self.recording,
             "participants": [asdict(p.view()) for p in self.participants],
             "lobby": [
                 {"id": e.id, "display_name": e.display_name, "channel": e.channel}

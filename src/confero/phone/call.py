@@ -248,6 +248,7 @@ class PhoneCall:
                 self._knock_deadline = time.monotonic() + self.bridge.knock_timeout
         else:
             self._enter()
+            await self._recording_notice()
         await self._loop()
 
     def _move_to_room(self, *, listening: bool) -> None:
@@ -267,6 +268,11 @@ class PhoneCall:
             self._mix.listening = True
             self._mix.overlay_only = False
         self._sync()
+
+    async def _recording_notice(self) -> None:
+        """Entering a conference that is being recorded: the caller is told (issue 12)."""
+        if self.room is not None and self.bridge.conferences.snapshot(self.room).get("recording"):
+            await self._say("recording_started")
 
     def _sync(self) -> None:
         """Own mute and volume, as the session followed them from the conference."""
@@ -353,6 +359,8 @@ class PhoneCall:
                 await self._say("participant_removed")
             case ev.WindowClosing():
                 await self._say("ends_in_5_minutes")
+            case ev.RecordingChanged(recording=on) if not self.in_lobby:
+                await self._say("recording_started" if on else "recording_stopped")
             case _:
                 pass
 
@@ -363,6 +371,7 @@ class PhoneCall:
             case ps.Entered() if self.in_lobby:
                 self._enter()
                 await self._say("admitted")
+                await self._recording_notice()
             case ps.Denied(reason=reason):
                 why = {"denied": "admission_denied", "full": "conference_full"}
                 await self._finish(why.get(reason, "conference_closed"))

@@ -57,7 +57,7 @@ class KeypadParser:
 
             if digit == "#":
                 number, self._keys, self._number = self._number, "", None
-                results.append(Pressed(control, number) if number else Invalid(control.keys))
+                results.append(Pressed(control, number) if number else Invalid(control.keys or ""))
             elif digit.isdigit() and len(self._number) < MAX_NUMBER:
                 self._number += digit
             else:

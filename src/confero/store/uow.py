@@ -9,20 +9,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from confero.app.ports import (
     AccountRepository,
     ActivityRepository,
+    BoardRepository,
     ChatRepository,
     ContactRepository,
+    FileRepository,
     MissedCallRepository,
     NoticeRepository,
     ReservationRepository,
+    RoomContentRepository,
     RoomRepository,
     SmsOutboxRepository,
     TokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from confero.app.recorder_port import RecordingRepository
+from confero.store.boards import SqlBoards
+from confero.store.content import SqlRoomContent
+from confero.store.files import SqlFiles
 from confero.store.notices import SqlNotices
 from confero.store.outbox import SqlSmsOutbox
 from confero.store.people import SqlContacts, SqlMissedCalls
+from confero.store.recordings import SqlRecordings
 from confero.store.repositories import (
     SqlAccounts,
     SqlActivity,
@@ -50,6 +58,10 @@ class SqlUnitOfWork:
         self.sms_outbox: SmsOutboxRepository = SqlSmsOutbox(session)
         self.contacts: ContactRepository = SqlContacts(session)
         self.missed_calls: MissedCallRepository = SqlMissedCalls(session)
+        self.files: FileRepository = SqlFiles(session)
+        self.boards: BoardRepository = SqlBoards(session)
+        self.content: RoomContentRepository = SqlRoomContent(session)
+        self.recordings: RecordingRepository = SqlRecordings(session)
         return self
 
     async def __aexit__(

@@ -15,9 +15,11 @@ from confero.web.api import (
     auth,
     chat,
     conference,
+    files,
     health,
     invitations,
     people,
+    recordings,
     reservations,
     rooms,
     sms,
@@ -59,6 +61,8 @@ def create_app(
         conference,
         chat,
         people,
+        files,
+        recordings,
     ):
         app.include_router(module.router)
     app.include_router(ws.router)

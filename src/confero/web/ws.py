@@ -30,6 +30,12 @@ class Socket(Protocol):
 class Signaling(Protocol):
     async def serve(self, room: Room, account: Account | None, conn: Socket) -> None: ...
 
+    def participant_by_token(self, room_id: str, token: str) -> tuple[str, str, bool] | None:
+        """The participant of the room's running conference this resume token belongs to:
+        (participant id, display name, is moderator); None for anyone else (issue 12,
+        web/content_access.py)."""
+        ...
+
 
 def same_origin(websocket: WebSocket) -> bool:
     """Browsers send cookies on cross-site WebSockets too: refuse other sites' pages."""

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
+import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
 from confero.app import session as ps
+from confero.app.boards import BoardService
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
@@ -43,6 +47,12 @@ CHAT_PAGE = 50
 #: meeting runs (docs/SIGNALING.md, Joining). The conference addresses them to its
 #: participants only.
 ROOM_WIDE = (ev.ConferenceStarted, ev.ConferenceEnded)
+#: A room's content (issue 12): only for sockets that may see it (``_reads_content``).
+CONTENT = (ev.BoardChanged, ev.BoardsListed, ev.FileShared, ev.FileDeleted, ev.RecordingSaved)
+#: Whiteboard messages per socket: at most this many per window (seconds), then
+#: ``board.rate_limited`` (a pen stroke is one message, however long).
+BOARD_BURST = 100
+BOARD_WINDOW = 5.0
 
 
 class BrowserGateway:
@@ -56,6 +66,7 @@ class BrowserGateway:
         *,
         grace: float = 30.0,
         ice_servers: Sequence[Mapping[str, Any]] = (),
+        boards: BoardService | None = None,
     ) -> None:
         self.engine = engine
         self.sfu = sfu
@@ -66,6 +77,10 @@ class BrowserGateway:
         #: The participants of this node's pages; a dropped one waits ``grace`` seconds.
         self.sessions: ps.Sessions[Participant] = ps.Sessions(conferences, grace=grace)
         self.ice_servers = ice_servers
+        self.boards = boards
+        self._board_sent: weakref.WeakKeyDictionary[Visitor, deque[float]] = (
+            weakref.WeakKeyDictionary()
+        )
         self.visitors: dict[str, set[Visitor]] = {}
         self._talking: dict[str, frozenset[str]] = {}
         self._tasks = Background(log, "browser")
@@ -269,6 +284,65 @@ class BrowserGateway:
     async def _ping(self, v: Visitor, msg: s.Ping) -> None:
         v.push(s.message("pong", ref=msg.ref))
 
+    # ----------------------------------------------------- boards (issue 12)
+    def _board_user(self, v: Visitor) -> tuple[BoardService, str, bool]:
+        """The board service, who draws (the account, else the participant) and whether
+        a moderator; refused unless the socket reads the room's content (an account with
+        a role in the room, or joined). Counts the message against the socket's rate."""
+        if self.boards is None:
+            raise DomainError("board.not_found", "whiteboards are not available here")
+        if not self._reads_content(v):
+            raise DomainError("conference.not_joined", "join the meeting to use its whiteboards")
+        account = v.account
+        p = v.participant
+        role = v.room.role_for_account(account.id) if account is not None else None
+        moderator = role is Role.MODERATOR
+        if p is not None and p.entered and not moderator:
+            live = self.conferences.participant(v.room.id, p.id)
+            moderator = live is not None and live.role is Role.MODERATOR
+        now = asyncio.get_running_loop().time()
+        sent = self._board_sent.setdefault(v, deque())
+        while sent and sent[0] <= now - BOARD_WINDOW:
+            sent.popleft()
+        if len(sent) >= BOARD_BURST:
+            retry = int(sent[0] + BOARD_WINDOW - now) + 1
+            raise DomainError(
+                "board.rate_limited", "too many whiteboard messages", retry_after=retry
+            )
+        sent.append(now)
+        by = account.id if account is not None else (p.id if p is not None else "")
+        return self.boards, by, moderator
+
+    async def _board_list(self, v: Visitor, msg: s.BoardList) -> None:
+        boards, _by, _mod = self._board_user(v)
+        v.push(s.message("boards", ref=msg.ref, boards=await boards.list(v.room.id)))
+
+    async def _board_create(self, v: Visitor, msg: s.BoardCreate) -> None:
+        boards, by, _mod = self._board_user(v)
+        made = await boards.create(v.room.id, msg.name, by=by)
+        v.push(s.message("result", ref=msg.ref, ok=True, board=made))
+
+    async def _board_rename(self, v: Visitor, msg: s.BoardRename) -> None:
+        boards, by, _mod = self._board_user(v)
+        renamed = await boards.rename(v.room.id, msg.board_id, msg.name, by=by)
+        v.push(s.message("result", ref=msg.ref, ok=True, board=renamed))
+
+    async def _board_delete(self, v: Visitor, msg: s.BoardDelete) -> None:
+        boards, by, moderator = self._board_user(v)
+        await boards.delete(v.room.id, msg.board_id, moderator=moderator, by=by)
+        v.push(s.message("result", ref=msg.ref, ok=True))
+
+    async def _board_open(self, v: Visitor, msg: s.BoardOpen) -> None:
+        boards, _by, _mod = self._board_user(v)
+        state = await boards.state(v.room.id, msg.board_id)
+        v.push(s.message("board_state", ref=msg.ref, **state))
+
+    async def _board_op(self, v: Visitor, msg: s.BoardOp) -> None:
+        boards, by, moderator = self._board_user(v)
+        op = msg.op.model_dump()
+        seq = await boards.apply(v.room.id, msg.board_id, op, by=by, moderator=moderator)
+        v.push(s.message("result", ref=msg.ref, ok=True, seq=seq))
+
     _handlers: ClassVar[dict[type, Callable[..., Coroutine[Any, Any, None]]]] = {
         s.Hello: _hello,
         s.Join: _join,
@@ -280,6 +354,12 @@ class BrowserGateway:
         s.ChatHistory: _chat_history,
         s.Leave: _leave,
         s.Ping: _ping,
+        s.BoardList: _board_list,
+        s.BoardCreate: _board_create,
+        s.BoardRename: _board_rename,
+        s.BoardDelete: _board_delete,
+        s.BoardOpen: _board_open,
+        s.BoardOp: _board_op,
     }
 
     # --------------------------------------------------------------- helpers
@@ -312,6 +392,27 @@ class BrowserGateway:
         ]
         next_before = messages[-1]["id"] if len(found) > CHAT_PAGE else None
         return {"messages": messages, "next_before": next_before}
+
+    @staticmethod
+    def _reads_content(v: Visitor) -> bool:
+        """A reader of the room's content (web/content_access.py): an account with a
+        role in the room, or a participant in its meeting (not a knocker)."""
+        if v.account is not None and v.room.role_for_account(v.account.id) is not None:
+            return True
+        return v.participant is not None and v.participant.entered
+
+    def participant_by_token(self, room_id: str, token: str) -> tuple[str, str, bool] | None:
+        """Who holds this resume token in the room's running conference (id, display
+        name, is moderator), for the web layer's content access (issue 12); a knocker,
+        a participant who left or a token of another room: None."""
+        for session in self.sessions.in_room(room_id):
+            if not session.token or not hmac.compare_digest(session.token, token):
+                continue
+            live = self.conferences.participant(room_id, session.id)
+            if live is None:
+                return None
+            return session.id, live.display_name, live.role is Role.MODERATOR
+        return None
 
     def _welcome(self, p: Participant) -> dict[str, Any]:
         live = self.conferences.participant(p.room.id, p.id)
@@ -393,6 +494,8 @@ class BrowserGateway:
             message = {"v": s.VERSION, "type": "event", **event_to_wire(event, s.VERSION)}
             for v in room_visitors:
                 if not v.room.open_to(v.account.id if v.account else None):
+                    continue
+                if isinstance(event, CONTENT) and not self._reads_content(v):
                     continue
                 if (
                     not event.audience

@@ -27,6 +27,7 @@ from confero.app.envelope import BadMessage as BadMessage
 from confero.app.envelope import Envelope
 from confero.app.envelope import error as error
 from confero.app.envelope import message as message
+from confero.domain import boards as b
 from confero.domain.content import MAX_CHAT_TEXT
 
 MAX_MESSAGE = 64 * 1024
@@ -117,6 +118,87 @@ class ChatHistory(_Message):
     before: int | None = Field(default=None, ge=1)
 
 
+# ----------------------------------------------------------------- boards (issue 12)
+BoardId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9a-f]{1,32}$")]
+ItemId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+Coord = Annotated[float, Field(allow_inf_nan=False, ge=-b.MAX_COORD, le=b.MAX_COORD)]
+Shift = Annotated[float, Field(allow_inf_nan=False, ge=-2 * b.MAX_COORD, le=2 * b.MAX_COORD)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BoardItem(_Part):
+    id: ItemId
+    shape: Literal["pen", "line", "rect", "ellipse", "arrow", "text"]
+    points: list[tuple[Coord, Coord]] = Field(min_length=1, max_length=b.MAX_POINTS)
+    color: str = Field(default="#000000", pattern=r"^#[0-9a-fA-F]{6}$")
+    width: int = Field(default=3, ge=b.WIDTHS.start, le=b.WIDTHS.stop - 1)
+    text: str = Field(default="", max_length=b.MAX_TEXT)
+    #: Ignored: the server sets who drew it (pages may send back what they received).
+    author: str = Field(default="", max_length=80)
+
+
+class AddOp(_Part):
+    kind: Literal["add"]
+    item: BoardItem
+
+
+class RemoveOp(_Part):
+    kind: Literal["remove"]
+    ids: list[ItemId] = Field(min_length=1, max_length=b.MAX_IDS)
+
+
+class MoveOp(_Part):
+    kind: Literal["move"]
+    ids: list[ItemId] = Field(min_length=1, max_length=b.MAX_IDS)
+    dx: Shift
+    dy: Shift
+
+
+class ClearOp(_Part):
+    kind: Literal["clear"]
+
+
+BoardOperation = Annotated[AddOp | RemoveOp | MoveOp | ClearOp, Field(discriminator="kind")]
+BoardName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class BoardList(_Message):
+    type: Literal["board_list"]
+
+
+class BoardCreate(_Message):
+    type: Literal["board_create"]
+    name: BoardName
+
+
+class BoardRename(_Message):
+    type: Literal["board_rename"]
+    board_id: BoardId
+    name: BoardName
+
+
+class BoardDelete(_Message):
+    type: Literal["board_delete"]
+    board_id: BoardId
+
+
+class BoardOpen(_Message):
+    type: Literal["board_open"]
+    board_id: BoardId
+
+
+class BoardOp(_Message):
+    type: Literal["board_op"]
+    board_id: BoardId
+    op: BoardOperation
+
+
+BOARD_TYPES = (BoardList, BoardCreate, BoardRename, BoardDelete, BoardOpen, BoardOp)
+
+
 class Leave(_Message):
     type: Literal["leave"]
 
@@ -126,13 +208,40 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Hello | Join | Offer | SubscribeAnswer | Media | Command | Chat | ChatHistory | Leave | Ping,
+    Hello
+    | Join
+    | Offer
+    | SubscribeAnswer
+    | Media
+    | Command
+    | Chat
+    | ChatHistory
+    | Leave
+    | Ping
+    | BoardList
+    | BoardCreate
+    | BoardRename
+    | BoardDelete
+    | BoardOpen
+    | BoardOp,
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _envelope: Envelope[ClientMessage] = Envelope(
     _adapter,
-    (Hello, Join, Offer, SubscribeAnswer, Media, Command, Chat, ChatHistory, Leave, Ping),
+    (
+        Hello,
+        Join,
+        Offer,
+        SubscribeAnswer,
+        Media,
+        Command,
+        Chat,
+        ChatHistory,
+        Leave,
+        Ping,
+        *BOARD_TYPES,
+    ),
     MAX_MESSAGE,
 )
 TYPES = _envelope.types

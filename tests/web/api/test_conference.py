@@ -209,7 +209,7 @@ async def test_lock_unlock_and_reset_work_with_no_conference_running(
     reset = await command(client, admin, room["id"], "reset", confirm=True)
     assert reset.status_code == 200, reset.text
     assert (await client.get(f"{url}/chat", headers=admin.headers)).json()["messages"] == []
-    assert await activity_kinds(client, admin, room["id"]) == []
+    assert await activity_kinds(client, admin, room["id"]) == ["room_reset"]
     assert (await client.get(url, headers=admin.headers)).status_code == 200  # the room stays
 
     for name in ("mute_all", "unmute_all", "kick_last", "end_for_all", "raise_hand"):
@@ -280,7 +280,7 @@ async def test_reset_asks_first_then_ends_and_wipes_chat_and_activity(
     assert reset.status_code == 200, reset.text
     assert (await conference(client, admin, room["id"]))["running"] is False
     assert (await client.get(chat_url, headers=admin.headers)).json()["messages"] == []
-    assert await activity_kinds(client, admin, room["id"]) == []
+    assert await activity_kinds(client, admin, room["id"]) == ["room_reset"]
 
 
 async def test_only_moderators_moderate(
@@ -411,8 +411,11 @@ async def test_the_activity_log_tells_who_came_went_and_what_changed(
     await command(client, other, room["id"], "leave", participant_id=bob)
     await command(client, admin, room["id"], "leave", participant_id=host)
 
-    # Members read the log too; newest first.
+    # The log is the moderators' (issue 12): a participant member is refused.
     response = await client.get(f"/api/v1/rooms/{room['id']}/activity", headers=other.headers)
+    assert response.status_code == 403 and response.json()["code"] == "auth.forbidden"
+    # Newest first.
+    response = await client.get(f"/api/v1/rooms/{room['id']}/activity", headers=admin.headers)
     entries = response.json()["entries"]
     kinds = [e["kind"] for e in entries]
     assert kinds[0] == "conference_ended"

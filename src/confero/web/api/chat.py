@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
+from confero.domain.errors import DomainError
+from confero.domain.roles import Role
 from confero.web.deps import AccountDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/rooms/{room_id}", tags=["chat"])
@@ -97,6 +99,9 @@ async def list_activity(
     limit: int = Limit,
 ) -> ActivityPage:
     room = await svc.rooms.get(account, room_id)
+    if room.role_for_account(account.id) is not Role.MODERATOR:
+        # Who came, went and was removed is the moderators' to read (issue 12, F-RC1).
+        raise DomainError("auth.forbidden", "only the room's moderators read its log")
     found = await svc.rooms.list_activity(room.id, before, limit + 1)
     entries = [
         ActivityOut(

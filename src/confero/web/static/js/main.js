@@ -3,17 +3,20 @@
 //
 // For browser tests: window.confero = {publishPc, subscribePcs, state, snapshot(), signaling}.
 
+import { Whiteboard } from './board.js';
 import { Chat } from './chat.js';
 import { confirmDialog, showConnection, showError, toast } from './dialogs.js';
 import { $ } from './dom.js';
 import { createRouter } from './events.js';
+import { Files } from './files.js';
 import { setupErrors, setupTexts, t } from './i18n.js';
 import { setupInvite } from './invite.js';
 import { LocalMedia } from './media.js';
-import { renderToolbar, setupToolbar, sidebarOpen } from './meeting.js';
+import { renderToolbar, setSidebar, setupToolbar, sidebarOpen } from './meeting.js';
 import { setupParticipants } from './participants.js';
 import { Subscriptions } from './peers.js';
 import { Prejoin } from './prejoin.js';
+import { Recordings } from './recordings.js';
 import { Session } from './session.js';
 import { Signaling } from './signaling.js';
 import { changed, on, snapshot, state } from './state.js';
@@ -75,10 +78,56 @@ session.autoJoin =
   (params.has('call') || params.get('autojoin') === '1') &&
   !['reload', 'back_forward'].includes(arrival);
 
-new Tiles({
+// Whiteboards (issue 12): a member (an account with a role: the config has the room's id)
+// draws on the room page before joining; everyone in the meeting, as a tile.
+const roomMember = Boolean(config.room?.id);
+const board = new Whiteboard({
+  send: (message) => signaling.send(message),
+  request: (message) => signaling.request(message),
+  nextRef: (prefix) => signaling.nextRef(prefix),
+  canUse: () => roomMember || state.view === 'meeting',
+  inMeeting: () => state.view === 'meeting',
+  onError: (error) => session.commandFailed(error),
+  onToggle: (open) => placeBoard(open),
+});
+
+const tiles = new Tiles({
   localCamera: () => (state.camera ? media.camera : null),
   remote: (id, kind) => subs.streamOf(id, kind),
+  board: () => (board.isOpen && state.view === 'meeting' ? board.element : null),
 });
+
+function boardOnStage() {
+  tiles.pin('board');
+  if (!state.speakerView) {
+    state.speakerView = true;
+    changed('view');
+  }
+}
+
+function placeBoard(open) {
+  const meeting = state.view === 'meeting';
+  $('#board-toggle').setAttribute('aria-pressed', String(open && meeting));
+  $('#board-prejoin')?.setAttribute('aria-pressed', String(open && !meeting));
+  if (open && !meeting) board.placeIn($('#prejoin-board-slot'));
+  changed('board');
+  if (open && meeting) boardOnStage();
+}
+
+on('view', () => {
+  if (state.view === 'meeting') {
+    if (board.isOpen) placeBoard(true);
+    board.resync(); // a guest may use boards now
+  } else if (!roomMember) {
+    board.revoke();
+  } else if (board.isOpen) {
+    if (state.view === 'prejoin') placeBoard(true);
+    else board.close();
+  }
+});
+$('#board-toggle').addEventListener('click', () => board.toggle());
+$('#board-prejoin')?.addEventListener('click', () => board.toggle());
+$('#board-focus').addEventListener('click', () => boardOnStage());
 media.onChange(() => changed('local'));
 
 setupParticipants({
@@ -133,6 +182,26 @@ $('#call-everyone')?.addEventListener('click', async () => {
   }
 });
 
+// Shared files (issue 12): the Files panel, for participants in the meeting.
+const files = new Files({
+  roomId: () => state.room?.id ?? null,
+  confirm: confirmDialog,
+  showSidebar: (open) => setSidebar(open),
+});
+on('view', () => {
+  if (state.view !== 'meeting') files.left();
+});
+
+// Recordings (issue 12): the indicator, the moderators' button and the list.
+const recordings = new Recordings({
+  roomId: () => state.room?.id ?? null,
+  command: (name) => session.command(name),
+  confirm: confirmDialog,
+});
+on('view', () => {
+  if (state.view !== 'meeting') recordings.left();
+});
+
 $('#lobby-cancel').addEventListener('click', () => session.cancelKnock());
 $('#rejoin').addEventListener('click', () => session.rejoin());
 $('#audio-unblock').addEventListener('click', () => {
@@ -182,6 +251,23 @@ signaling.addEventListener('message', (event) => {
     route(event.detail);
   } catch (error) {
     console.error('confero: message failed', event.detail?.type, error);
+  }
+  try {
+    const message = event.detail;
+    if (message?.type === 'room') board.resync();
+    board.route(message);
+  } catch (error) {
+    console.error('confero: board', error);
+  }
+  try {
+    files.onMessage(event.detail);
+  } catch (error) {
+    console.error('confero: files', error);
+  }
+  try {
+    recordings.onMessage(event.detail);
+  } catch (error) {
+    console.error('confero: recordings', error);
   }
 });
 window.addEventListener('online', () => signaling.retryNow());

@@ -38,10 +38,33 @@ export function setupToolbar(actions) {
     actions.resetRoom();
   });
 
+  // Seed 000: hovering (or focusing) the red leave button shows the three options; a
+  // click on it leaves. A long press (contextmenu) shows them on a touch screen.
   const menu = $('#leave-options');
+  const group = $('.leave-group');
+  let closing = null;
+  const keepOpen = () => {
+    clearTimeout(closing);
+    if (menu.hidden) setMenu(true, false);
+  };
+  group.addEventListener('pointerenter', (event) => {
+    if (event.pointerType === 'mouse') keepOpen();
+  });
+  group.addEventListener('pointerleave', (event) => {
+    if (event.pointerType === 'mouse') closing = setTimeout(() => setMenu(false), 300);
+  });
+  group.addEventListener('focusin', keepOpen);
+  group.addEventListener('focusout', (event) => {
+    if (!group.contains(event.relatedTarget)) setMenu(false);
+  });
+  $('#leave-menu').addEventListener('contextmenu', (event) => {
+    event.preventDefault();
+    keepOpen();
+  });
   click('#leave-menu', (event) => {
     event.stopPropagation();
-    setMenu(menu.hidden);
+    setMenu(false);
+    actions.leave();
   });
   click('#leave', () => {
     setMenu(false);
@@ -83,10 +106,10 @@ export function setupToolbar(actions) {
   for (const topic of ['participants', 'me', 'local', 'view']) on(topic, renderToolbar);
 }
 
-function setMenu(open) {
+function setMenu(open, focus = true) {
   $('#leave-options').hidden = !open;
   $('#leave-menu').setAttribute('aria-expanded', String(open));
-  if (open) $('#leave').focus();
+  if (open && focus) $('#leave').focus();
 }
 
 export function setSidebar(open) {

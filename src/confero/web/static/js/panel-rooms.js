@@ -10,6 +10,7 @@ import { t } from './i18n.js';
 import { api } from './panel-api.js';
 import { accessList, invitePath } from './panel-access.js';
 import { config, fieldErrors, keepFresh, problemText, say, showError } from './panel-common.js';
+import { activitySection } from './panel-activity.js';
 import { membersSection, dropMembers, reloadMembers } from './panel-members.js';
 
 const REFRESH_MS = 10000;
@@ -103,6 +104,7 @@ function card(room) {
     status,
     actions,
     membersSection(room),
+    activitySection(room),
   );
 }
 

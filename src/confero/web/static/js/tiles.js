@@ -13,6 +13,7 @@ export class Tiles {
    * @param {object} sources
    * @param {() => MediaStreamTrack|null} sources.localCamera
    * @param {(id: string, kind: string) => MediaStream|null} sources.remote
+   * @param {() => HTMLElement|null} [sources.board] the open whiteboard (issue 12)
    */
   constructor(sources) {
     this.sources = sources;
@@ -21,11 +22,12 @@ export class Tiles {
     this.localStream = null;
     this.root.addEventListener('click', (event) => {
       const tile = event.target.closest('.tile');
-      if (!tile) return;
+      // Drawing on the whiteboard tile is no click on the tile (it pins with its button).
+      if (!tile || event.target.closest('.board')) return;
       this.pinned = this.pinned === tile.dataset.id ? null : tile.dataset.id;
       this.layout();
     });
-    for (const topic of ['participants', 'me', 'streams', 'local', 'view']) on(topic, () => this.render());
+    for (const topic of ['participants', 'me', 'streams', 'local', 'view', 'board']) on(topic, () => this.render());
     on('talking', () => this.renderTalking());
   }
 
@@ -49,8 +51,20 @@ export class Tiles {
         this.setVideo(screenTile, screen, false);
       }
     }
+    const board = this.sources.board?.();
+    if (board) {
+      seen.add('board');
+      const tile = this.tile('board', () => el('div', { class: 'tile board-tile', dataset: { id: 'board' } }));
+      if (board.parentElement !== tile) tile.append(board);
+    }
     for (const tile of [...this.root.children]) if (!seen.has(tile.dataset.id)) tile.remove();
     this.renderTalking();
+    this.layout();
+  }
+
+  /** Put a tile on stage in speaker view (the whiteboard's "show on stage"). */
+  pin(id) {
+    this.pinned = id;
     this.layout();
   }
 
