@@ -35,15 +35,7 @@ from confero.domain.events import BoardChanged, BoardsListed, Event, RoomContent
 
 # ------------------------------------------------------------------ the wire form
 def item_to_wire(item: b.Item) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "shape": item.shape.value,
-        "points": [[x, y] for x, y in item.points],
-        "color": item.color,
-        "width": item.width,
-        "text": item.text,
-        "author": item.author,
-    }
+    return {"id": item.id, **item.fields()}
 
 
 def item_from_wire(data: Mapping[str, Any]) -> b.Item:

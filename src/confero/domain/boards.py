@@ -80,6 +80,17 @@ class Item:
         if self.shape is Shape.TEXT and not 0 < len(self.text) <= MAX_TEXT:
             raise _invalid(f"a text has 1 to {MAX_TEXT} characters")
 
+    def fields(self) -> dict[str, object]:
+        """Its content as plain data (what the wire and the store both keep)."""
+        return {
+            "shape": self.shape.value,
+            "points": [[x, y] for x, y in self.points],
+            "color": self.color,
+            "width": self.width,
+            "text": self.text,
+            "author": self.author,
+        }
+
     def moved(self, dx: float, dy: float) -> Item:
         return replace(self, points=tuple((x + dx, y + dy) for x, y in self.points))
 

@@ -21,15 +21,7 @@ from confero.store.repositories import utc
 
 
 def item_data(item: Item, z: int) -> dict[str, Any]:
-    return {
-        "shape": item.shape.value,
-        "points": [[x, y] for x, y in item.points],
-        "color": item.color,
-        "width": item.width,
-        "text": item.text,
-        "author": item.author,
-        "z": z,
-    }
+    return {**item.fields(), "z": z}
 
 
 def item_from_data(item_id: str, data: dict[str, Any]) -> Item:
