@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from confero.sip.framing import StreamFramer
 from confero.sip.message import (
@@ -53,16 +54,25 @@ class _Udp(asyncio.DatagramProtocol):
         log.debug("UDP error: %s", exc)  # ICMP port unreachable from a vanished peer
 
 
+class _Stream(Protocol):
+    """What a TCP connection's transport must do for us. Checked by shape, not class:
+    uvloop's TCPTransport (the loop `confero serve` runs) is no ``asyncio.Transport``
+    subclass, and an ``isinstance`` check there reset every TCP connection (issue 13)."""
+
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+
+
 class _TcpConnection(asyncio.Protocol):
     def __init__(self, owner: SipTransport) -> None:
         self.owner = owner
         self.framer = StreamFramer()
-        self.transport: asyncio.Transport | None = None
+        self.transport: _Stream | None = None
         self.peer: Peer | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(_Stream, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer("TCP", (host, port))
         self.owner._connections[self.peer.address] = self
