@@ -277,3 +277,22 @@ def test_filter_with_the_sdp_address_ignores_a_first_packet_from_elsewhere() -> 
     f.expect(None)  # relatch on the next packet
     assert f.check(pkt(4, 0), PHONE, 0.04) is Verdict.NEW_SOURCE
     assert f.address == PHONE
+
+
+def test_filter_latches_only_to_the_sdp_or_signalling_host_never_a_stranger() -> None:
+    """A phone behind NAT: its SDP names 192.0.2.2, its packets come from its router."""
+    f = RtpReceiverFilter()
+    router = ("198.51.100.7", 40002)
+    f.expect(("192.0.2.2", 4000), frozenset({"192.0.2.2", router[0]}))
+    assert f.address is None, "nothing latched before the first packet"
+    assert f.check(pkt(9, 0), ("203.0.113.66", 5000), 0.0) is Verdict.FOREIGN_ADDRESS
+    assert f.address is None, "a stranger's packet never latches"
+    assert f.check(pkt(1, 0), router, 0.01) is Verdict.NEW_SOURCE
+    assert f.address == router
+    assert f.check(pkt(1, 1), router, 0.02) is Verdict.ACCEPT
+    assert f.check(pkt(1, 2), ("192.0.2.2", 4000), 0.03) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(1, 2), (router[0], router[1] + 2), 0.03) is Verdict.FOREIGN_ADDRESS
+    # Without latch hosts the SDP address is held exactly, as before.
+    f.expect(("192.0.2.2", 4000))
+    assert f.check(pkt(1, 3), router, 0.04) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(1, 3), ("192.0.2.2", 4000), 0.05) is Verdict.NEW_SOURCE

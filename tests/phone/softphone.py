@@ -40,8 +40,13 @@ class _Rtp(asyncio.DatagramProtocol):
 
 
 class Softphone:
-    def __init__(self, server_port: int, *, user: str | None = None) -> None:
+    def __init__(
+        self, server_port: int, *, user: str | None = None, sdp_ip: str = "127.0.0.1"
+    ) -> None:
         self.server_port = server_port
+        #: The address its SDP names; another one than it sends from is a phone behind
+        #: NAT without STUN (its private address in the SDP).
+        self.sdp_ip = sdp_ip
         self.user = user or f"phone{secrets.randbelow(10_000)}"
         self.ua = UserAgent("127.0.0.1", 0, timers=FAST)
         self.heard: list[npt.NDArray[np.int16]] = []
@@ -62,7 +67,7 @@ class Softphone:
         )
         self.port = self._transport.get_extra_info("sockname")[1]
         offer = offer_answer.offer(
-            local_ip="127.0.0.1", local_port=self.port, session_id=1, session_version=1
+            local_ip=self.sdp_ip, local_port=self.port, session_id=1, session_version=1
         )
         call = await self.ua.call(
             f"sip:{number}@127.0.0.1:{self.server_port}",

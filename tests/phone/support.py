@@ -57,8 +57,10 @@ def people(services: Services, room: Room) -> list[dict[str, object]]:
     return list(services.conferences.snapshot(room).get("participants", []))
 
 
-async def join(phone: PhoneStack, room: Room, pin: str, services: Services) -> Softphone:
-    caller = Softphone(phone.ua.port)
+async def join(
+    phone: PhoneStack, room: Room, pin: str, services: Services, *, sdp_ip: str = "127.0.0.1"
+) -> Softphone:
+    caller = Softphone(phone.ua.port, sdp_ip=sdp_ip)
     call = await caller.dial("5000")
     assert call.state == "confirmed"
     before = len(people(services, room))

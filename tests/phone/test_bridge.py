@@ -383,3 +383,24 @@ async def test_a_rooms_own_number_greets_the_caller_after_the_pin(
         await eventually(lambda: len(people(services, room)) == 1)
     finally:
         await caller.hangup()
+
+
+async def test_a_caller_behind_nat_is_latched_heard_and_hears(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    """Issue 13: its SDP names a private address (192.0.2.2, what a phone behind NAT
+    without STUN sends) while its RTP comes from where its SIP came from. Its PIN digits
+    arrive (the leg latches to the first packet from the SIP peer's host) and it hears
+    the room (we answer where its packets come from, not the SDP address)."""
+    a = await join(phone, room, room.pin, services, sdp_ip="192.0.2.2")
+    b = await join(phone, room, room.pin, services)
+    try:
+        a.start_tone(1000)
+        b.start_tone(600)
+        await asyncio.sleep(3)
+        assert await b.hears(1000)
+        assert await a.hears(600)
+    finally:
+        await a.hangup()
+        await b.hangup()
+    await eventually(lambda: not people(services, room))

@@ -79,10 +79,14 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self.local_port = int(transport.get_extra_info("sockname")[1])
         return self.local_port
 
-    def set_remote(self, address: Address) -> None:
-        """Where to send (from the SDP); inbound is latched to the same address."""
+    def set_remote(self, address: Address, *, peer_host: str | None = None) -> None:
+        """Where to send (from the SDP) until the phone's first packet; with ``peer_host``
+        (where its SIP came from) the leg latches to the source of the first packet from
+        the SDP's host or that one, and sends there (symmetric RTP for phones behind
+        NAT); without it inbound is held to the SDP address."""
         self.remote = address
-        self._filter.expect(address)
+        hosts = frozenset({address[0], peer_host}) if peer_host else frozenset()
+        self._filter.expect(address, hosts)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -109,6 +113,8 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         if verdict is Verdict.NEW_SOURCE:
             self._jitter.reset()
             self._dtmf.reset()
+            if self._filter.address is not None and self._filter.address != self.remote:
+                self.remote = self._filter.address  # answer where the phone really is
         self.stats.received += 1
         if packet.payload_type == self.dtmf_payload_type:
             self._digits(self._dtmf.feed(packet, now))

@@ -306,6 +306,11 @@ class RtpReceiverFilter:
     """
 
     expected: Address | None = None
+    #: Hosts the first packet may come from, any port (symmetric RTP, RFC 4961): the SDP's
+    #: and the signalling peer's. A phone behind NAT without STUN puts its private address
+    #: in the SDP and sends from its router's; the first packet from one of these hosts
+    #: latches the leg, and no stranger's packet ever does (issue 13).
+    latch_hosts: frozenset[str] = frozenset()
     ssrc_change_after: float = 0.5
     address: Address | None = None
     ssrc: int | None = None
@@ -318,14 +323,19 @@ class RtpReceiverFilter:
         if self.expected is not None and self.address is None:
             self.address = self.expected
 
-    def expect(self, address: Address | None) -> None:
+    def expect(self, address: Address | None, latch_hosts: frozenset[str] = frozenset()) -> None:
         """The remote SDP changed (re-INVITE): latch ``address`` (or relatch on the next
-        packet if None) and accept whatever SSRC it sends next."""
+        packet if None; with ``latch_hosts``, on the next packet from one of them) and
+        accept whatever SSRC it sends next."""
         self.expected = address
-        self.address = address
+        self.latch_hosts = latch_hosts
+        self.address = None if latch_hosts else address
         self.ssrc = None
 
     def check(self, packet: RtpPacket, source: Address, now: float) -> Verdict:
+        if self.address is None and self.latch_hosts and source[0] not in self.latch_hosts:
+            self.foreign_address_count += 1
+            return Verdict.FOREIGN_ADDRESS
         if self.address is None:
             self.address = source
         elif source != self.address:

@@ -143,9 +143,10 @@ class PhoneBridge:
         for media in answer.media:
             if media.port == _PORT_TO_COME:
                 media.port = port
-        self._apply(leg, negotiated)
+        host = sip_call.peer.address[0]
+        self._apply(leg, negotiated, host)
         call = PhoneCall(self, sip_call, leg)
-        sip_call.on_offer = lambda body: self._reoffer(leg, body)
+        sip_call.on_offer = lambda body: self._reoffer(leg, body, host)
         if sip_call.state == "ended":  # cancelled while we were opening the port
             leg.close()
             return
@@ -154,12 +155,14 @@ class PhoneBridge:
         await call.run()
 
     @staticmethod
-    def _apply(leg: RtpAudioLeg, negotiated: offer_answer.Negotiated) -> None:
+    def _apply(
+        leg: RtpAudioLeg, negotiated: offer_answer.Negotiated, peer_host: str | None = None
+    ) -> None:
         if negotiated.remote_address is not None:
-            leg.set_remote(negotiated.remote_address)
+            leg.set_remote(negotiated.remote_address, peer_host=peer_host)
         leg.sending = negotiated.we_send
 
-    def _reoffer(self, leg: RtpAudioLeg, body: bytes) -> bytes | None:
+    def _reoffer(self, leg: RtpAudioLeg, body: bytes, peer_host: str | None) -> bytes | None:
         """A re-INVITE: hold (sendonly / c=0.0.0.0) or resume; same port, same codec."""
         try:
             offer = sdp.parse(body.decode("utf-8", "replace"))
@@ -173,7 +176,7 @@ class PhoneBridge:
             )
         except sdp.SdpError:
             return None
-        self._apply(leg, negotiated)
+        self._apply(leg, negotiated, peer_host)
         return answer.to_text().encode()
 
     async def dial_in(self, call: PhoneCall) -> Admitted | None:
@@ -300,10 +303,11 @@ class PhoneBridge:
             leg = RtpAudioLeg(leg.id, G711_CODECS[negotiated.codec_name])
             await leg.open(self.media_host, port)
         leg.dtmf_payload_type = negotiated.dtmf_payload_type
-        self._apply(leg, negotiated)
+        host = sip_call.peer.address[0]
+        self._apply(leg, negotiated, host)
         call = PhoneCall(self, sip_call, leg)
         call.caller = number  # the callee: the From of our own INVITE is us
-        sip_call.on_offer = lambda body: self._reoffer(leg, body)
+        sip_call.on_offer = lambda body: self._reoffer(leg, body, host)
         self._invited[call] = room
         self.calls.add(call)
         await call.run()
