@@ -42,7 +42,7 @@ async def fill(services: Services, room: Room, settings: Settings) -> None:
     await services.files.upload(room.id, "notes.txt", chunks(b"kept?"), Uploader("h", "Host"))
     source = settings.data_dir / f"{room.id}.ogg"
     source.write_bytes(b"OggS recorded")
-    key, size = await services.files.blobs.write_file(source)  # type: ignore[attr-defined]
+    key, size = await services.files.blobs.write_file(source)
     async with services.uow() as u:
         s = u.content._s  # type: ignore[attr-defined]  # a row as the recorder leaves it
         await s.execute(

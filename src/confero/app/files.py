@@ -1,7 +1,7 @@
 """Shared files of a room (issue 12, Deliver 2): upload, list, download, delete.
 
 The rules are domain/files.py's (a cleaned name, the type from the server's list, who
-may delete); the bytes go through the ``Blobs`` port (store/blobs.py by default), the
+may delete); the bytes go through the ``BlobStore`` port (store/blobs.py by default), the
 row through the unit of work. Order keeps the two together (house rule 7):
 
 - upload: the name and type are checked before a byte is read; the stream goes to the
@@ -19,26 +19,18 @@ Who is asking (a reader of the room: web/content_access.py) is decided by the ca
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
+from confero.app.ports import BlobStore, Clock, EventBus, UnitOfWorkFactory
 from confero.domain import files as rules
 from confero.domain.errors import DomainError
 from confero.domain.events import FileDeleted, FileShared
 from confero.domain.files import SharedFile
 
 MB = 1024 * 1024
-
-
-class Blobs(Protocol):
-    """Where the bytes live (store/blobs.py ``DirectoryBlobs``)."""
-
-    async def write(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> tuple[str, int]: ...
-    def path(self, key: str) -> Path: ...
-    async def delete(self, keys: Iterable[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ class FileService:
         uow: UnitOfWorkFactory,
         bus: EventBus,
         clock: Clock,
-        blobs: Blobs,
+        blobs: BlobStore,
         *,
         max_upload_mb: int = 50,
         upload_types: str = "",

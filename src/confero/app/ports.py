@@ -7,8 +7,9 @@ rows (house rule 7).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
@@ -191,9 +192,13 @@ class ActivityRepository(Protocol):
     async def delete_for_room(self, room_id: str) -> None: ...
 
 
-class BlobDeleter(Protocol):
-    """What Reset needs of the blob directory (store/blobs.py)."""
+class BlobStore(Protocol):
+    """Where the bytes of files and recordings live (store/blobs.py ``DirectoryBlobs``):
+    one port for uploads, recordings and Reset."""
 
+    async def write(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> tuple[str, int]: ...
+    async def write_file(self, source: Path) -> tuple[str, int]: ...
+    def path(self, key: str) -> Path: ...
     async def delete(self, keys: Iterable[str]) -> None: ...
 
 

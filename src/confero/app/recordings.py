@@ -27,10 +27,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from confero.app.actor import ConferenceRegistry
-from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
+from confero.app.ports import BlobStore, Clock, EventBus, UnitOfWorkFactory
 from confero.app.recorder_port import ActiveRecording, Recorded, Recorder, RecordingInfo
 from confero.domain import commands as c
 from confero.domain import events as ev
@@ -41,14 +41,6 @@ log = logging.getLogger(__name__)
 
 #: The type recordings are served with (Ogg/Opus).
 MEDIA_TYPE = "audio/ogg"
-
-
-class RecordingBlobs(Protocol):
-    """What recordings need of the blob store (store/blobs.py ``DirectoryBlobs``)."""
-
-    async def write_file(self, source: Path) -> tuple[str, int]: ...
-    def path(self, key: str) -> Path: ...
-    async def delete(self, keys: Sequence[str]) -> None: ...
 
 
 @dataclass(eq=False)
@@ -90,7 +82,7 @@ class RecordingService:
         uow: UnitOfWorkFactory,
         bus: EventBus,
         clock: Clock,
-        blobs: RecordingBlobs,
+        blobs: BlobStore,
         registry: ConferenceRegistry,
     ) -> None:
         self._uow = uow

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from confero.app.ports import BlobDeleter, EventBus
+from confero.app.ports import BlobStore, EventBus
 from confero.app.rooms import RoomService
 from confero.domain import events as ev
 
 
 class RoomStateProjection:
-    def __init__(self, bus: EventBus, rooms: RoomService, blobs: BlobDeleter | None = None) -> None:
+    def __init__(self, bus: EventBus, rooms: RoomService, blobs: BlobStore | None = None) -> None:
         self._rooms = rooms
         #: The bytes of files and recordings; set by the composition root.
         self.blobs = blobs

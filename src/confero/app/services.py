@@ -11,13 +11,13 @@ from confero.app.actor import ConferenceRegistry
 from confero.app.boards import BoardService
 from confero.app.conferences import ConferenceService
 from confero.app.contacts import ContactService
-from confero.app.files import Blobs, FileService
+from confero.app.files import FileService
 from confero.app.notices import NoticeService
 from confero.app.people import CALL_LIMIT, PeopleService
-from confero.app.ports import Clock, EventBus, UnitOfWorkFactory
+from confero.app.ports import BlobStore, Clock, EventBus, UnitOfWorkFactory
 from confero.app.presence_port import PresenceStore
 from confero.app.ratelimit import RateLimiter
-from confero.app.recordings import RecordingBlobs, RecordingService
+from confero.app.recordings import RecordingService
 from confero.app.reservations import ReservationService
 from confero.app.room_state import RoomStateProjection
 from confero.app.rooms import RoomPolicy, RoomService
@@ -87,10 +87,10 @@ def build_services(
     presence_timeout: float = 25.0,
     ring_timeout: float = 30.0,
     mail_enabled: bool = False,
-    blobs: Blobs,
+    blobs: BlobStore,
     max_upload_mb: int = 50,
     upload_types: str = "",
-    recording_blobs: RecordingBlobs,
+    recording_blobs: BlobStore,
 ) -> Services:
     limiter = limiter or RateLimiter()
     rooms = RoomService(uow, clock, bus, policy, limiter)
