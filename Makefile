@@ -37,7 +37,7 @@ test: install
 	scripts/system-deps.sh test
 	$(VENV)/bin/ruff check src tests $(wildcard bench)
 	$(VENV)/bin/mypy
-	$(PY) -m pytest
+	scripts/test-shards.sh $(PY)
 
 bench: install
 	$(PY) -m bench
