@@ -14,6 +14,10 @@ case "$profile" in
     command -v pg_isready >/dev/null || need+=(postgresql-client)
     # sipp is the real SIP peer of the phone tests; its RFC 2833 captures come with it
     command -v sipp >/dev/null || need+=(sip-tester)
+    # kamailio: the registrar and digest-challenging trunk of the dial-out tests (tests/e2e/kamailio.py)
+    [ -x /usr/sbin/kamailio ] || need+=(kamailio)
+    # baresip, the second independent SIP phone of the interop matrix (tests/e2e/baresip.py)
+    command -v baresip >/dev/null || need+=(baresip-core)
     # the browser tests drive Debian's Chromium with Playwright (never a downloaded one)
     [ -x /usr/bin/chromium ] || need+=(chromium)
     command -v chromedriver >/dev/null || need+=(chromium-driver)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     media_host: str = ""
     #: ``host:port`` of the SIP trunk that places outgoing calls (``*8``); empty: none.
     sip_trunk: str = ""
+    #: The trunk account (digest, RFC 8760: MD5 or SHA-256) for dial-out and
+    #: registration; empty user: calls go out unauthenticated. The password is a secret:
+    #: never logged, shown as ``**********``.
+    sip_trunk_user: str = ""
+    sip_trunk_password: SecretStr = SecretStr("")
+    #: Register the account at the trunk (refreshed at half the granted time).
+    sip_trunk_register: bool = False
+    sip_trunk_transport: Literal["udp", "tcp"] = "udp"
     #: The shared dial-in number, spoken and printed in invitations.
     access_number: str = ""
     #: The time zone times are spoken in ("this conference starts at 14:30").

@@ -173,6 +173,7 @@ class Node:
         services.recordings.attach(recorder)
         if settings.sip_enabled:
             phone = PhoneStack.build(services, settings, engine)
+            services.media_quality = phone.bridge  # phone legs' RTCP in the API (issue 13)
             return cls(engine, gateway, phone, recordings=services.recordings)
         return cls(engine, gateway, None, NoDialOut(services), services.recordings)
 

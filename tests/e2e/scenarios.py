@@ -153,6 +153,7 @@ def dial(
     info_pause: float = 0.3,
     info_duration_ms: int = 160,
     answer_timeout: float = 10.0,
+    late_offer: bool = False,
 ) -> str:
     """A call: INVITE with an SDP offer, 100/180/183 optional, 200 (``rrs``), ACK (each
     response within ``answer_timeout`` of the one before, else the call fails); then
@@ -167,8 +168,13 @@ def dial(
     sipp's ``-mp`` port, so a server that takes RTP only from the SDP's address drops
     it: to play a pcap and record, keep ``[media_port]`` and record with
     :class:`~tests.e2e.sipp.RtpTap` on ``sipp.media_port`` instead.
+
+    ``late_offer``: the INVITE carries no SDP (RFC 3261 13.2.1; linphone's
+    ``sdp_200_ack``, many PBXs); the server's 200 carries the offer and the ACK the
+    answer, which is then the SDP above (its ``codecs`` must be among the offered ones).
     """
     offer = sdp_offer(codecs=codecs, media_port=sdp_media_port, media_ip=sdp_media_ip)
+    with_sdp = ["Content-Type: application/sdp", "Content-Length: [len]", "", offer]
     invite = "\n".join(
         [
             "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
@@ -180,10 +186,7 @@ def dial(
             _CONTACT,
             "Max-Forwards: 70",
             "Subject: confero e2e",
-            "Content-Type: application/sdp",
-            "Content-Length: [len]",
-            "",
-            offer,
+            *(["Content-Length: 0"] if late_offer else with_sdp),
         ]
     )
     ack = "\n".join(
@@ -197,7 +200,7 @@ def dial(
             "CSeq: 1 ACK",
             _CONTACT,
             "Max-Forwards: 70",
-            "Content-Length: 0",
+            *(with_sdp if late_offer else ["Content-Length: 0"]),
         ]
     )
     # every recv gets the timeout: sipp arms the one of the recv the call waits on, which

@@ -318,3 +318,20 @@ def test_any_sequence_of_puts_and_pops_is_safe(ops: list[tuple[str, int, int, bo
             seq, ts = a, b
         jb.put(RtpPacket(0, seq, ts, 1, bytes(2 * size), marker=marker), now)
         assert jb.buffered <= 8
+
+
+def test_a_wideband_clock_gives_two_samples_per_timestamp_unit_and_conceals_whole_frames() -> None:
+    """G.722 (issue 13): 160 timestamp units carry 320 samples; every frame, played or
+    concealed for a lost packet, is 320 samples and nothing is skipped or repeated."""
+    net = Network()
+    for i in range(40):
+        if i != 20:
+            net.send(i, 0.01)
+    jb = JitterBuffer(lambda p: np.repeat(decode(p), 2), samples_per_unit=2)
+    frames = [f for f in net.run(jb, 1.2) if f is not None]
+    assert {f.pcm.size for f in frames} == {2 * F}
+    played = [int(f.pcm[0]) for f in frames if not f.concealed]
+    assert played == [i for i in range(40) if i != 20]
+    last_played = max(i for i, f in enumerate(frames) if not f.concealed)
+    assert [f.concealed for f in frames[:last_played]].count(True) == 1, "the lost one"
+    assert jb.stats.lost == 1

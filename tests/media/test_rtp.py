@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import struct
 
@@ -9,6 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from confero.media.g711 import PCMU
+from confero.media.leg import RtpAudioLeg
 from confero.media.rtp import (
     RtpError,
     RtpExtension,
@@ -296,3 +299,92 @@ def test_filter_latches_only_to_the_sdp_or_signalling_host_never_a_stranger() ->
     f.expect(("192.0.2.2", 4000))
     assert f.check(pkt(1, 3), router, 0.04) is Verdict.FOREIGN_ADDRESS
     assert f.check(pkt(1, 3), ("192.0.2.2", 4000), 0.05) is Verdict.NEW_SOURCE
+
+
+def test_filter_relatches_to_a_new_stream_from_the_latched_host_after_two_in_sequence() -> None:
+    """Issue 13: the phone re-registered behind NAT and sends a new SSRC from a new port
+    while its old stream has not timed out: two sequential packets move the leg there."""
+    f = RtpReceiverFilter()
+    f.expect(("192.0.2.2", 4000), frozenset({"192.0.2.2", PHONE[0]}))
+    assert f.check(pkt(1, 0), PHONE, 0.0) is Verdict.NEW_SOURCE
+    moved = (PHONE[0], 50_000)
+    assert f.check(pkt(7, 100), moved, 0.02) is Verdict.FOREIGN_ADDRESS  # on probation
+    assert f.check(pkt(1, 1), PHONE, 0.02) is Verdict.ACCEPT  # the old one still talks
+    assert f.check(pkt(7, 101), moved, 0.04) is Verdict.NEW_SOURCE
+    assert (f.address, f.ssrc, f.relatch_count) == (moved, 7, 1)
+    # the replaced stream gets no probation back (no flapping between two streams)
+    assert f.check(pkt(1, 2), PHONE, 0.05) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(1, 3), PHONE, 0.06) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(7, 102), moved, 0.06) is Verdict.ACCEPT
+    # a new SSRC from the latched address itself: also after two in sequence
+    assert f.check(pkt(8, 500), moved, 0.07) is Verdict.FOREIGN_SSRC
+    assert f.check(pkt(8, 501), moved, 0.08) is Verdict.NEW_SOURCE
+    assert f.ssrc == 8
+
+
+def test_filter_never_relatches_to_a_jumble_or_a_stranger() -> None:
+    f = RtpReceiverFilter()
+    assert f.check(pkt(1, 0), PHONE, 0.0) is Verdict.NEW_SOURCE
+    other_port = (PHONE[0], 50_000)
+    for seq in (10, 12, 11, 30, 29):  # never two in sequence
+        assert f.check(pkt(7, seq), other_port, 0.01) is Verdict.FOREIGN_ADDRESS
+    # the second packet from another port than the first is no run either
+    assert f.check(pkt(7, 31), (PHONE[0], 50_002), 0.01) is Verdict.FOREIGN_ADDRESS
+    for seq in range(5):  # a perfect run from a stranger's host, even after silence
+        assert f.check(pkt(9, seq), OTHER, 10.0 + seq) is Verdict.FOREIGN_ADDRESS
+    assert (f.address, f.ssrc, f.relatch_count) == (PHONE, 1, 0)
+
+
+def test_filter_moves_the_same_ssrc_to_a_new_port_only_after_the_old_port_fell_silent() -> None:
+    """The NAT mapping changed but the stream did not: same SSRC, new port."""
+    f = RtpReceiverFilter(port_change_after=1.0)
+    assert f.check(pkt(1, 0), PHONE, 0.0) is Verdict.NEW_SOURCE
+    moved = (PHONE[0], PHONE[1] + 2)
+    assert f.check(pkt(1, 1), moved, 0.5) is Verdict.FOREIGN_ADDRESS  # old port heard 0.5 s ago
+    assert f.check(pkt(1, 2), moved, 0.9) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(1, 3), moved, 1.05) is Verdict.ACCEPT  # a second of silence: moved
+    assert (f.address, f.relatch_count) == (moved, 1)
+    assert f.check(pkt(1, 4), PHONE, 1.06) is Verdict.FOREIGN_ADDRESS
+    # before any packet latched, the SDP address is held exactly, port included
+    g = RtpReceiverFilter(expected=PHONE)
+    assert g.check(pkt(1, 0), moved, 0.0) is Verdict.FOREIGN_ADDRESS
+    assert g.check(pkt(1, 1), moved, 5.0) is Verdict.FOREIGN_ADDRESS
+
+
+class _Sink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not is_rtcp(data):
+            self.got.append(data)
+
+
+async def test_a_leg_follows_a_phone_that_reappears_behind_a_new_nat_mapping() -> None:
+    """Issue 13: the phone re-registered and sends a new stream from a new port of the
+    same host: the leg hears it and answers there, not to the old port."""
+    loop = asyncio.get_running_loop()
+    leg = RtpAudioLeg("l", PCMU, dtmf_payload_type=None)
+    port = await leg.open("127.0.0.1")
+    old, old_in = await loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.1", 0))
+    new, new_in = await loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.1", 0))
+    try:
+        leg.set_remote(("192.0.2.2", 4000), peer_host="127.0.0.1")  # SDP: a private address
+        first, second = RtpSender(0), RtpSender(0)
+        for _ in range(3):
+            old.sendto(first.next(b"\xff" * 160, 160).to_bytes(), ("127.0.0.1", port))
+            await asyncio.sleep(0.01)
+        assert leg.remote == old.get_extra_info("sockname")
+        for _ in range(3):
+            new.sendto(second.next(b"\xff" * 160, 160).to_bytes(), ("127.0.0.1", port))
+            await asyncio.sleep(0.01)
+        assert leg.remote == new.get_extra_info("sockname")
+        leg.send_encoded(b"\xff" * 160)
+        await asyncio.sleep(0.05)
+        assert len(new_in.got) == 1 and not old_in.got, "answered at the new mapping"
+        assert leg.stats.received == 5, "the new stream's first packet was on probation"
+        assert leg.quality().packets_received == 2, "statistics of the new stream only"
+    finally:
+        leg.close()
+        old.close()
+        new.close()

@@ -405,3 +405,40 @@ async def test_a_caller_behind_nat_is_latched_heard_and_hears(
         await a.hangup()
         await b.hangup()
     await eventually(lambda: not people(services, room))
+
+
+async def test_wideband_callers_on_g722_and_opus_mix_with_a_g711_caller(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    """Issue 13 deliver 3: a phone offering only G.722, one offering only Opus and a
+    G.711 phone are answered in their codec and hear each other; what the G.722 caller
+    says at 6 kHz reaches the Opus caller (wideband end to end) and not the G.711 one."""
+    callers = [Softphone(phone.ua.port, codec=c) for c in ("G722", "OPUS", "PCMU")]
+
+    async def dial_in(caller: Softphone) -> str:
+        call = await caller.dial("5000")
+        assert call.state == "confirmed"
+        await caller.press(f"1{room.conference_number}#{room.pin}##")
+        return caller.codec.name
+
+    try:
+        codecs = await asyncio.gather(*(dial_in(c) for c in callers))
+        assert codecs == ["G722", "OPUS", "PCMU"], "each answered in the codec it offered"
+        await eventually(lambda: len(people(services, room)) == 3)
+        wide, opus, narrow = callers
+        wide.start_tone(1000)
+        narrow.start_tone(600)
+        await asyncio.sleep(3)  # the count prompt ends
+        heard = await asyncio.gather(narrow.hears(1000), wide.hears(600))
+        assert heard == [True, True], "G.722 heard by G.711 and the other way round"
+        await narrow.stop_tone()
+        await wide.stop_tone()
+        wide.start_tone(6000)
+        await asyncio.sleep(0.5)
+        opus_hears, narrow_audio = await asyncio.gather(opus.hears(6000), narrow.listen(1.0))
+        assert opus_hears, "6 kHz from G.722 through the mix to Opus"
+        assert rms(narrow_audio) < 300, "G.711 stops at 3.4 kHz"
+    finally:
+        for caller in callers:
+            await caller.hangup()
+    await eventually(lambda: not people(services, room))

@@ -247,6 +247,7 @@ def test_answer_sipp_default_offer() -> None:
         remote_direction="sendrecv",
         on_hold=False,
         ptime=20,
+        rtcp_address=("127.0.0.1", 6001),
     )
     assert neg.audio_format is PCMU
     assert neg.we_send and neg.we_receive
@@ -269,14 +270,14 @@ def test_answer_sipp_offer_with_telephone_event() -> None:
     [m] = sdp_answer.media
     assert m.formats == ["8", "101"]
     assert m.rtpmap[101] == ("telephone-event", 8000, None)
-    assert m.fmtp == {101: "0-16"}
-    assert "a=fmtp:101 0-16\r\n" in sdp_answer.to_text()
+    assert m.fmtp == {101: "0-15"}, "the offer's events, not more (issue 13)"
+    assert "a=fmtp:101 0-15\r\n" in sdp_answer.to_text()
 
 
 def test_answer_linphone_offer_picks_pcmu_and_rejects_video() -> None:
-    sdp_answer, neg = _answer(LINPHONE_OFFER)
-    # opus (96) and G722 (9) come first but are not supported; telephone-event/48000 (101)
-    # does not match the 8 kHz codec, telephone-event/8000 (97) does.
+    sdp_answer, neg = _answer(LINPHONE_OFFER, prefer=("PCMU", "PCMA"))
+    # opus (96) and G722 (9) come first but are not allowed here; telephone-event/48000
+    # (101) does not match the 8 kHz codec, telephone-event/8000 (97) does.
     assert (neg.codec_name, neg.payload_type, neg.dtmf_payload_type) == ("PCMU", 0, 97)
     assert neg.remote_address == ("192.168.1.20", 7078)
     audio, video = sdp_answer.media
@@ -346,7 +347,7 @@ def test_answer_prefer_restricts_codecs() -> None:
     with pytest.raises(NoUsableMedia):
         _answer(SIPP_OFFER, prefer=("PCMA",))
     with pytest.raises(ValueError, match="prefer"):
-        _answer(SIPP_OFFER, prefer=("G722",))
+        _answer(SIPP_OFFER, prefer=("G729",))
 
 
 def test_answer_dynamic_96_telephone_event() -> None:
@@ -355,7 +356,7 @@ def test_answer_dynamic_96_telephone_event() -> None:
     )
     sdp_answer, neg = _answer(text)
     assert neg.dtmf_payload_type == 96
-    assert sdp_answer.media[0].fmtp == {96: "0-16"}
+    assert sdp_answer.media[0].fmtp == {96: "0-15"}
 
 
 def test_answer_static_payload_type_without_rtpmap() -> None:
@@ -365,11 +366,13 @@ def test_answer_static_payload_type_without_rtpmap() -> None:
     assert sdp_answer.media[0].rtpmap == {0: ("PCMU", 8000, None)}
 
 
-def test_answer_keeps_ptime_and_timing() -> None:
+def test_answer_says_the_ptime_we_send_and_keeps_timing() -> None:
     text = SIPP_OFFER.replace("t=0 0", "t=3034423619 0") + "a=ptime:30\n"
     sdp_answer, neg = _answer(text)
     assert neg.ptime == 30
-    assert sdp_answer.media[0].ptime == 30
+    # issue 13: we send 20 ms packets, so we answer 20, never an echo of their 30
+    assert sdp_answer.media[0].ptime == 20
+    assert "a=ptime:20\r\n" in sdp_answer.to_text()
     assert sdp_answer.timing == [(3034423619, 0)]
 
 
@@ -453,6 +456,7 @@ def test_offer_answer_round_trip() -> None:
         clock_rate=8000,
         dtmf_payload_type=96,
         remote_address=("198.51.100.9", 30000),
+        rtcp_address=("198.51.100.9", 30001),
     )
 
 

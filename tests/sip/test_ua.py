@@ -187,15 +187,94 @@ async def test_malformed_request_gets_400_with_reason(server: UserAgent) -> None
         raw.close()
 
 
-async def test_invite_without_sdp_or_with_other_body_is_refused(server: UserAgent) -> None:
-    server.on_invite = lambda call: call.answer(SDP)
+def ack_for(raw: Raw, ok: Response, *, body: bytes = b"") -> str:
+    """The ACK of the 200 ``ok`` to :func:`invite` (its own branch, §13.2.2.4)."""
+    headers = (
+        f"ACK sip:100@127.0.0.1 SIP/2.0\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bK-ack;rport\n"
+        f"From: <sip:alice@127.0.0.1>;tag=a1\nTo: <sip:100@127.0.0.1>;tag={ok.to.tag}\n"
+        f"Call-ID: {ok.call_id}\nCSeq: 1 ACK\nMax-Forwards: 70\n"
+    )
+    if body:
+        headers += "Content-Type: application/sdp\n"
+    # Raw.send ends lines with CRLF: hand it LF lines, count the CRLF body
+    return headers + f"Content-Length: {len(body)}\n\n" + body.decode().replace("\r\n", "\n")
+
+
+async def test_late_offer_our_offer_in_the_200_and_the_answer_from_the_ack(
+    server: UserAgent,
+) -> None:
+    """Issue 13: an INVITE without SDP used to get 488. Now our SDP goes in the 200 as
+    the offer and the ACK's SDP is the answer; an ACK without one ends the call (BYE)."""
+    calls: list[SipCall] = []
+    answers: list[bytes] = []
+
+    def take(call: SipCall) -> None:
+        calls.append(call)
+        call.on_answer = lambda body: (answers.append(body), True)[1]
+        call.answer(SDP)
+
+    server.on_invite = take
     raw = Raw()
     try:
         raw.send(invite(raw, body=b""), server.port)
-        seen = await raw.responses(0.3)
-        assert 488 in [r.status for r in seen]
+        ok = next(r for r in await raw.responses(0.3) if r.status == 200)
+        assert ok.body == SDP and ok.content_type == "application/sdp"
+        assert calls[0].late_offer
+        raw.send(ack_for(raw, ok, body=SDP.replace(b"4000", b"4002")), server.port)
+        await asyncio.sleep(0.1)
+        assert answers == [SDP.replace(b"4000", b"4002")]
+        assert calls[0].state == "confirmed" and calls[0].remote_sdp == answers[0]
+
+        raw.send(invite(raw, body=b"", branch="z9hG4bK-2", call_id="c2"), server.port)
+        ok = next(r for r in await raw.responses(0.3) if r.status == 200)
+        raw.send(ack_for(raw, ok), server.port)  # no answer in the ACK
+        bye = await raw.recv()
+        assert isinstance(bye, Request) and bye.method == "BYE" and bye.call_id == "c2"
+        assert calls[1].end_reason == "no_answer" and len(answers) == 1
     finally:
         raw.close()
+
+
+async def test_invite_with_a_body_that_is_not_sdp_is_refused(server: UserAgent) -> None:
+    server.on_invite = lambda call: call.answer(SDP)
+    raw = Raw()
+    try:
+        text = invite(raw).replace("application/sdp", "text/plain")
+        raw.send(text, server.port)
+        seen = await raw.responses(0.3)
+        assert 415 in [r.status for r in seen]
+    finally:
+        raw.close()
+
+
+async def test_reinvite_without_sdp_gets_our_offer_and_its_ack_the_answer(
+    server: UserAgent, client: UserAgent
+) -> None:
+    answers: list[bytes] = []
+    ours = SDP.replace(b"o=- 1 1", b"o=- 1 2")
+
+    def take(call: SipCall) -> None:
+        call.make_offer = lambda: ours
+        call.on_answer = lambda body: (answers.append(body), b"m=audio" in body)[1]
+        call.answer(SDP)
+
+    server.on_invite = take
+    call = await client.call(
+        f"sip:100@127.0.0.1:{server.port}", Peer("UDP", ("127.0.0.1", server.port)), SDP
+    )
+    assert call.dialog is not None
+    for their_answer in (SDP.replace(b"4000", b"4004"), b""):
+        reinvite = call.dialog.request("INVITE")
+        ok = await client.transactions.request(reinvite, call.dialog.peer).final
+        assert ok.status == 200 and ok.body == ours
+        ack = call.dialog.ack(reinvite.cseq[0], body=their_answer)
+        client.transactions.send_stateless(ack, call.dialog.peer)
+        await asyncio.sleep(0.15)
+    assert answers == [SDP.replace(b"4000", b"4004")]
+    # the second ACK had no answer: the server hung up
+    await asyncio.wait_for(call.ended.wait(), 2)
+    assert call.end_reason == "bye"
 
 
 async def test_info_digits_and_reinvite_hold_in_the_dialog(

@@ -379,3 +379,16 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class MediaQuality(Protocol):
+    """How a participant's audio fares on the wire, for the API's participant list
+    (issue 13: the RTCP figures of a phone leg, F-PH1). The phone side implements it;
+    the app and the web layer never see RTP."""
+
+    def quality_of(self, participant_id: str) -> dict[str, object] | None:
+        """``codec``, ``loss_percent``, ``jitter_ms``, ``rtt_ms``, ``packets_received``,
+        ``packets_lost`` (and what the far end reports about our stream) for one of the
+        participants it carries; None for anyone else. Figures not known yet are None.
+        Fast and in memory: it is called per participant while answering a request."""
+        ...

@@ -14,7 +14,7 @@ from confero.app.contacts import ContactService
 from confero.app.files import FileService
 from confero.app.notices import NoticeService
 from confero.app.people import CALL_LIMIT, PeopleService
-from confero.app.ports import BlobStore, Clock, EventBus, UnitOfWorkFactory
+from confero.app.ports import BlobStore, Clock, EventBus, MediaQuality, UnitOfWorkFactory
 from confero.app.presence_port import PresenceStore
 from confero.app.ratelimit import RateLimiter
 from confero.app.recordings import RecordingService
@@ -57,6 +57,9 @@ class Services:
     #: SMS are kept in the database outbox (no CONFERO_SMS_URL), not sent: the panel's
     #: SMS outbox page says which (F-RS6); set by the composition root.
     sms_outbox: bool = True
+    #: Call quality of phone legs for the participant list (issue 13); set by the
+    #: composition root when the node takes phone calls.
+    media_quality: MediaQuality | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

@@ -2,9 +2,10 @@
 leg, mix, and send (house rule 5).
 
 Shared mixes are encoded once per codec and handed to every leg that hears them, so a
-room of listeners costs one resample and one G.711 encode, not one per listener. The
-tick keeps to a fixed schedule (no drift from sleep jitter); ticks that start more than
-5 ms late are counted, the measure ``make bench`` reports.
+room of listeners costs one resample and one encode per codec, not one per listener
+(except G.722, whose decoders cannot switch streams: issue 13). The tick keeps to a
+fixed schedule (no drift from sleep jitter); ticks that start more than 5 ms late are
+counted, the measure ``make bench`` reports.
 
 A leg is added with the participant it carries (``add_leg(..., owner=...)``: the
 talking indicator names people, not legs) and may be tapped (``tap``: a caller's name
@@ -24,17 +25,21 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from confero.media.g711 import G711Codec
 from confero.media.leg import SharedEncoder
 from confero.media.mixer import Mixer, MixLeg
 from confero.media.opus import OpusCodec, OpusEncoder
+from confero.media.phone_codecs import PHONE_CODECS, PhoneCodec
 
 Frame = npt.NDArray[np.int16]
 TICK = 0.020
 LATE = 0.005
 
 
-Codec = G711Codec | OpusCodec
+#: A phone leg's codec (G.711, G.722, Opus for SIP) or a browser's Opus.
+Codec = PhoneCodec | OpusCodec
+#: Codecs whose listeners always get their own stream, even of the shared mix: a decoder
+#: switched between two encoders of them bursts (G.722; ``media.phone_codecs``).
+_OWN_STREAM = frozenset(c.name for c in PHONE_CODECS.values() if not c.shareable)
 
 
 class Encoder(Protocol):
@@ -42,7 +47,11 @@ class Encoder(Protocol):
 
 
 def shared_encoder(codec: Codec) -> Encoder:
-    """One encoder for everyone who hears the same mix in this codec."""
+    """One encoder for everyone who hears the same mix in this codec.
+
+    Opus keeps state: the caller keeps one encoder per (mix, codec name) from tick to
+    tick, and a listener who joins the stream later decodes it from there. G.722 is not
+    shared at all (``_OWN_STREAM``)."""
     if isinstance(codec, OpusCodec):
         return OpusEncoder(codec)
     return SharedEncoder(codec)
@@ -162,6 +171,9 @@ class MediaEngine:
                     leg = room.legs[leg_id]
                     name = leg.codec.name
                     if name not in payloads:
+                        if name in _OWN_STREAM:  # (no payload is kept for these)
+                            leg.send_frame(group.frame)
+                            continue
                         key = (group.key, name)
                         encoder = room.encoders.get(key)
                         if encoder is None:

@@ -36,7 +36,10 @@ A.8 describe the underlying transit/jitter notions):
   and the statistics window and duplicate memory have fixed sizes.
 
 The buffer stores payloads and decodes them in order at playout time with the codec's
-``decode`` callable, so a stateful decoder sees its packets in sequence. Only audio
+``decode`` callable, so a stateful decoder sees its packets in sequence. Positions are
+RTP timestamp units; a codec whose audio rate differs from its RTP clock (G.722: 16 kHz
+audio, 8000 Hz clock, RFC 3551 4.5.2; issue 13) gives ``samples_per_unit`` decoded
+samples per unit, so a frame is ``frame_samples * samples_per_unit`` samples. Only audio
 packets belong here: RFC 4733 events go to :mod:`confero.media.dtmf` and never reach
 the mix. Since events share the audio stream's sequence numbers, a key press looks like a
 short loss to this buffer; concealment covers at most ``max_concealed`` frames of it.
@@ -122,14 +125,20 @@ class JitterBuffer:
         quantile: float = 0.95,
         window: int = 250,
         resync_after: float = 1.0,
+        samples_per_unit: int = 1,
     ) -> None:
         if not 0 < min_delay <= max_delay:
             raise ValueError("need 0 < min_delay <= max_delay")
         if max_packets < 2 or window < 2:
             raise ValueError("max_packets and window must be at least 2")
+        if samples_per_unit < 1:
+            raise ValueError("samples_per_unit must be at least 1")
         self._decode = decode
         self.clock_rate = clock_rate
+        #: RTP timestamp units per output frame (the unit of every position here)
         self.frame_samples = clock_rate * frame_ms // 1000
+        #: decoded samples per timestamp unit: 2 for G.722 (16 kHz audio, 8000 Hz clock)
+        self.samples_per_unit = samples_per_unit
         self.min_delay = min_delay
         self.max_delay = max_delay
         self.max_packets = max_packets
@@ -288,7 +297,8 @@ class JitterBuffer:
             if talking and self._last_pcm is not None and self._expand_run < self.max_concealed:
                 self._expand_run += 1  # fades like loss concealment, then inserts silence
                 gain = 0.7**self._expand_run
-                return Frame(self._attenuated(f, gain), self._position, concealed=True)
+                pcm = self._attenuated(f * self.samples_per_unit, gain)
+                return Frame(pcm, self._position, concealed=True)
             return None
         self._expand_run = 0
         return self._fill()
@@ -304,7 +314,7 @@ class JitterBuffer:
 
     def _skip(self, samples: int) -> None:
         if self._carry is not None:
-            dropped = min(samples, self._carry.size)
+            dropped = min(samples * self.samples_per_unit, self._carry.size)
             self._carry = self._carry[dropped:] if dropped < self._carry.size else None
         self._position += samples
         while self._keys and self._keys[0] < self._position:
@@ -329,17 +339,21 @@ class JitterBuffer:
 
     def _fill(self) -> Frame | None:
         f = self.frame_samples
+        r = self.samples_per_unit
         start = self._position
         parts: list[Int16Array] = []
-        need = f
+        need = f  # timestamp units; the carry and the parts are samples (r per unit)
         real = concealed = False
         while need > 0:
-            if self._carry is not None:
-                take = self._carry[:need]
-                self._carry = self._carry[need:] if self._carry.size > need else None
+            carry = self._carry
+            if carry is not None:
+                wanted = need * r
+                take = carry[:wanted]
+                self._carry = carry[wanted:] if carry.size > wanted else None
                 parts.append(take)
-                self._position += take.size
-                need -= take.size
+                units = (take.size + r - 1) // r
+                self._position += units
+                need -= units
                 real = True
                 continue
             while self._keys and self._keys[0] < self._position:
@@ -356,9 +370,9 @@ class JitterBuffer:
                 continue
             nxt = self._entries[self._keys[0]] if self._keys else None
             gap = need if nxt is None else min(need, nxt.timestamp - self._position)
-            fill = self._gap_fill(gap, nxt)
+            fill = self._gap_fill(gap * r, nxt)
             if fill is None:
-                fill = np.zeros(gap, np.int16)
+                fill = np.zeros(gap * r, np.int16)
             else:
                 concealed = True
             parts.append(fill)

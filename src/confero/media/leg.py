@@ -3,15 +3,30 @@
 Inbound: packets from a foreign address or SSRC are dropped by the source filter;
 telephone-events go to the DTMF receiver and never reach the mix; audio goes through the
 adaptive jitter buffer and is resampled to the mixer's 48 kHz once per tick. Outbound:
-the mix is resampled to 8 kHz, G.711-encoded and sent with this leg's own RTP header;
-when several legs hear the same mix the engine encodes it once and hands each leg the
-payload (``send_encoded``).
+the mix is resampled to the codec's rate, encoded and sent with this leg's own RTP
+header; when several legs hear the same mix the engine encodes it once per codec and
+hands each leg the payload (``send_encoded``).
+
+Codecs (F-PH1, issue 13 deliver 3): any :class:`~confero.media.phone_codecs.PhoneCodec`
+- G.711 (8 kHz), G.722 (16 kHz audio on an 8000 Hz RTP clock) or Opus (48 kHz) - with
+the payload type negotiation chose. Stateful codecs need their own state per stream, so
+each leg has its own decoder (fed in order by the jitter buffer, which counts RTP
+timestamp units) and its own encoder for its private mix; the RTP timestamp advances by
+the codec's step per 20 ms (160, 160, 960), not by the number of samples.
+
+RTCP (issue 13): RTP on an even port, RTCP on the odd one above (or muxed on the RTP
+port, RFC 5761). Reports go out from the media tick (``pull``), not from a task per leg,
+on the schedule of :mod:`confero.media.rtcp_session`; they go where the phone's SDP says,
+except behind NAT (RTP latched elsewhere than its SDP), where they follow its RTP's real
+host and then its own reports' source. Incoming RTCP counts only from the latched host;
+its figures are ``quality()``, which the API's participant list shows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +37,9 @@ import numpy.typing as npt
 from confero.media.dtmf import DtmfDigit, DtmfReceiver
 from confero.media.g711 import G711Codec
 from confero.media.jitter import JitterBuffer
+from confero.media.phone_codecs import PhoneCodec, codec_for
 from confero.media.resample import Resampler
+from confero.media.rtcp_session import REPORT_INTERVAL, CallQuality, RtcpSession
 from confero.media.rtp import RtpError, RtpPacket, RtpReceiverFilter, RtpSender, Verdict, is_rtcp
 from confero.media.vad import SpeechGate
 
@@ -31,6 +48,10 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 Frame = npt.NDArray[np.int16]
 MIXER_RATE = 48_000
+#: Free ports to try for an even RTP port with a free odd neighbour.
+_PORT_TRIES = 32
+#: Hosts that mean "no address" (c=0.0.0.0 on hold): no RTCP goes there.
+_NOWHERE = frozenset({"0.0.0.0", "::"})
 
 
 @dataclass
@@ -43,17 +64,23 @@ class LegStats:
 
 
 class RtpAudioLeg(asyncio.DatagramProtocol):
+    #: Seconds between our RTCP reports on average (tests shorten it).
+    RTCP_INTERVAL: float = REPORT_INTERVAL
+    _rtcp_transport: asyncio.DatagramTransport | None
+
     def __init__(
         self,
         leg_id: str,
-        codec: G711Codec,
+        codec: PhoneCodec | G711Codec,
         *,
         dtmf_payload_type: int | None = 101,
         on_digit: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.id = leg_id
-        self.codec = codec
+        if not isinstance(codec, PhoneCodec):  # a bare G.711 law, as older callers pass
+            codec = codec_for(codec.name, codec.payload_type)
+        self.codec: PhoneCodec = codec
         self.dtmf_payload_type = dtmf_payload_type
         self.on_digit = on_digit
         self._clock = clock
@@ -61,23 +88,71 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self.remote: Address | None = None
         self.local_port = 0
         self.sending = True
+        #: The remote holds the call (SDP sendonly/inactive/c=0.0.0.0): nothing is mixed.
+        self.held = False
         self._filter = RtpReceiverFilter()
-        self._jitter = JitterBuffer(codec.decode, clock_rate=codec.clock_rate)
         self._dtmf = DtmfReceiver(clock_rate=codec.clock_rate)
-        self._up = Resampler(codec.clock_rate, MIXER_RATE)
         self._gate = SpeechGate()
-        self._down = Resampler(MIXER_RATE, codec.clock_rate)
         self._sender = RtpSender(codec.payload_type)
         self._transport: asyncio.DatagramTransport | None = None
-        self.frame_samples = codec.clock_rate // 50
+        self._init_rtcp()
+        self._use(codec)
+
+    def _use(self, codec: PhoneCodec) -> None:
+        self.codec = codec
+        self._encoder = codec.make_encoder()
+        self._jitter = JitterBuffer(
+            codec.make_decoder().decode,
+            clock_rate=codec.clock_rate,
+            samples_per_unit=codec.samples_per_unit,
+        )
+        self._up = Resampler(codec.sample_rate, MIXER_RATE)
+        self._down = Resampler(MIXER_RATE, codec.sample_rate)
+        self._sender.payload_type = codec.payload_type
+        self._rtcp.clock_rate = codec.clock_rate
+        #: RTP timestamp units per 20 ms packet (160 for G.711 and G.722, 960 for Opus)
+        self.frame_samples = codec.timestamp_step
+
+    def set_codec(self, codec: PhoneCodec) -> None:
+        """Run ``codec`` from now on, on the same sockets: the answer to our offer chose
+        it (dial-out, late offer), so nothing has to be closed and bound again. Meant for
+        before media flows; the stream's SSRC and sequence numbers go on."""
+        if codec != self.codec:
+            self._use(codec)
 
     # ---------------------------------------------------------------- socket
     async def open(self, host: str, port: int = 0) -> int:
+        """Bind RTP on ``port`` (0: a free even one) and RTCP on the odd port above it.
+
+        RFC 3550 section 11: RTP on an even port, RTCP on the next one, which is where a
+        phone sends its reports when our SDP says nothing else (RFC 3605). With port 0 we
+        try a few free ports until an even one has its neighbour free too; with a given
+        port, a busy neighbour leaves the leg without an RTCP socket (RTCP then only
+        works muxed, RFC 5761) rather than without a call."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
-        self._transport = transport
-        self.local_port = int(transport.get_extra_info("sockname")[1])
-        return self.local_port
+        for _ in range(_PORT_TRIES if port == 0 else 1):
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: self, local_addr=(host, port)
+            )
+            rtp_port = int(transport.get_extra_info("sockname")[1])
+            if port == 0 and rtp_port % 2:
+                transport.close()
+                continue
+            try:
+                rtcp, _ = await loop.create_datagram_endpoint(
+                    lambda: _RtcpSocket(self), local_addr=(host, rtp_port + 1)
+                )
+            except OSError:
+                if port == 0:
+                    transport.close()
+                    continue
+                log.warning("leg %s: RTCP port %d is taken, no RTCP socket", self.id, port + 1)
+            else:
+                self._rtcp_transport = rtcp
+            self._transport = transport
+            self.local_port = rtp_port
+            return self.local_port
+        raise OSError(f"no free even RTP port with a free RTCP port after {_PORT_TRIES} tries")
 
     def set_remote(self, address: Address, *, peer_host: str | None = None) -> None:
         """Where to send (from the SDP) until the phone's first packet; with ``peer_host``
@@ -90,16 +165,21 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
 
     def close(self) -> None:
         if self._transport is not None:
+            self._send_rtcp(self._rtcp.bye(self._clock(), self._sender))  # RFC 3550 6.6
             self._transport.close()
             self._transport = None
+        if self._rtcp_transport is not None:
+            self._rtcp_transport.close()
+            self._rtcp_transport = None
 
     @property
     def closed(self) -> bool:
         return self._transport is None
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
-        if is_rtcp(data):
-            return  # reports are not needed to mix; RTCP handling comes with stats
+        if is_rtcp(data):  # muxed on the RTP port (RFC 5761)
+            self.rtcp_received(data, addr, muxed=True)
+            return
         try:
             packet = RtpPacket.parse(data)
         except RtpError:
@@ -113,8 +193,10 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         if verdict is Verdict.NEW_SOURCE:
             self._jitter.reset()
             self._dtmf.reset()
-            if self._filter.address is not None and self._filter.address != self.remote:
-                self.remote = self._filter.address  # answer where the phone really is
+        latched = self._filter.address
+        if latched is not None and latched != self.remote:
+            self.remote = latched  # answer where the phone really is (latched, re-latched)
+        self._rtcp.on_rtp(packet, now, sampling=packet.payload_type != self.dtmf_payload_type)
         self.stats.received += 1
         if packet.payload_type == self.dtmf_payload_type:
             self._digits(self._dtmf.feed(packet, now))
@@ -129,11 +211,79 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
             if self.on_digit is not None:
                 self.on_digit(d.digit)
 
+    # ---------------------------------------------------------------- RTCP
+    def _init_rtcp(self) -> None:
+        self._rtcp = RtcpSession(
+            self.codec.clock_rate,
+            cname=secrets.token_urlsafe(12),  # RFC 7022: a random CNAME per session
+            now=self._clock(),
+            interval=self.RTCP_INTERVAL,
+        )
+        self._rtcp_transport = None
+        self._rtcp_remote: Address | None = None
+        self._rtcp_given = False
+        self._rtcp_mux = False
+        #: Where the phone's own reports come from (symmetric RTCP behind NAT).
+        self._rtcp_source: Address | None = None
+
+    def set_rtcp_remote(self, address: Address | None, *, mux: bool) -> None:
+        """Where the phone wants RTCP (from its SDP: ``a=rtcp`` or RTP port + 1; None:
+        nowhere, as on hold with no address), or on the RTP port with ``mux``."""
+        self._rtcp_remote = address
+        self._rtcp_given = True
+        self._rtcp_mux = mux
+
+    def _rtcp_target(self) -> Address | None:
+        rtp = self.remote
+        if self._rtcp_mux:
+            return rtp
+        sdp = self._filter.expected
+        if rtp is not None and sdp is not None and rtp != sdp:
+            # latched elsewhere than its SDP said (NAT): answer its reports' source, or
+            # guess the port above its RTP's mapping until one comes
+            return self._rtcp_source or (rtp[0], rtp[1] + 1)
+        if self._rtcp_given:
+            return self._rtcp_remote
+        return (rtp[0], rtp[1] + 1) if rtp is not None else None
+
+    def _send_rtcp(self, data: bytes) -> None:
+        target = self._rtcp_target()
+        transport = self._transport if self._rtcp_mux else self._rtcp_transport
+        if target is None or transport is None or target[0] in _NOWHERE:
+            return
+        try:
+            transport.sendto(data, target)
+        except (OSError, ValueError):  # never break the media tick over a report
+            log.debug("leg %s: RTCP to %s failed", self.id, target, exc_info=True)
+
+    def _rtcp_peer(self, host: str) -> bool:
+        latched = self._filter.address
+        if latched is not None:
+            return host == latched[0]
+        return host in self._filter.latch_hosts
+
+    def rtcp_received(self, data: bytes, addr: Address, *, muxed: bool) -> None:
+        """A datagram on the RTCP port (or RTCP on the RTP port): statistics, from the
+        latched phone's host only; malformed ones are counted and dropped."""
+        if not self._rtcp_peer(addr[0]):
+            self.stats.ignored += 1
+            return
+        if self._rtcp.on_rtcp(data, self._clock(), self._sender.ssrc) and not muxed:
+            self._rtcp_source = (addr[0], addr[1])
+
+    def quality(self) -> CallQuality:
+        """Loss, jitter and round trip of this call, both ways, as far as known."""
+        return self._rtcp.quality(self.codec.name)
+
     # ---------------------------------------------------------------- per tick
     def pull(self, now: float | None = None) -> Frame | None:
         """This leg's next 20 ms at 48 kHz, or None when it has nothing to say."""
         now = self._clock() if now is None else now
+        if self._rtcp.due(now):  # the report schedule rides the media tick: no timer
+            self._send_rtcp(self._rtcp.report(now, self._sender))
         self._digits(self._dtmf.poll(now))
+        if self.held:  # issue 13: a leg on hold is not mixed (its music on hold unheard)
+            return None
         frame = self._jitter.pop(now)
         if frame is None or not self._gate(frame.pcm):
             return None
@@ -141,7 +291,11 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
 
     def send_frame(self, frame: Frame) -> None:
         """Resample, encode and send this leg's own mix (mix-minus, a private prompt)."""
-        self.send_encoded(self.codec.encode(self._down.process(frame)))
+        payload = self._encoder.encode(self._down.process(frame))
+        if payload:
+            self.send_encoded(payload)
+        else:  # an encoder filling its look-ahead (Opus): the time passes all the same
+            self._sender.pause(self.frame_samples)
 
     def send_encoded(self, payload: bytes) -> None:
         if self._transport is None or self.remote is None or not self.sending:
@@ -152,12 +306,26 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self.stats.sent += 1
 
 
-class SharedEncoder:
-    """Resample and encode one shared mix once per codec (house rule 5)."""
+class _RtcpSocket(asyncio.DatagramProtocol):
+    """The leg's RTCP port: hands every datagram to the leg."""
 
-    def __init__(self, codec: G711Codec) -> None:
-        self.codec = codec
-        self._down = Resampler(MIXER_RATE, codec.clock_rate)
+    def __init__(self, leg: RtpAudioLeg) -> None:
+        self.leg = leg
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.leg.rtcp_received(data, addr, muxed=False)
+
+
+class SharedEncoder:
+    """Resample and encode one shared mix once per codec (house rule 5); one stream, so
+    a stateful encoder (G.722, Opus) keeps its state from frame to frame."""
+
+    def __init__(self, codec: PhoneCodec | G711Codec) -> None:
+        if not isinstance(codec, PhoneCodec):
+            codec = codec_for(codec.name, codec.payload_type)
+        self.codec: PhoneCodec = codec
+        self._encoder = codec.make_encoder()
+        self._down = Resampler(MIXER_RATE, codec.sample_rate)
 
     def encode(self, frame: Frame) -> bytes:
-        return self.codec.encode(self._down.process(frame))
+        return self._encoder.encode(self._down.process(frame))

@@ -14,9 +14,13 @@ to own and to test against malformed input:
   (RFC 3551 section 4.1).
 * :class:`RtpReceiverFilter` protects a leg from RTP injection and stray streams: it
   latches the first source transport address and SSRC (or the address the SDP announced)
-  and ignores packets from any other address or SSRC. A new SSRC from the latched address
-  is accepted only after the old one has been silent for a while, as phones change SSRC
-  on re-INVITE or after hold (RFC 3550 section 8.2 lets a source change its SSRC).
+  and ignores packets from any other address or SSRC. It re-latches only to the latched
+  host (issue 13): a new SSRC whose sequence starts a valid run (RFC 3550 appendix A.1
+  probation, two sequential packets) from any port of that host (a phone behind NAT that
+  re-registered and got a new mapping), a new SSRC from the latched address once the old
+  one fell silent (phones change SSRC on re-INVITE or after hold, section 8.2), or the
+  same SSRC from a new port once the old port has been silent for a second (the NAT
+  mapping moved). A stranger's host never takes the leg over.
 * :class:`Unwrapper` turns 16-bit sequence numbers and 32-bit timestamps into unbounded
   integers so that wrap-around (RFC 3550 appendix A.1) is a non-event for the consumers.
 """
@@ -299,9 +303,19 @@ class RtpReceiverFilter:
 
     With ``expected`` (the address from the remote SDP) only that address is accepted;
     without it the first packet's source address is latched (symmetric RTP, RFC 4961, for
-    phones behind NAT). The first SSRC seen is latched too. Packets from other addresses
-    are ignored; a different SSRC from the latched address is ignored unless the latched
-    SSRC has been silent for ``ssrc_change_after`` seconds, in which case it replaces it.
+    phones behind NAT). The first SSRC seen is latched too. Packets from other hosts are
+    ignored. From the latched host (issue 13):
+
+    * a different SSRC from the latched address replaces the latched one at once when the
+      latched SSRC has been silent for ``ssrc_change_after`` seconds;
+    * a different SSRC from any port of the latched host replaces address and SSRC after
+      two sequential packets (RFC 3550 appendix A.1 probation), even while the old stream
+      still talks: the phone restarted its media, likely behind a new NAT mapping; a lone
+      packet or a jumble of sequence numbers never does, nor the SSRC it replaced (two
+      streams at once must not make the leg flap between them);
+    * the latched SSRC from another port moves the address there only once the latched
+      port has been silent for ``port_change_after`` seconds.
+
     ``now`` is any monotonic clock in seconds.
     """
 
@@ -312,12 +326,19 @@ class RtpReceiverFilter:
     #: latches the leg, and no stranger's packet ever does (issue 13).
     latch_hosts: frozenset[str] = frozenset()
     ssrc_change_after: float = 0.5
+    port_change_after: float = 1.0
     address: Address | None = None
     ssrc: int | None = None
     last_accepted: float | None = None
     accepted_count: int = 0
     foreign_address_count: int = 0
     foreign_ssrc_count: int = 0
+    #: How often the leg moved to a new address or SSRC after the first latch.
+    relatch_count: int = 0
+    #: A new stream on probation: (SSRC, source, last sequence number).
+    _candidate: tuple[int, Address, int] | None = None
+    #: The SSRC the last re-latch replaced: it gets no probation back.
+    _retired: int | None = None
 
     def __post_init__(self) -> None:
         if self.expected is not None and self.address is None:
@@ -331,29 +352,69 @@ class RtpReceiverFilter:
         self.latch_hosts = latch_hosts
         self.address = None if latch_hosts else address
         self.ssrc = None
+        self._candidate = None
+        self._retired = None
+
+    def _silent(self, now: float, after: float) -> bool:
+        return self.last_accepted is None or now - self.last_accepted >= after
+
+    def _on_probation(self, packet: RtpPacket, source: Address) -> bool:
+        """Whether this packet completes a new stream's probation (two in sequence)."""
+        if packet.ssrc == self._retired:
+            return False
+        candidate = self._candidate
+        if (
+            candidate is not None
+            and candidate[0] == packet.ssrc
+            and candidate[1] == source
+            and packet.sequence == (candidate[2] + 1) & 0xFFFF
+        ):
+            self._candidate = None
+            return True
+        self._candidate = (packet.ssrc, source, packet.sequence)
+        return False
 
     def check(self, packet: RtpPacket, source: Address, now: float) -> Verdict:
         if self.address is None and self.latch_hosts and source[0] not in self.latch_hosts:
             self.foreign_address_count += 1
             return Verdict.FOREIGN_ADDRESS
+        verdict = Verdict.ACCEPT
         if self.address is None:
             self.address = source
-        elif source != self.address:
+        elif source[0] != self.address[0] or (self.ssrc is None and source != self.address):
+            # another host; or, before any packet latched, another port than the SDP's
             self.foreign_address_count += 1
             return Verdict.FOREIGN_ADDRESS
-        verdict = Verdict.ACCEPT
+        elif source != self.address:
+            # the latched host from another port: a new NAT mapping, or someone else
+            # behind the same router
+            if packet.ssrc == self.ssrc and self._silent(now, self.port_change_after):
+                self.address = source
+                self.relatch_count += 1
+            elif packet.ssrc != self.ssrc and self._on_probation(packet, source):
+                self.address = source
+                self._replace(packet.ssrc)
+                verdict = Verdict.NEW_SOURCE
+            else:
+                self.foreign_address_count += 1
+                return Verdict.FOREIGN_ADDRESS
         if self.ssrc is None:
             self.ssrc = packet.ssrc
             verdict = Verdict.NEW_SOURCE
         elif packet.ssrc != self.ssrc:
-            silent = (
-                self.last_accepted is None or now - self.last_accepted >= self.ssrc_change_after
-            )
-            if not silent:
+            if not (
+                self._silent(now, self.ssrc_change_after) or self._on_probation(packet, source)
+            ):
                 self.foreign_ssrc_count += 1
                 return Verdict.FOREIGN_SSRC
-            self.ssrc = packet.ssrc
+            self._replace(packet.ssrc)
             verdict = Verdict.NEW_SOURCE
         self.last_accepted = now
         self.accepted_count += 1
         return verdict
+
+    def _replace(self, ssrc: int) -> None:
+        self._retired = self.ssrc
+        self.ssrc = ssrc
+        self._candidate = None
+        self.relatch_count += 1

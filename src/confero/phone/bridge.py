@@ -7,6 +7,13 @@ dialled directly is that room's own number and skips straight to the PIN. Dial-o
 through ``CONFERO_SIP_TRUNK`` for every ``InviteRequested``, whoever asked: the keypad's
 ``*8``, the page's "call a phone number" or the REST API (F-WB6); the callee hears "you
 are invited, press 1" and joins as a participant.
+
+Offer/answer (F-PH1, issue 13): an offer we cannot take is refused with 488 before
+anything rings; an INVITE without SDP (late offer) gets our offer of every codec we have
+in the 200 and its leg follows the answer in the ACK; re-INVITEs with SDP (hold, resume)
+are answered, without SDP they get our offer for the call as it is. Each call keeps one
+``o=`` line whose version moves only when our SDP does (``SessionOrigin``). A caller on
+hold is not mixed (``leg.held``): its music on hold must not reach the room.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from confero.domain.events import Event, InviteRequested
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.engine import MediaEngine
-from confero.media.g711 import G711_CODECS, PCMU
 from confero.media.leg import RtpAudioLeg
+from confero.media.phone_codecs import PCMU, codec_for
 from confero.media.prompts import PromptLibrary
 from confero.phone.call import PhoneCall, Samples
 from confero.phone.ivr import Admitted, DialIn
 from confero.sip import offer_answer, sdp
+from confero.sip.digest import Credentials
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
 
@@ -42,6 +50,11 @@ _PORT_TO_COME = 9
 
 
 class PhoneBridge:
+    #: The trunk account: dial-out answers its digest challenges (issue 13).
+    trunk_auth: Credentials | None = None
+    #: The codecs we offer and accept, best first (wideband, then G.711: issue 13).
+    codecs: tuple[str, ...] = offer_answer.PREFERENCE
+
     def __init__(
         self,
         ua: UserAgent,
@@ -105,54 +118,129 @@ class PhoneBridge:
 
     # ------------------------------------------------------------------ calls in
     def _invite(self, sip_call: SipCall) -> None:
+        if sip_call.late_offer:  # no SDP: our offer goes in the 200, the answer in the ACK
+            sip_call.ring()
+            self._spawn(self._take(sip_call, None), f"call-{sip_call.call_id}")
+            return
         try:
             offer = sdp.parse(sip_call.invite.body.decode("utf-8", "replace"))
+            # negotiated before any provisional answer (issue 13: a 488 after 180 Ringing
+            # confuses phones); the leg needs the codec, so the port is filled in later
+            # in the one m-line we accepted (rejected ones have port 0)
+            answered = offer_answer.answer(
+                offer,
+                local_ip=self.media_host,
+                local_port=_PORT_TO_COME,
+                session_id=0,
+                session_version=0,
+                prefer=self.codecs,
+            )
+        except sdp.NoUsableMedia as exc:
+            sip_call.reject(488, f"Not Acceptable Here ({exc})"[:100])
+            return
         except sdp.SdpError as exc:
             sip_call.reject(400, f"Bad Request (SDP: {exc})"[:100])
             return
         sip_call.ring()
-        self._spawn(self._take(sip_call, offer), f"call-{sip_call.call_id}")
+        self._spawn(self._take(sip_call, answered), f"call-{sip_call.call_id}")
 
-    async def _take(self, sip_call: SipCall, offer: sdp.SessionDescription) -> None:
+    async def _take(
+        self,
+        sip_call: SipCall,
+        answered: tuple[sdp.SessionDescription, offer_answer.Negotiated] | None,
+    ) -> None:
         if self.ring_seconds > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sip_call.ended.wait(), self.ring_seconds)
             if sip_call.state == "ended":
                 return  # the caller gave up (CANCEL) while it rang
-        leg_id = secrets.token_hex(6)
-        try:
-            # negotiated before the port is open (the leg needs the codec): the port is
-            # filled in below, in the one m-line we accepted (rejected ones have port 0)
-            answer, negotiated = offer_answer.answer(
-                offer,
-                local_ip=self.media_host,
-                local_port=_PORT_TO_COME,
-                session_id=secrets.randbelow(2**31),
-                session_version=1,
+        if answered is None:
+            media = await self._take_late_offer(sip_call)
+            if media is None:
+                return
+        else:
+            answer, negotiated = answered
+            codec = codec_for(negotiated.codec_name, negotiated.payload_type)
+            leg = RtpAudioLeg(
+                secrets.token_hex(6), codec, dtmf_payload_type=negotiated.dtmf_payload_type
             )
-        except sdp.SdpError as exc:
-            sip_call.reject(488, f"Not Acceptable Here ({exc})"[:100])
-            return
-        codec = G711_CODECS[negotiated.codec_name]
-        leg = RtpAudioLeg(leg_id, codec, dtmf_payload_type=negotiated.dtmf_payload_type)
+            try:
+                port = await leg.open(self.media_host)
+            except OSError:
+                sip_call.reject(503, "Service Unavailable (no media port)")
+                return
+            for m in answer.media:
+                if m.port == _PORT_TO_COME:
+                    m.port = port
+            media = _Media(leg, sip_call.peer.address[0])
+            self._apply(leg, negotiated, media.peer_host)
+            if sip_call.state == "ended":  # cancelled while we were opening the port
+                leg.close()
+                return
+            sip_call.answer(media.origin.stamp(answer))
+        self._follow(sip_call, media)
+        call = PhoneCall(self, sip_call, media.leg)
+        self.calls.add(call)
+        await call.run()
+
+    async def _take_late_offer(self, sip_call: SipCall) -> _Media | None:
+        """An INVITE without SDP: our offer (every codec we have) in the 200, the answer
+        from the ACK (RFC 3264, RFC 3261 13.3.1.4; the UA says BYE to an ACK without a
+        usable one). The leg opens before the codec is known (the offer needs its port)
+        and is opened again on that port for the codec the answer chose."""
+        leg = RtpAudioLeg(secrets.token_hex(6), PCMU)
         try:
             port = await leg.open(self.media_host)
         except OSError:
             sip_call.reject(503, "Service Unavailable (no media port)")
-            return
-        for media in answer.media:
-            if media.port == _PORT_TO_COME:
-                media.port = port
-        host = sip_call.peer.address[0]
-        self._apply(leg, negotiated, host)
-        call = PhoneCall(self, sip_call, leg)
-        sip_call.on_offer = lambda body: self._reoffer(leg, body, host)
-        if sip_call.state == "ended":  # cancelled while we were opening the port
+            return None
+        media = _Media(leg, sip_call.peer.address[0])
+        media.offer = offer_answer.offer(
+            local_ip=self.media_host,
+            local_port=port,
+            session_id=0,
+            session_version=0,
+            codecs=self.codecs,
+        )
+        answered: asyncio.Future[offer_answer.Negotiated] = asyncio.Future()
+
+        def on_answer(body: bytes) -> bool:
+            negotiated = _accepted(media.offer, body)
+            if negotiated is not None and not answered.done():
+                answered.set_result(negotiated)
+            return negotiated is not None
+
+        sip_call.on_answer = on_answer
+        if sip_call.state == "ended":
             leg.close()
-            return
-        self.calls.add(call)
-        sip_call.answer(answer.to_text().encode())
-        await call.run()
+            return None
+        sip_call.answer(media.origin.stamp(media.offer))
+        ended = asyncio.ensure_future(sip_call.ended.wait())
+        waits: list[asyncio.Future[Any]] = [answered, ended]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        ended.cancel()
+        if not answered.done() or sip_call.state == "ended":
+            answered.cancel()
+            leg.close()
+            return None
+        negotiated = answered.result()
+        media.leg = self._use_negotiated(leg, negotiated)
+        self._apply(media.leg, negotiated, media.peer_host)
+        return media
+
+    @staticmethod
+    def _use_negotiated(leg: RtpAudioLeg, negotiated: offer_answer.Negotiated) -> RtpAudioLeg:
+        """The answer to our offer chose the codec: the leg switches to it on the same
+        sockets (closing and binding the port again races the kernel's release)."""
+        leg.set_codec(codec_for(negotiated.codec_name, negotiated.payload_type))
+        leg.dtmf_payload_type = negotiated.dtmf_payload_type
+        return leg
+
+    def _follow(self, sip_call: SipCall, media: _Media) -> None:
+        """The call's later offers and answers (re-INVITE with or without SDP)."""
+        sip_call.on_offer = lambda body: self._reoffer(media, body)
+        sip_call.make_offer = lambda: self._current_offer(media)
+        sip_call.on_answer = lambda body: self._answered(media, body)
 
     @staticmethod
     def _apply(
@@ -161,23 +249,51 @@ class PhoneBridge:
         if negotiated.remote_address is not None:
             leg.set_remote(negotiated.remote_address, peer_host=peer_host)
         leg.sending = negotiated.we_send
+        # issue 13: a remote that holds the call plays music on hold: not into the room
+        leg.held = negotiated.on_hold
+        leg.set_rtcp_remote(negotiated.rtcp_address, mux=negotiated.rtcp_mux)
 
-    def _reoffer(self, leg: RtpAudioLeg, body: bytes, peer_host: str | None) -> bytes | None:
-        """A re-INVITE: hold (sendonly / c=0.0.0.0) or resume; same port, same codec."""
+    def _reoffer(self, media: _Media, body: bytes) -> bytes | None:
+        """A re-INVITE: hold (sendonly / c=0.0.0.0) or resume; same port, same codec,
+        same o= line with its version raised when our answer changed (RFC 3264 8)."""
+        leg = media.leg
         try:
             offer = sdp.parse(body.decode("utf-8", "replace"))
             answer, negotiated = offer_answer.answer(
                 offer,
                 local_ip=self.media_host,
                 local_port=leg.local_port,
-                session_id=1,
-                session_version=2,
+                session_id=0,
+                session_version=0,
                 prefer=(leg.codec.name,),
             )
         except sdp.SdpError:
             return None
-        self._apply(leg, negotiated, peer_host)
-        return answer.to_text().encode()
+        self._apply(leg, negotiated, media.peer_host)
+        return media.origin.stamp(answer)
+
+    def _current_offer(self, media: _Media) -> bytes:
+        """A re-INVITE without SDP: our offer for the call as it is (its codec, port and
+        telephone-event), the answer comes in the ACK (:meth:`_answered`)."""
+        leg = media.leg
+        dtmf = leg.dtmf_payload_type
+        media.offer = offer_answer.offer(
+            local_ip=self.media_host,
+            local_port=leg.local_port,
+            session_id=0,
+            session_version=0,
+            codecs=(leg.codec.name,),
+            payload_types={leg.codec.name: leg.codec.payload_type},
+            dtmf_payload_type=dtmf if dtmf is not None and 96 <= dtmf <= 127 else None,
+        )
+        return media.origin.stamp(media.offer)
+
+    def _answered(self, media: _Media, body: bytes) -> bool:
+        negotiated = _accepted(media.offer, body)
+        if negotiated is None or negotiated.codec_name != media.leg.codec.name:
+            return False
+        self._apply(media.leg, negotiated, media.peer_host)
+        return True
 
     async def dial_in(self, call: PhoneCall) -> Admitted | None:
         invited = self._invited.pop(call, None)
@@ -274,16 +390,19 @@ class PhoneBridge:
         our_offer = offer_answer.offer(
             local_ip=self.media_host,
             local_port=port,
-            session_id=secrets.randbelow(2**31),
-            session_version=1,
+            session_id=0,
+            session_version=0,
+            codecs=self.codecs,
         )
+        origin = offer_answer.SessionOrigin()
         target = f"sip:{number}@{trunk.address[0]}:{trunk.address[1]}"
         try:
             sip_call = await self.ua.call(
                 target,
                 trunk,
-                our_offer.to_text().encode(),
+                origin.stamp(our_offer),
                 from_user=self.access_number or "confero",
+                credentials=self.trunk_auth,
             )
         except BaseException:
             leg.close()
@@ -298,20 +417,45 @@ class PhoneBridge:
             sip_call.hangup()
             leg.close()
             return False
-        if negotiated.codec_name != leg.codec.name:
-            leg.close()
-            leg = RtpAudioLeg(leg.id, G711_CODECS[negotiated.codec_name])
-            await leg.open(self.media_host, port)
-        leg.dtmf_payload_type = negotiated.dtmf_payload_type
-        host = sip_call.peer.address[0]
-        self._apply(leg, negotiated, host)
-        call = PhoneCall(self, sip_call, leg)
+        media = _Media(self._use_negotiated(leg, negotiated), sip_call.peer.address[0])
+        media.origin = origin
+        self._apply(media.leg, negotiated, media.peer_host)
+        self._follow(sip_call, media)
+        call = PhoneCall(self, sip_call, media.leg)
         call.caller = number  # the callee: the From of our own INVITE is us
-        sip_call.on_offer = lambda body: self._reoffer(leg, body, host)
         self._invited[call] = room
         self.calls.add(call)
         await call.run()
         return True
+
+    # ------------------------------------------------------------------ quality
+    def quality_of(self, participant_id: str) -> dict[str, object] | None:
+        """The ``MediaQuality`` port (issue 13): a phone participant's codec and its
+        leg's RTCP figures for the API's participant list; None for anyone else."""
+        session = self.sessions.get(participant_id)
+        call = session.link if session is not None else None
+        return call.leg.quality().to_dict() if call is not None else None
+
+
+class _Media:
+    """One call's media signalling: its leg, our o= line (one per call, RFC 3264 8),
+    the SIP peer's host (symmetric RTP) and the offer we sent last, if any."""
+
+    def __init__(self, leg: RtpAudioLeg, peer_host: str | None) -> None:
+        self.leg = leg
+        self.peer_host = peer_host
+        self.origin = offer_answer.SessionOrigin()
+        self.offer: sdp.SessionDescription | None = None
+
+
+def _accepted(offer: sdp.SessionDescription | None, body: bytes) -> offer_answer.Negotiated | None:
+    """The answer ``body`` to our ``offer`` read, or None when there is nothing we can use."""
+    if offer is None:
+        return None
+    try:
+        return offer_answer.accept_answer(offer, sdp.parse(body.decode("utf-8", "replace")))
+    except sdp.SdpError:
+        return None
 
 
 def _nothing() -> None:

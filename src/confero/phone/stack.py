@@ -1,5 +1,6 @@
 """The phone side of one node, started and stopped as one: SIP user agent, media engine
-and bridge (the composition root builds it from ``Settings``)."""
+and bridge (the composition root builds it from ``Settings``), and the registration at
+the trunk when ``CONFERO_SIP_TRUNK_REGISTER`` asks for it (issue 13)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,25 @@ from confero.config import Settings
 from confero.media.engine import MediaEngine
 from confero.media.prompts import PromptLibrary
 from confero.phone.bridge import PhoneBridge
+from confero.sip.digest import Credentials
+from confero.sip.registration import Registration
 from confero.sip.transport import Peer
 from confero.sip.ua import UserAgent
 
 
-def parse_trunk(value: str) -> Peer | None:
+def parse_trunk(value: str, transport: str = "udp") -> Peer | None:
     """``host:port`` (port 5060 when left out) -> where outgoing calls go."""
     if not value:
         return None
     host, _, port = value.rpartition(":") if ":" in value else (value, "", "5060")
-    return Peer("UDP", (host, int(port)))
+    return Peer(transport.upper(), (host, int(port)))
+
+
+def trunk_credentials(settings: Settings) -> Credentials | None:
+    """The trunk account, or None without ``CONFERO_SIP_TRUNK_USER``."""
+    if not settings.sip_trunk_user:
+        return None
+    return Credentials(settings.sip_trunk_user, settings.sip_trunk_password.get_secret_value())
 
 
 @dataclass
@@ -30,12 +40,15 @@ class PhoneStack:
     bridge: PhoneBridge
     #: False when the node shares its engine with the browsers (it stops it then).
     owns_engine: bool = True
+    registration: Registration | None = None
 
     @classmethod
     def build(
         cls, services: Services, settings: Settings, engine: MediaEngine | None = None
     ) -> PhoneStack:
         ua = UserAgent(settings.sip_host, settings.sip_port)
+        trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
+        credentials = trunk_credentials(settings)
         owns_engine = engine is None
         engine = engine or MediaEngine()
         bridge = PhoneBridge(
@@ -47,19 +60,27 @@ class PhoneStack:
             PromptLibrary(),
             media_host=settings.media_host or settings.sip_host,
             access_number=settings.access_number,
-            trunk=parse_trunk(settings.sip_trunk),
+            trunk=trunk,
             time_zone=ZoneInfo(settings.time_zone),
             knock_timeout=settings.knock_timeout,
         )
-        return cls(ua, engine, bridge, owns_engine)
+        bridge.trunk_auth = credentials
+        registration = None
+        if settings.sip_trunk_register and trunk is not None and credentials is not None:
+            registration = Registration(ua, trunk, credentials)
+        return cls(ua, engine, bridge, owns_engine, registration)
 
     async def start(self) -> None:
         await self.ua.start()
         self.engine.start()
         self.bridge.start()
+        if self.registration is not None:
+            self.registration.start()
 
     async def stop(self) -> None:
         await self.bridge.stop()
+        if self.registration is not None:
+            await self.registration.stop()
         await self.ua.stop()
         if self.owns_engine:
             await self.engine.stop()

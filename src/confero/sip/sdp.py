@@ -19,21 +19,22 @@ What is covered:
   8 PCMA/8000, 9 G722/8000 (G.722 samples at 16 kHz but its RTP clock rate is 8000 for
   historical reasons, RFC 3551 section 4.5.2), 18 G729/8000, and the rest of that table.
 - (in ``offer_answer``) RFC 3264 for one audio stream: ``answer`` takes the first audio
-  ``RTP/AVP`` (or ``RTP/AVPF``) m-line with a codec we support - PCMU or PCMA, the first
-  one in the offerer's order - plus ``telephone-event/8000`` (RFC 4733) with the offerer's
-  payload type, answered with events ``0-16``. Every other m-line (video, a second audio
-  stream, one with nothing usable, one offered with port 0) is rejected with port 0. The
-  answer direction mirrors the offer (section 6.1), ``t=`` is copied from the offer
-  (section 6) and ``a=ptime`` is kept. ``offer`` and ``accept_answer`` are the
-  offerer's side for dial-out. Hold (section 8.4 and the RFC 2543 ``c=0.0.0.0`` form) is
-  reported in :class:`Negotiated`.
+  ``RTP/AVP`` (or ``RTP/AVPF``) m-line with a codec we support - Opus, G.722, PCMU or
+  PCMA, the first one in the offerer's order - plus ``telephone-event`` (RFC 4733) on
+  that codec's clock with the offerer's payload type and the offerer's events cut to
+  ours (0-16). Every other m-line (video, a second audio stream, one with nothing
+  usable, one offered with port 0) is rejected with port 0. The answer direction mirrors
+  the offer (section 6.1), ``t=`` is copied from the offer (section 6), ``a=ptime`` says
+  the 20 ms we send, ``a=rtcp`` (RFC 3605) and ``a=rtcp-mux`` (RFC 5761) are read.
+  ``offer`` and ``accept_answer`` are the offerer's side for dial-out and late offers.
+  Hold (section 8.4 and the RFC 2543 ``c=0.0.0.0`` form) is reported in
+  :class:`Negotiated`.
 
 Not covered: SRTP (``RTP/SAVP``, ``UDP/TLS/RTP/SAVPF``: WebRTC goes through another
-path), ICE, ``a=rtcp``, RTCP feedback parameters, multicast semantics (a ``/ttl`` suffix is
-accepted and dropped), bundling, codecs other than G.711 (G.722 and Opus are ignored until
-the media engine has them), more than one audio stream, and resolving an FQDN in ``c=``
-(such a stream is unusable: SIP peers are IP addresses). IPv6 addresses (``IN IP6``) are
-parsed and passed on like IPv4 ones.
+path), ICE, RTCP feedback parameters, multicast semantics (a ``/ttl`` suffix is accepted
+and dropped), bundling, codecs other than G.711, G.722 and Opus, more than one audio
+stream, and resolving an FQDN in ``c=`` (such a stream is unusable: SIP peers are IP
+addresses). IPv6 addresses (``IN IP6``) are parsed and passed on like IPv4 ones.
 
 :func:`parse` (and ``answer``, ``accept_answer``) raise nothing but
 :class:`SdpError` (or its subclass :class:`NoUsableMedia`) for any input; the messages are

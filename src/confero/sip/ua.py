@@ -6,6 +6,13 @@ and an ``Allow`` header, methods we do not know with 501, an unknown ``Require``
 420, a body that is not SDP with 415. Everything about one call (ringing, answer, the
 ACK, BYE both ways, CANCEL, re-INVITE for hold, INFO digits) lives in ``SipCall``; the
 phone layer decides what to do with the call through its callbacks.
+
+Late offer (RFC 3261 13.2.1 and 13.3.1.4, RFC 3264; F-PH1, issue 13): an INVITE
+without SDP (linphone's ``sdp_200_ack``, many PBXs and trunks) is taken like any other;
+the phone layer's SDP then goes in our 200 as the *offer* and the ACK carries the answer
+(``on_answer``). An ACK without a usable answer ends the call with BYE, as 13.3.1.4
+says for an answer the UAS cannot take. A re-INVITE without SDP gets our current offer
+(``make_offer``) in the 200 and its ACK carries the answer the same way (hold/resume).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import logging
 from collections.abc import Callable
 
 from confero.sip.dialog import Dialog
+from confero.sip.digest import Credentials, DigestSession
 from confero.sip.info_dtmf import InfoDtmfError, parse_info_body
 from confero.sip.message import (
     Headers,
@@ -67,6 +75,12 @@ class SipCall:
         self.on_digit: Callable[[str], None] | None = None
         #: a re-INVITE's offer -> our answer, or None for 488
         self.on_offer: Callable[[bytes], bytes | None] | None = None
+        #: our current offer, for a re-INVITE without SDP (late offer); None: 488
+        self.make_offer: Callable[[], bytes] | None = None
+        #: the answer (in an ACK) to the offer we sent in a 200 -> whether we can take it
+        self.on_answer: Callable[[bytes], bool] | None = None
+        #: the INVITE had no SDP: the 200 carries our offer, the ACK its answer
+        self.late_offer = incoming and not invite.body
         self.on_end: Callable[[str], None] | None = None
         self._bye_task: asyncio.Task[None] | None = None
 
@@ -105,7 +119,7 @@ class SipCall:
         self.dialog = Dialog.as_uas(self.invite, self.peer, self.local_tag, contact)
         self.state = "answered"
         self.ua._dialogs[self.dialog.id] = self
-        txn.on_ack = lambda ack: self._confirmed()
+        txn.on_ack = self._acked
         txn.on_no_ack = self._no_ack
         txn.reply(
             200,
@@ -123,6 +137,23 @@ class SipCall:
     def _confirmed(self) -> None:
         if self.state == "answered":
             self.state = "confirmed"
+
+    def _acked(self, ack: Request) -> None:
+        self._confirmed()
+        if self.late_offer:
+            self._take_answer(ack)
+
+    def _take_answer(self, ack: Request) -> None:
+        """The ACK of a 200 that carried our offer carries the answer (RFC 3264 4)."""
+        if self.state == "ended":
+            return
+        body = ack.body if ack.content_type == "application/sdp" else b""
+        taken = bool(body) and self.on_answer is not None and self.on_answer(body)
+        if not taken:
+            log.info("call %s: no usable SDP answer in the ACK", self.call_id)
+            self.hangup("no_answer")  # 13.3.1.4: an answer we cannot take ends in BYE
+            return
+        self.remote_sdp = body
 
     def _no_ack(self) -> None:
         """§13.3.1.4: no ACK for our 2xx: the call is dead; say BYE to be sure."""
@@ -178,16 +209,22 @@ class SipCall:
         if request.body and request.content_type != "application/sdp":
             txn.reply(415, extra=[("Accept", "application/sdp")])
             return
-        answer = self.on_offer(request.body) if self.on_offer and request.body else None
-        if answer is None:
+        if request.body:
+            body = self.on_offer(request.body) if self.on_offer else None
+        else:  # late offer: our current offer in the 200, the answer in the ACK
+            body = self.make_offer() if self.make_offer else None
+            txn.on_ack = self._take_answer
+        if body is None:
+            txn.on_ack = None
             txn.reply(488, "Not Acceptable Here (no offer we can take)")
             return
-        self.remote_sdp = request.body
+        if request.body:
+            self.remote_sdp = request.body
         contact = self.dialog.local_contact
         txn.reply(
             200,
             extra=[*self.ua.common_headers(contact), ("Content-Type", "application/sdp")],
-            body=answer,
+            body=body,
         )
 
     # ------------------------------------------------------------------ ending
@@ -327,9 +364,7 @@ class UserAgent:
         if request.body and request.content_type != "application/sdp":
             txn.reply(415, extra=[("Accept", "application/sdp")])
             return
-        if not request.body:
-            txn.reply(488, "Not Acceptable Here (an SDP offer is required)")
-            return
+        # no body: a late offer (the phone layer's SDP in our 200 is the offer)
         call = SipCall(self, request, txn.peer, incoming=True)
         call.server_txn = txn
         txn.on_cancel = call._cancelled
@@ -366,8 +401,13 @@ class UserAgent:
         from_user: str = "confero",
         display: str | None = None,
         on_ringing: Callable[[], None] | None = None,
+        credentials: Credentials | None = None,
     ) -> SipCall:
-        """Dial out (``*8``); returns when answered or failed (``state`` tells)."""
+        """Dial out (``*8``); returns when answered or failed (``state`` tells).
+
+        With ``credentials`` a 401/407 is answered once per realm (digest, RFC 8760;
+        ``stale=true`` once more) by the same INVITE with CSeq + 1 and a new branch; a
+        challenge we cannot answer, or a second one, ends the call with its status."""
         contact = self.contact(peer.transport)
         headers = Headers()
         headers.add(
@@ -391,13 +431,20 @@ class UserAgent:
             if response.status in (180, 183) and on_ringing is not None:
                 on_ringing()
 
-        txn = self.transactions.request(invite, peer, on_provisional=provisional)
-        call.client_txn = txn
-        final = await txn.final
+        auth = DigestSession(credentials) if credentials is not None else None
+        while True:
+            txn = self.transactions.request(invite, peer, on_provisional=provisional)
+            call.client_txn = txn
+            final = await txn.final  # a non-2xx is ACKed by the transaction itself
+            retry = auth.retry(invite, final) if auth is not None else None
+            if retry is None or call.state == "ended":
+                break
+            invite = call.invite = retry  # same Call-ID and From tag (§22.2)
+        number = invite.cseq[0]
         if call.state == "ended":
             if 200 <= final.status < 300:  # answered just as we gave up: ACK, then BYE
                 call.dialog = Dialog.as_uac(invite, final, peer)
-                self.transactions.send_stateless(call.dialog.ack(1), peer)
+                self.transactions.send_stateless(call.dialog.ack(number), peer)
                 call.state = "confirmed"
                 reason = call.end_reason or "local"
                 call.hangup(reason)
@@ -409,9 +456,27 @@ class UserAgent:
         call.dialog = Dialog.as_uac(invite, final, peer)
         call.remote_sdp = final.body
         self._dialogs[call.dialog.id] = call
-        self.transactions.send_stateless(call.dialog.ack(1), peer)
+        self.transactions.send_stateless(call.dialog.ack(number), peer)
         call.state = "confirmed"
         return call
+
+    async def request_with_auth(
+        self, request: Request, peer: Peer, auth: DigestSession | None
+    ) -> Response:
+        """A non-INVITE request (REGISTER) and its final response, answering digest
+        challenges as :meth:`call` does; ``request`` is signed with ``auth``'s current
+        answers first (a refresh re-uses the nonce, nc + 1)."""
+        if auth is not None:
+            auth.sign(request)
+        while True:
+            # shielded: a registration stopped mid-request leaves the transaction whole
+            final = await asyncio.shield(self.transactions.request(request, peer).final)
+            retry = auth.retry(request, final) if auth is not None else None
+            if retry is None:
+                if auth is not None and 200 <= final.status < 300:
+                    auth.accepted()
+                return final
+            request = retry
 
     def _cancel_outgoing(self, call: SipCall) -> None:
         txn = call.client_txn

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from confero.app import contract
 from confero.app.conferences import build_command
+from confero.app.ports import MediaQuality
 from confero.app.session import ParticipantSession
 from confero.app.wire import event_to_wire
 from confero.domain.errors import DomainError
@@ -76,8 +77,21 @@ class CommandOut(BaseModel):
 
 @router.get("")
 async def conference_state(room_id: str, account: AccountDep, svc: ServicesDep) -> dict[str, Any]:
+    """The running conference; a phone participant's row carries ``media``: its codec and
+    how its audio fares (loss, jitter, round trip, from RTCP; issue 13)."""
     room = await svc.rooms.get(account, room_id)
-    return svc.conferences.snapshot(room)
+    state = svc.conferences.snapshot(room)
+    quality = svc.media_quality
+    if quality is not None:
+        state["participants"] = [_with_media(p, quality) for p in state.get("participants", [])]
+    return state
+
+
+def _with_media(participant: dict[str, Any], quality: MediaQuality) -> dict[str, Any]:
+    if participant.get("channel") != "phone":
+        return participant
+    media = quality.quality_of(str(participant.get("id")))
+    return participant if media is None else {**participant, "media": media}
 
 
 @router.post("/commands", response_model=CommandOut, response_model_exclude_none=True)
