@@ -11,9 +11,8 @@ are invited, press 1" and joins as a participant.
 Offer/answer (F-PH1, issue 13): an offer we cannot take is refused with 488 before
 anything rings; an INVITE without SDP (late offer) gets our offer of every codec we have
 in the 200 and its leg follows the answer in the ACK; re-INVITEs with SDP (hold, resume)
-are answered, without SDP they get our offer for the call as it is. Each call keeps one
-``o=`` line whose version moves only when our SDP does (``SessionOrigin``). A caller on
-hold is not mixed (``leg.held``): its music on hold must not reach the room.
+are answered, without SDP they get our offer for the call as it is: what a call says
+after its first answer is ``phone/call_media.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from confero.media.leg import RtpAudioLeg
 from confero.media.phone_codecs import PCMU, codec_for
 from confero.media.prompts import PromptLibrary
 from confero.phone.call import PhoneCall, Samples
+from confero.phone.call_media import CallMedia
 from confero.phone.ivr import Admitted, DialIn
 from confero.sip import offer_answer, sdp
 from confero.sip.digest import Credentials
@@ -172,18 +172,18 @@ class PhoneBridge:
             for m in answer.media:
                 if m.port == _PORT_TO_COME:
                     m.port = port
-            media = _Media(leg, sip_call.peer.address[0])
-            self._apply(leg, negotiated, media.peer_host)
+            media = CallMedia(leg, sip_call.peer.address[0], self.media_host)
+            media.apply(negotiated)
             if sip_call.state == "ended":  # cancelled while we were opening the port
                 leg.close()
                 return
             sip_call.answer(media.origin.stamp(answer))
-        self._follow(sip_call, media)
+        media.follow(sip_call)
         call = PhoneCall(self, sip_call, media.leg)
         self.calls.add(call)
         await call.run()
 
-    async def _take_late_offer(self, sip_call: SipCall) -> _Media | None:
+    async def _take_late_offer(self, sip_call: SipCall) -> CallMedia | None:
         """An INVITE without SDP: our offer (every codec we have) in the 200, the answer
         from the ACK (RFC 3264, RFC 3261 13.3.1.4; the UA says BYE to an ACK without a
         usable one). The leg opens before the codec is known (the offer needs its port)
@@ -194,7 +194,7 @@ class PhoneBridge:
         except OSError:
             sip_call.reject(503, "Service Unavailable (no media port)")
             return None
-        media = _Media(leg, sip_call.peer.address[0])
+        media = CallMedia(leg, sip_call.peer.address[0], self.media_host)
         media.offer = offer_answer.offer(
             local_ip=self.media_host,
             local_port=port,
@@ -205,7 +205,7 @@ class PhoneBridge:
         answered: asyncio.Future[offer_answer.Negotiated] = asyncio.Future()
 
         def on_answer(body: bytes) -> bool:
-            negotiated = _accepted(media.offer, body)
+            negotiated = media.accepted(body)
             if negotiated is not None and not answered.done():
                 answered.set_result(negotiated)
             return negotiated is not None
@@ -223,77 +223,8 @@ class PhoneBridge:
             answered.cancel()
             leg.close()
             return None
-        negotiated = answered.result()
-        media.leg = self._use_negotiated(leg, negotiated)
-        self._apply(media.leg, negotiated, media.peer_host)
+        media.use(answered.result())
         return media
-
-    @staticmethod
-    def _use_negotiated(leg: RtpAudioLeg, negotiated: offer_answer.Negotiated) -> RtpAudioLeg:
-        """The answer to our offer chose the codec: the leg switches to it on the same
-        sockets (closing and binding the port again races the kernel's release)."""
-        leg.set_codec(codec_for(negotiated.codec_name, negotiated.payload_type))
-        leg.dtmf_payload_type = negotiated.dtmf_payload_type
-        return leg
-
-    def _follow(self, sip_call: SipCall, media: _Media) -> None:
-        """The call's later offers and answers (re-INVITE with or without SDP)."""
-        sip_call.on_offer = lambda body: self._reoffer(media, body)
-        sip_call.make_offer = lambda: self._current_offer(media)
-        sip_call.on_answer = lambda body: self._answered(media, body)
-
-    @staticmethod
-    def _apply(
-        leg: RtpAudioLeg, negotiated: offer_answer.Negotiated, peer_host: str | None = None
-    ) -> None:
-        if negotiated.remote_address is not None:
-            leg.set_remote(negotiated.remote_address, peer_host=peer_host)
-        leg.sending = negotiated.we_send
-        # issue 13: a remote that holds the call plays music on hold: not into the room
-        leg.held = negotiated.on_hold
-        leg.set_rtcp_remote(negotiated.rtcp_address, mux=negotiated.rtcp_mux)
-
-    def _reoffer(self, media: _Media, body: bytes) -> bytes | None:
-        """A re-INVITE: hold (sendonly / c=0.0.0.0) or resume; same port, same codec,
-        same o= line with its version raised when our answer changed (RFC 3264 8)."""
-        leg = media.leg
-        try:
-            offer = sdp.parse(body.decode("utf-8", "replace"))
-            answer, negotiated = offer_answer.answer(
-                offer,
-                local_ip=self.media_host,
-                local_port=leg.local_port,
-                session_id=0,
-                session_version=0,
-                prefer=(leg.codec.name,),
-            )
-        except sdp.SdpError:
-            return None
-        self._apply(leg, negotiated, media.peer_host)
-        return media.origin.stamp(answer)
-
-    def _current_offer(self, media: _Media) -> bytes:
-        """A re-INVITE without SDP: our offer for the call as it is (its codec, port and
-        telephone-event), the answer comes in the ACK (:meth:`_answered`)."""
-        leg = media.leg
-        dtmf = leg.dtmf_payload_type
-        media.offer = offer_answer.offer(
-            local_ip=self.media_host,
-            local_port=leg.local_port,
-            session_id=0,
-            session_version=0,
-            codecs=(leg.codec.name,),
-            payload_types={leg.codec.name: leg.codec.payload_type},
-            dtmf_payload_type=dtmf if dtmf is not None and 96 <= dtmf <= 127 else None,
-        )
-        return media.origin.stamp(media.offer)
-
-    def _answered(self, media: _Media, body: bytes) -> bool:
-        negotiated = _accepted(media.offer, body)
-        if negotiated is None or negotiated.codec_name != media.leg.codec.name:
-            return False
-        self._apply(media.leg, negotiated, media.peer_host)
-        return True
 
     async def dial_in(self, call: PhoneCall) -> Admitted | None:
         invited = self._invited.pop(call, None)
@@ -417,10 +348,9 @@ class PhoneBridge:
             sip_call.hangup()
             leg.close()
             return False
-        media = _Media(self._use_negotiated(leg, negotiated), sip_call.peer.address[0])
-        media.origin = origin
-        self._apply(media.leg, negotiated, media.peer_host)
-        self._follow(sip_call, media)
+        media = CallMedia(leg, sip_call.peer.address[0], self.media_host, origin=origin)
+        media.use(negotiated)
+        media.follow(sip_call)
         call = PhoneCall(self, sip_call, media.leg)
         call.caller = number  # the callee: the From of our own INVITE is us
         self._invited[call] = room
@@ -435,27 +365,6 @@ class PhoneBridge:
         session = self.sessions.get(participant_id)
         call = session.link if session is not None else None
         return call.leg.quality().to_dict() if call is not None else None
-
-
-class _Media:
-    """One call's media signalling: its leg, our o= line (one per call, RFC 3264 8),
-    the SIP peer's host (symmetric RTP) and the offer we sent last, if any."""
-
-    def __init__(self, leg: RtpAudioLeg, peer_host: str | None) -> None:
-        self.leg = leg
-        self.peer_host = peer_host
-        self.origin = offer_answer.SessionOrigin()
-        self.offer: sdp.SessionDescription | None = None
-
-
-def _accepted(offer: sdp.SessionDescription | None, body: bytes) -> offer_answer.Negotiated | None:
-    """The answer ``body`` to our ``offer`` read, or None when there is nothing we can use."""
-    if offer is None:
-        return None
-    try:
-        return offer_answer.accept_answer(offer, sdp.parse(body.decode("utf-8", "replace")))
-    except sdp.SdpError:
-        return None
 
 
 def _nothing() -> None:
