@@ -101,8 +101,8 @@ class Baresip:
         self.codec = codec
         self.amplitude = amplitude
         self.seconds = seconds
-        self.sip_port = free_port()
-        self.ctrl_port = free_port()
+        self.sip_port = 0  #: picked by start()
+        self.ctrl_port = 0
         self.events: list[dict[str, Any]] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.StreamReader | None = None
@@ -183,13 +183,30 @@ opus_sprop_stereo no
     # -- process and control connection ---------------------------------------------------
 
     async def start(self) -> Self:
+        """Start baresip and connect to its ctrl_tcp. Its SIP and control ports are
+        picked free just before; when another process took one meanwhile (other tests
+        run beside), it starts again on new ones."""
         if self.process is not None:
             raise BaresipError("already started")
         if not baresip_available():
             raise BaresipError(f"baresip (and its ctrl_tcp module) not found at {BARESIP}")
-        self._write_files()
+        for _ in range(3):
+            self.sip_port = free_port()
+            self.ctrl_port = free_port()
+            self._write_files()
+            if await self._spawn():
+                break
+        else:
+            raise BaresipError(f"baresip found no free port three times\n{self.log}")
+        self._task = asyncio.create_task(self._read())
+        if "codec not found" in self.log:
+            raise BaresipError(f"baresip lacks the codec {self.codec}\n{self.log}")
+        return self
+
+    async def _spawn(self) -> bool:
+        """One start; False when a port it was given is taken by now."""
         with self.log_path.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
+            process = self.process = await asyncio.create_subprocess_exec(
                 BARESIP,
                 "-f",
                 str(self.workdir),
@@ -204,21 +221,19 @@ opus_sprop_stereo no
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
         while True:
-            if self.process.returncode is not None:
-                raise BaresipError(f"baresip exited with {self.process.returncode}\n{self.log}")
+            if process.returncode is not None:
+                if "Address already in use" in self.log:
+                    return False
+                raise BaresipError(f"baresip exited with {process.returncode}\n{self.log}")
             try:
                 self._reader, self._writer = await asyncio.open_connection(
                     "127.0.0.1", self.ctrl_port
                 )
-                break
+                return True
             except OSError:
                 if loop.time() > deadline:
                     raise BaresipError(f"ctrl_tcp never listened\n{self.log}") from None
                 await asyncio.sleep(0.05)
-        self._task = asyncio.create_task(self._read())
-        if "codec not found" in self.log:
-            raise BaresipError(f"baresip lacks the codec {self.codec}\n{self.log}")
-        return self
 
     async def _read(self) -> None:
         assert self._reader is not None

@@ -52,7 +52,7 @@ HOLD = 2.5  #: Alice on hold
 RESUMED = 2.0  #: Alice back
 MARGIN = 0.5  #: re-INVITE, jitter buffers and packet timing at each edge
 #: baresip 1.0 stops recording what it hears when it puts the call on hold (and does not
-#: start again on resume), so Alice's recording is read from its start, and ends early
+#: start again on resume): Alice's recording ends when she holds; a little before that
 GUARD = 0.3
 
 
@@ -70,31 +70,31 @@ class Row:
 
 @dataclass
 class Leg:
-    """One caller's recording and the loop times its call started and ended."""
+    """What one caller heard, and the loop time its recording ended."""
 
     audio: npt.NDArray[np.int16]
     rate: int
-    established: float
     ended: float
     codecs: set[str]  #: what its phone encoded with (baresip's log)
     dtmf_by_info: bool  #: it sent a SIP INFO (keys not as RFC 2833 events)
 
-    def between(self, start: float, end: float, *, from_end: bool = False) -> npt.NDArray[np.int16]:
-        """What it heard between two loop times; counted back from the end of the call
-        (``from_end``: right when the recording has a gap earlier, e.g. while held)."""
-        if from_end:
-            a = len(self.audio) - round((self.ended - start) * self.rate)
-            b = len(self.audio) - round((self.ended - end) * self.rate)
-        else:
-            a = round((start - self.established) * self.rate)
-            b = round((end - self.established) * self.rate)
+    def between(self, start: float, end: float) -> npt.NDArray[np.int16]:
+        """What it heard between two loop times, counted back from the recording's end:
+        its start moves with when the first packet came (later on a loaded machine)."""
+        a = len(self.audio) - round((self.ended - start) * self.rate)
+        b = len(self.audio) - round((self.ended - end) * self.rate)
         assert 0 <= a < b <= len(self.audio), (a, b, len(self.audio))
         return self.audio[a:b]
 
 
 def hears(audio: npt.NDArray[np.int16], rate: int, hz: float) -> bool:
-    """``hz`` is loud and clear (at least a third of all the power is at that tone)."""
-    return rms(audio) > 300 and goertzel_power(audio, rate, hz) > rms(audio) ** 2 / 3
+    """``hz`` is loud and clear (a fifth or more of all the power is at that one tone) in
+    at least half of the quarter seconds: clicks and late packets on a loaded machine
+    (the mix tick late) are not deafness."""
+    step = rate // 4
+    chunks = [audio[i : i + step] for i in range(0, len(audio) - step + 1, step)]
+    clear = [rms(c) > 300 and goertzel_power(c, rate, hz) > rms(c) ** 2 / 5 for c in chunks]
+    return len(chunks) >= 2 and sum(clear) >= 0.5 * len(chunks)
 
 
 def silent_of(audio: npt.NDArray[np.int16], rate: int, hz: float) -> bool:
@@ -102,12 +102,10 @@ def silent_of(audio: npt.NDArray[np.int16], rate: int, hz: float) -> bool:
     return goertzel_power(audio, rate, hz) < 3000.0**2 / 1000
 
 
-async def dial_in(phone_port: int, room: Room, caller: Baresip, transport: Transport) -> float:
-    """Dial the access number, type the room and the PIN; the loop time it answered."""
+async def dial_in(phone_port: int, room: Room, caller: Baresip, transport: Transport) -> None:
+    """Dial the access number, type the room and the PIN."""
     await caller.dial(f"sip:5000@127.0.0.1:{phone_port}", transport=transport)
-    established = asyncio.get_running_loop().time()
     await caller.press(f"1{room.conference_number}#{room.pin}##")
-    return established
 
 
 async def call_hold_resume(
@@ -120,7 +118,7 @@ async def call_hold_resume(
     bob = Baresip(tmp_path / "bob", user="bob", tone=row.bob_hz, codec=row.bob_codec)
     async with alice, bob:
         try:
-            alice_up, bob_up = await asyncio.gather(
+            await asyncio.gather(
                 dial_in(phone.ua.port, room, alice, row.alice_transport),
                 dial_in(phone.ua.port, room, bob, row.bob_transport),
             )
@@ -137,18 +135,18 @@ async def call_hold_resume(
             t["bob_end"] = loop.time()
             await bob.hangup()
             await eventually(lambda: len(people(services, room)) == 1, 10)
-            t["alice_end"] = loop.time()
             await alice.hangup()
             await eventually(lambda: not people(services, room), 10)
         except BaseException:
             print(alice.report(), bob.report())
             raise
-    return leg(alice, alice_up, t["alice_end"]), leg(bob, bob_up, t["bob_end"]), t
+    # Alice's recording ends when she holds (GUARD), Bob's when he hangs up
+    return leg(alice, t["hold"]), leg(bob, t["bob_end"]), t
 
 
-def leg(phone: Baresip, established: float, ended: float) -> Leg:
+def leg(phone: Baresip, ended: float) -> Leg:
     audio, rate = phone.heard()
-    return Leg(audio, rate, established, ended, set(phone.codecs_used()), "INFO sip:" in phone.log)
+    return Leg(audio, rate, ended, set(phone.codecs_used()), "INFO sip:" in phone.log)
 
 
 @pytest.mark.parametrize(
@@ -167,15 +165,15 @@ async def test_baresip_callers_hear_each_other_and_hold_and_resume(
     assert alice.rate == bob.rate == 8000, "G.711 both ways"
 
     talk_a = alice.between(t["talk"] + MARGIN, t["hold"] - GUARD)
-    talk_b = bob.between(t["talk"] + MARGIN, t["hold"], from_end=True)
+    talk_b = bob.between(t["talk"] + MARGIN, t["hold"])
     assert hears(talk_a, 8000, BOB_HZ), "Alice hears Bob"
     assert silent_of(talk_a, 8000, ALICE_HZ), "Alice does not hear herself"
     assert hears(talk_b, 8000, ALICE_HZ), "Bob hears Alice"
     assert silent_of(talk_b, 8000, BOB_HZ), "Bob does not hear himself"
 
-    held = bob.between(t["hold"] + MARGIN, t["resume"], from_end=True)
+    held = bob.between(t["hold"] + MARGIN, t["resume"])
     assert silent_of(held, 8000, ALICE_HZ), "Alice is on hold"
-    back = bob.between(t["resume"] + MARGIN, t["bob_end"] - 0.1, from_end=True)
+    back = bob.between(t["resume"] + MARGIN, t["bob_end"] - 0.1)
     assert hears(back, 8000, ALICE_HZ), "Bob hears Alice again after she resumes"
 
 
@@ -191,10 +189,10 @@ async def test_baresip_wideband_callers_g722_and_opus_hear_each_other(
     assert alice.dtmf_by_info == bob.dtmf_by_info is False, "the PIN went as RFC 2833 events"
     assert (alice.rate, bob.rate) == (16000, 48000)
     talk_a = alice.between(t["talk"] + MARGIN, t["hold"] - GUARD)
-    talk_b = bob.between(t["talk"] + MARGIN, t["hold"], from_end=True)
+    talk_b = bob.between(t["talk"] + MARGIN, t["hold"])
     assert hears(talk_a, alice.rate, BOB_WIDE_HZ), "the G.722 phone hears the Opus phone"
     assert silent_of(talk_a, alice.rate, ALICE_WIDE_HZ), "and not itself"
     assert hears(talk_b, bob.rate, ALICE_WIDE_HZ), "the Opus phone hears the G.722 phone"
     assert silent_of(talk_b, bob.rate, BOB_WIDE_HZ), "and not itself"
-    back = bob.between(t["resume"] + MARGIN, t["bob_end"] - 0.1, from_end=True)
+    back = bob.between(t["resume"] + MARGIN, t["bob_end"] - 0.1)
     assert hears(back, bob.rate, ALICE_WIDE_HZ), "heard again after hold and resume"
