@@ -55,6 +55,35 @@ class Settings(BaseSettings):
     #: Seconds a phone caller knocks on a locked room before they are told nobody let
     #: them in and the call ends (their lobby entry goes with it); 0: wait for ever.
     knock_timeout: float = Field(default=300.0, ge=0, le=86400)
+    #: PIN and conference-number guessing (issue 14, app/ratelimit.py GuessPolicy):
+    #: failures per 10 minutes from one caller id, from one source address, and on one
+    #: conference number (then the room's PIN entry is locked for ``pin_room_lockout``
+    #: seconds, unless its owner lifts it on the panel).
+    pin_failures_per_caller: int = Field(default=5, ge=1, le=10_000)
+    pin_failures_per_source: int = Field(default=10, ge=1, le=10_000)
+    pin_failures_per_room: int = Field(default=10, ge=1, le=10_000)
+    pin_room_lockout: float = Field(default=900.0, ge=0, le=86400)
+    #: Reverse proxies (HTTP) and SIP proxies in front of us, comma-separated addresses or
+    #: networks (``10.0.0.0/8,192.0.2.7``): only from them is ``X-Forwarded-For``
+    #: believed, and calls from them do not count as one source for PIN guessing (issue
+    #: 14). Empty: nobody is trusted; the client is the connection's address.
+    trusted_proxies: str = ""
+    #: SIP admission control (issue 14, sip/admission.py): concurrent phone calls in
+    #: total (0: sized to the machine, 100 per CPU, 200 to 2000), from one source
+    #: address (a trunk or PBX in front brings every call from one: raise it then) and
+    #: in one room; new INVITEs a second from one source (bursts of ``..._BURST``; a
+    #: source that keeps going is banned for ``..._BAN`` seconds); 0 turns a limit off.
+    sip_max_calls: int = Field(default=0, ge=0, le=100_000)
+    sip_max_calls_per_source: int = Field(default=100, ge=0, le=100_000)
+    sip_max_calls_per_room: int = Field(default=100, ge=0, le=100_000)
+    sip_invite_rate: float = Field(default=20.0, ge=0, le=100_000)
+    sip_invite_burst: int = Field(default=40, ge=1, le=100_000)
+    sip_invite_ban: float = Field(default=60.0, ge=0, le=86400)
+    #: Seconds without RTP or RTCP from a phone before its call is hung up (issue 14),
+    #: and the longer limit while the caller holds the call (phones stop RTP on hold);
+    #: 0 turns a limit off.
+    media_timeout: float = Field(default=30.0, ge=0, le=86400)
+    media_hold_timeout: float = Field(default=600.0, ge=0, le=86400)
     #: STUN/TURN servers for browsers behind NAT, comma-separated URLs
     #: (``stun:stun.example.org:3478,turn:turn.example.org:3478?transport=udp``); empty:
     #: the server is reached directly (its host candidates), as on a LAN.
@@ -90,6 +119,18 @@ class Settings(BaseSettings):
     #: (extensions, comma-separated; empty: every type domain/files.py knows).
     max_upload_mb: int = Field(default=50, ge=1, le=4096)
     upload_types: str = ""
+    #: HTTP limits (issue 14, web/limits.py, web/http_server.py): the largest request
+    #: body outside uploads (KB; refused 413 before it is read), seconds for a request's
+    #: headers to arrive, seconds a request body may go without a byte, seconds a
+    #: kept-alive connection may stay idle.
+    max_body_kb: int = Field(default=1024, ge=16, le=1024 * 1024)
+    http_header_timeout: float = Field(default=10.0, gt=0, le=600)
+    http_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    http_keep_alive: int = Field(default=5, ge=1, le=600)
+    #: Room page sockets (issue 14, webrtc/gateway.py): at most this many open from one
+    #: address, and on one room; more are closed with ``socket.too_many``.
+    ws_max_per_address: int = Field(default=50, ge=1, le=100_000)
+    ws_max_per_room: int = Field(default=300, ge=1, le=100_000)
     log_level: str = "info"
 
     @classmethod

@@ -10,12 +10,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from confero.app.clock import SystemClock
 from confero.app.notice_worker import NoticeWorker
 from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
+from confero.app.ratelimit import GuessPolicy, parse_networks
 from confero.app.recordings import RecordingService
 from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
@@ -35,6 +38,7 @@ from confero.store.database import create_engine, upgrade
 from confero.store.outbox import OutboxSmsGateway
 from confero.store.uow import make_uow_factory
 from confero.web.app import create_app
+from confero.web.http_server import guarded_http
 from confero.webrtc.gateway import BrowserGateway
 
 log = logging.getLogger("confero")
@@ -52,7 +56,11 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         make_uow_factory(engine),
         LocalBus(),
         clock or SystemClock(),
-        policy=RoomPolicy(max_capacity=settings.max_capacity, pin_length=settings.pin_length),
+        policy=RoomPolicy(
+            max_capacity=settings.max_capacity,
+            pin_length=settings.pin_length,
+            guesses=guess_policy(settings),
+        ),
         base_url=settings.base_url,
         access_number=settings.access_number,
         presence=MemoryPresence(),
@@ -82,6 +90,17 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     services.recordings.start()  # follows record_start/record_stop (issue 12)
     services.on_close(services.people.close)
     return services
+
+
+def guess_policy(settings: Settings) -> GuessPolicy:
+    """PIN guessing limits and the trusted proxies (issue 14) from the settings."""
+    return GuessPolicy(
+        per_caller=settings.pin_failures_per_caller,
+        per_source=settings.pin_failures_per_source,
+        per_room=settings.pin_failures_per_room,
+        room_lockout=timedelta(seconds=settings.pin_room_lockout),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
 
 
 class NoMailer:
@@ -167,6 +186,8 @@ class Node:
             grace=settings.resume_grace,
             ice_servers=settings.ice_server_list(),
             boards=services.boards,
+            max_per_address=settings.ws_max_per_address,
+            max_per_room=settings.ws_max_per_room,
         )
         recorder = EngineRecorder(engine, settings.data_dir / "recording")
         recorder.sweep()  # unfinished recordings of a crash
@@ -218,6 +239,30 @@ async def first_start(services: Services, settings: Settings) -> FirstStart | No
     return FirstStart(settings.admin_email, password, room.name, room.conference_number, link)
 
 
+#: The largest WebSocket message taken in (uvicorn's default is 16 MB); the sockets' own
+#: messages are at most 64 KB (webrtc/signaling.py), refused with an error beyond that.
+WS_MAX_SIZE = 1024 * 1024
+
+
+def http_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """uvicorn as ``serve`` runs it: the HTTP protocol with header and body timeouts
+    (web/http_server.py), the keep-alive bound and the WebSocket message cap (issue 14)."""
+    return uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        loop="uvloop",
+        log_level=settings.log_level,
+        lifespan="on",
+        # X-Forwarded-For is read by web/deps.py, from CONFERO_TRUSTED_PROXIES only
+        # (uvicorn's own default believes it from 127.0.0.1: issue 14).
+        proxy_headers=False,
+        http=guarded_http(settings.http_header_timeout, settings.http_body_timeout),
+        timeout_keep_alive=settings.http_keep_alive,
+        ws_max_size=WS_MAX_SIZE,
+    )
+
+
 async def serve(settings: Settings) -> None:
     services = await build(settings)
     first = await first_start(services, settings)
@@ -227,16 +272,9 @@ async def serve(settings: Settings) -> None:
         secure_cookies=settings.secure_cookies,
         signaling=node.gateway,
         ice_servers=settings.ice_server_list(),
+        max_body=settings.max_body_kb * 1024,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        loop="uvloop",
-        log_level=settings.log_level,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(http_config(app, settings))
     await node.start()
     phone = node.phone
     if first is not None:

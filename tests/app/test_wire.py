@@ -35,7 +35,7 @@ PINNED_V1: dict[str, tuple[str, ...]] = {
     "conference_ended": ("reason", "by"),
     "room_reset_requested": ("by",),
     "window_closing": ("ends_at",),
-    "chat_posted": ("message_id", "author_name", "text", "created_at", "account_id"),
+    "chat_posted": ("message_id", "author_name", "text", "created_at", "account_id", "guest"),
     "room_content_reset": ("by",),
     "board_changed": ("board_id", "seq", "op", "by"),
     "boards_listed": ("boards", "by"),
@@ -110,13 +110,17 @@ def test_every_event_has_its_pinned_shape(cls: type[ev.Event]) -> None:
     assert data["event"] == cls.name
 
 
+#: Wire fields computed from domain fields (issue 14: a guest's chat is marked).
+DERIVED = {"chat_posted": {"guest"}}
+
+
 @pytest.mark.parametrize("cls", event_classes(), ids=lambda c: c.name)
 def test_every_domain_field_is_sent_or_known_to_stay_home(cls: type[ev.Event]) -> None:
     """A new domain field is a decision: send it (a shape and a pin) or keep it home."""
     shape = wire.SHAPES_V1[cls]
     sent = {shape.attribute(name) for name in shape.fields}
     fields = {f.name for f in dataclasses.fields(cls)} - {"audience"}
-    assert fields == sent, cls.name
+    assert fields == sent - DERIVED.get(cls.name, set()), cls.name
 
 
 @pytest.mark.parametrize("cls", event_classes(), ids=lambda c: c.name)
@@ -127,6 +131,8 @@ def test_version_1_sends_what_to_dict_sent(cls: type[ev.Event]) -> None:
     new = wire.event_to_wire(event)
     if "announce_to" in old:
         old["announce_to"] = sorted(old["announce_to"])
+    for name in DERIVED.get(cls.name, set()):  # added fields (issue 14), nothing removed
+        old[name] = getattr(event, name)
     assert new == old
 
 

@@ -57,6 +57,10 @@ PUBLISHED_STATUS = {
     "room.not_found": 404,
     "reservation.not_found": 404,
     "server.error": 500,
+    # issue 14: REST chat is limited now (never answered before), sockets capped
+    "chat.rate_limited": 429,
+    "socket.too_many": 429,
+    "server.busy": 503,
     "board.full": 409,
     "file.type_refused": 415,
     "file.too_large": 413,

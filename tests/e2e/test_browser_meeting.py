@@ -126,6 +126,14 @@ async def test_chat_and_raised_hand_reach_the_others(
     await ann.fill("#chat-input", "Hello from Ann")
     await ann.click("#chat-send")
     await host.wait_for_selector("#chat-messages .chat-message:has-text('Hello from Ann')")
+    # Ann is a guest: her name is marked, the host's is not (issue 14).
+    marked = "#chat-messages .chat-message:has-text('Hello from Ann') .chat-guest"
+    assert await host.locator(marked).inner_text() == "guest"
+    await host.fill("#chat-input", "Hello from the host")
+    await host.click("#chat-send")
+    mine = "#chat-messages .chat-message:has-text('Hello from the host')"
+    await ann.wait_for_selector(mine)
+    assert await ann.locator(f"{mine} .chat-guest").count() == 0
     await ann.click("#hand-toggle")
     await host.wait_for_selector("#participants .participant.hand")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from confero.app.ratelimit import GuessGuard, GuessPolicy
 from confero.app.services import Services
 from confero.domain.accounts import Account
 from confero.domain.roles import Role
@@ -22,10 +23,18 @@ class ScriptedCaller:
     caller: str = "+31201234567"
     language: str = "en"
     heard: list[Speech] = field(default_factory=list)
+    #: The language each prompt was spoken in.
+    spoken_in: list[str] = field(default_factory=list)
+    #: The delays the IVR waited between tries (its injected sleep).
+    waited: list[float] = field(default_factory=list)
     hung_up: bool = False
 
     async def play(self, *items: Speech) -> None:
         self.heard.extend(items)
+        self.spoken_in.extend(self.language for _ in items)
+
+    async def sleep(self, seconds: float) -> None:
+        self.waited.append(seconds)
 
     async def collect(
         self,
@@ -51,6 +60,8 @@ async def setup(services: Services) -> tuple[Account, Room]:
 
 
 def dial(services: Services, io: CallIO, **kw: object) -> DialIn:
+    if isinstance(io, ScriptedCaller):
+        kw.setdefault("sleep", io.sleep)
     return DialIn(io, services.rooms, services.conferences, **kw)  # type: ignore[arg-type]
 
 
@@ -101,11 +112,108 @@ async def test_three_wrong_pins_say_goodbye_and_hang_up(services: Services) -> N
     assert io.heard[-2:] == ["too_many_attempts", "goodbye"] and io.hung_up
 
 
-async def test_wrong_number_can_be_retried(services: Services) -> None:
+async def test_a_wrong_number_fails_at_the_pin_exactly_like_a_wrong_pin(
+    services: Services,
+) -> None:
+    """No conference-number oracle (issue 14): a number nobody has gets the PIN prompt
+    and fails there with the same prompts, languages and delays as a real (Polish)
+    room's number followed by wrong PINs."""
+    owner, _ = await setup(services)
+    room = await services.rooms.create(owner, "Zarząd", language="pl")
+    wrong = [p for p in ("111111", "222222", "333333", "444444") if p != room.pin][:3]
+    unknown = "999999" if room.conference_number != "999999" else "888888"
+    real = ScriptedCaller(["1", room.conference_number, *wrong], caller="+31200000001")
+    fake = ScriptedCaller(["1", unknown, *wrong], caller="+31200000002")
+    for io in (real, fake):
+        assert (
+            await dial(services, io, address="192.0.2.1" if io is real else "192.0.2.2").run()
+            is None
+        )
+    assert fake.heard == real.heard
+    assert real.heard == [
+        "welcome_press_1",
+        "enter_conference_number",
+        *["enter_pin", "invalid_pin"] * 3,
+        "too_many_attempts",
+        "goodbye",
+    ]
+    assert fake.spoken_in == real.spoken_in == ["en"] * len(real.heard)
+    assert fake.waited == real.waited == [1.0]  # a growing delay between tries, same for both
+    assert "invalid_conference_number" not in real.heard
+
+
+async def test_a_rooms_own_number_is_not_looked_up_before_the_pin(services: Services) -> None:
+    """A direct number that is nobody's sounds like a room's with a wrong PIN."""
+    owner, _ = await setup(services)
+    room = await services.rooms.create(owner, "Vorstand", language="de")
+    unknown = "999999" if room.conference_number != "999999" else "888888"
+    ios = [ScriptedCaller(["123", "456", "789"], caller=f"+3120000000{n}") for n in range(2)]
+    for io, number in zip(ios, (room.conference_number, unknown), strict=True):
+        assert await dial(services, io, number=number, shared_number=False).run() is None
+    assert ios[0].heard == ios[1].heard and ios[0].spoken_in == ios[1].spoken_in
+    assert ios[0].heard[0] == "enter_pin" and set(ios[0].spoken_in) == {"en"}
+
+
+async def test_guessing_waits_longer_after_each_failure_until_the_caller_is_locked(
+    services: Services,
+) -> None:
     _, room = await setup(services)
-    io = ScriptedCaller(["1", "999", room.conference_number, room.pin])
-    assert await dial(services, io).run() is not None
-    assert io.heard.count("invalid_conference_number") == 1
+    first = ScriptedCaller(["1", room.conference_number, "1", "2", "3"])
+    await dial(services, first).run()
+    second = ScriptedCaller(["1", room.conference_number, "4", "5", room.pin])
+    assert await dial(services, second).run() is None
+    assert first.waited == [1.0]  # failures 1, 2, 3: none, 1 s, (hang up)
+    assert second.waited == [4.0, 8.0]  # failures 4, 5 (the fifth locks the caller)
+    assert second.heard[-2:] == ["too_many_attempts", "goodbye"]
+
+
+async def test_pin_guessing_is_limited_per_source_address_whatever_the_caller_id(
+    services: Services,
+) -> None:
+    """The attack of issue 14: a new From number per call. The source address counts too
+    (unless it is a trusted proxy), and the room itself is not locked by it yet."""
+    services.rooms.guesses = GuessGuard(
+        GuessPolicy(per_source=6, per_room=100, trusted_proxies=("10.0.0.0/8",))
+    )
+    _, room = await setup(services)
+    for n in range(2):  # 6 wrong PINs from one address with two caller ids
+        io = ScriptedCaller(["1", room.conference_number, "1", "2", "3"], caller=f"+3120{n}")
+        await dial(services, io, address="203.0.113.9").run()
+    right = ScriptedCaller(["1", room.conference_number, room.pin], caller="+31209")
+    assert await dial(services, right, address="203.0.113.9").run() is None
+    assert right.heard[-2:] == ["too_many_attempts", "goodbye"]
+    elsewhere = ScriptedCaller(["1", room.conference_number, room.pin], caller="+31209")
+    assert await dial(services, elsewhere, address="198.51.100.1").run() is not None
+
+    # Behind a trusted proxy every call comes from its address: only callers count.
+    for n in range(3):
+        io = ScriptedCaller(["1", room.conference_number, "1", "2", "3"], caller=f"+3130{n}")
+        await dial(services, io, address="10.1.2.3").run()
+    proxied = ScriptedCaller(["1", room.conference_number, room.pin], caller="+31309")
+    assert await dial(services, proxied, address="10.1.2.3").run() is not None
+
+
+async def test_a_room_under_attack_locks_until_its_owner_lifts_the_lock(
+    services: Services, clock: FakeClock
+) -> None:
+    owner, room = await setup(services)
+    other = await services.rooms.create(owner, "Other")
+    for n in range(4):  # 12 wrong PINs, each call from its own address and caller id
+        io = ScriptedCaller(["1", room.conference_number, "1", "2", "3"], caller=f"+4{n}")
+        await dial(services, io, address=f"198.51.100.{n}").run()
+    until = await services.rooms.pin_locked_until(owner, room.id)
+    assert until is not None and until > clock.now()
+
+    right = ScriptedCaller(["1", room.conference_number, room.pin], caller="+4999")
+    assert await dial(services, right, address="192.0.2.99").run() is None
+    assert right.heard[-2:] == ["too_many_attempts", "goodbye"]
+    ok = ScriptedCaller(["1", other.conference_number, other.pin], caller="+4999")
+    assert await dial(services, ok, address="192.0.2.99").run() is not None
+
+    await services.rooms.lift_pin_lockout(owner, room.id)
+    assert await services.rooms.pin_locked_until(owner, room.id) is None
+    again = ScriptedCaller(["1", room.conference_number, room.pin], caller="+4999")
+    assert await dial(services, again, address="192.0.2.99").run() is not None
 
 
 async def test_silence_asks_again_then_goodbye(services: Services) -> None:

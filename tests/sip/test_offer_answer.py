@@ -152,7 +152,8 @@ def test_rtcp_address_and_mux(attributes: str, rtcp: tuple[str, int], mux: bool)
 
 
 def test_rtcp_address_is_none_on_hold_with_zero_address() -> None:
-    _, neg = _answer(BARESIP_OFFER.replace("c=IN IP4 10.0.0.7", "c=IN IP4 0.0.0.0"))
+    held = BARESIP_OFFER.replace("c=IN IP4 10.0.0.7", "c=IN IP4 0.0.0.0")
+    _, neg = _answer(held, reoffer=True)  # a re-INVITE's (issue 14: not an initial one)
     assert neg.remote_address is None and neg.rtcp_address is None
     assert neg.on_hold
 

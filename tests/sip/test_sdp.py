@@ -319,7 +319,7 @@ def test_answer_direction_mirrors_offer(offered: str, answered: str) -> None:
 
 
 def test_answer_hold_with_zero_address() -> None:
-    sdp_answer, neg = _answer(HOLD_ZERO_ADDRESS)
+    sdp_answer, neg = _answer(HOLD_ZERO_ADDRESS, reoffer=True)  # a re-INVITE (issue 14)
     assert neg.on_hold
     assert neg.remote_address is None
     assert neg.remote_direction == "sendrecv"

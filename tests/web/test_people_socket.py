@@ -21,6 +21,7 @@ from confero.app.services import Services
 from confero.config import Settings
 from confero.domain.accounts import Account
 from confero.domain.rooms import Room
+from confero.web import people_socket
 from confero.web.people_socket import MAX_MESSAGE, NOT_SIGNED_IN, PING_TIMEOUT
 from confero.web.ws import FOREIGN_ORIGIN
 from tests.webrtc import support
@@ -181,6 +182,37 @@ async def test_guests_and_other_sites_are_refused_with_a_code(
     pages.append(own)
     welcome = await own.expect("welcome")
     assert welcome["account_id"] == people.ann.id and welcome["ping"] == PING
+
+
+async def test_one_account_holds_a_bounded_number_of_people_sockets(
+    served: Served, people: People, pages: list[PeoplePage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: sockets are cheap to open; one account gets ``MAX_PAGES`` of them."""
+    monkeypatch.setattr(people_socket, "MAX_PAGES", 3)
+    cookie = await session_cookie(served.services, people.ann)
+    tabs = [await PeoplePage.open(served, cookie) for _ in range(3)]
+    pages.extend(tabs)
+    for tab in tabs:
+        await tab.expect("welcome")
+    over = await PeoplePage.open(served, cookie)
+    pages.append(over)
+    assert (await over.expect("error"))["code"] == "socket.too_many"
+    assert await over.closed() == people_socket.TOO_MANY
+    other = await PeoplePage.open(served, await session_cookie(served.services, people.bob))
+    pages.append(other)
+    await other.expect("welcome")  # another account is not affected
+    await tabs[0].close()
+    for _ in range(50):  # the server sees the closed tab a moment later
+        again = await PeoplePage.open(served, cookie)
+        pages.append(again)
+        async with asyncio.timeout(5):
+            while not again.messages:  # noqa: ASYNC110 (either welcome or error)
+                await asyncio.sleep(0.02)
+        if again.messages[0]["type"] == "welcome":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("a closed tab's place is never given back")
 
 
 async def test_bad_messages_get_an_error_and_change_nothing(

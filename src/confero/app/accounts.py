@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TypedDict, Unpack
 
 from confero.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from confero.app.ratelimit import RateLimiter
+from confero.app.ratelimit import Backoff, RateLimiter
 from confero.domain.accounts import (
     Account,
     check_not_self_lockout,
@@ -75,10 +75,18 @@ def token_hash(token: str) -> str:
 
 
 class AccountService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        limiter: RateLimiter,
+        backoff: Backoff | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._limiter = limiter
+        #: Sign-in per account (issue 14): slowed down, never locked.
+        self.backoff = backoff or Backoff()
 
     async def create(
         self,
@@ -122,11 +130,15 @@ class AccountService:
             return await uow.accounts.by_email(normalize_email(email))
 
     async def authenticate(self, email: str, password: str, source: str) -> Account:
-        """Rate-limited per source and per account: 5 failures per 10 minutes."""
+        """Per source address: 5 failures per 10 minutes, then that address waits.
+        Per account (issue 14): a progressive delay (``Backoff``), not a lock-out, so
+        guessing from many addresses slows the owner down but cannot shut them out; a
+        success forgets the account's failures."""
         now = self._clock.now()
-        keys = (f"signin:src:{source}", f"signin:acct:{email.strip().lower()}")
-        for key in keys:
-            self._limiter.check(key, now)
+        source_key = f"signin:src:{source}"
+        account_key = f"signin:acct:{email.strip().lower()[:254]}"
+        self._limiter.check(source_key, now)
+        self.backoff.check(account_key, now)
         account = None
         try:
             account = await self.by_email(email)
@@ -134,9 +146,10 @@ class AccountService:
             account = None
         ok = verify_password(password, account.password_hash if account else _DUMMY_HASH)
         if account is None or not ok:
-            for key in keys:
-                self._limiter.fail(key, now)
+            self._limiter.fail(source_key, now)
+            self.backoff.fail(account_key, now)
             raise DomainError("auth.invalid_credentials", "wrong email or password")
+        self.backoff.forget(account_key)
         # Only after the password: without it nobody learns that the account exists.
         if account.disabled:
             raise DomainError("auth.account_disabled", "this account is disabled")

@@ -16,10 +16,12 @@ import builtins
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from confero.app.chat_limits import ChatLimits
 from confero.app.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
-from confero.app.ratelimit import RateLimiter
+from confero.app.ratelimit import GuessGuard, GuessPolicy, RateLimiter
 from confero.domain.accounts import Account
 from confero.domain.content import ActivityEntry, ChatMessage, clean_chat_text
 from confero.domain.errors import DomainError
@@ -52,6 +54,12 @@ def new_invite_token() -> str:
 class RoomPolicy:
     max_capacity: int = 30
     pin_length: int = 6
+    #: PIN and conference-number guessing (issue 14): see ``GuessPolicy``.
+    guesses: GuessPolicy = field(default_factory=GuessPolicy)
+
+
+def _room_key(number: str) -> str:
+    return f"pin:room:{number[:16]}"
 
 
 def _language(value: str) -> Language:
@@ -75,6 +83,9 @@ class RoomService:
         self._bus = bus
         self._limiter = limiter
         self.policy = policy
+        self.guesses = GuessGuard(policy.guesses)
+        #: Chat floods per sender and per room, socket and REST alike (issue 14).
+        self.chat_limits = ChatLimits()
 
     async def add_room(
         self,
@@ -185,23 +196,52 @@ class RoomService:
             return await uow.rooms.by_number(conference_number)
 
     async def access_by_pin(
-        self, conference_number: str, pin: str, source: str
+        self, conference_number: str, pin: str, source: str, *, address: str | None = None
     ) -> tuple[Room, Role]:
         """The room and role a conference number + PIN open (F-PH1).
 
-        Failures count per source (a caller id, an address): 5 per 10 minutes, then every
-        attempt is refused, so PINs cannot be guessed. Wrong number and wrong PIN answer
-        alike, so numbers cannot be probed either.
+        Failures count per caller id (``source``), per network ``address`` (unless a
+        trusted proxy) and per conference number, at once (issue 14: the caller id alone
+        is the guesser's choice): a key at its limit refuses every attempt, the right
+        PIN too, with ``auth.rate_limited``; a room's lock-out is shown to its owner, who
+        may lift it. Wrong number and wrong PIN answer alike and count alike (a number
+        nobody has is counted and locked like a room's), so numbers cannot be probed.
+        ``access.invalid`` carries ``delay``: the seconds to wait before the next try.
         """
         now = self._clock.now()
-        key = f"pin:{source}"
-        self._limiter.check(key, now)
+        limits = self._guess_limits(conference_number, source, address)
+        self.guesses.check(limits, now)
         room = await self.by_number(conference_number) if conference_number.isdigit() else None
         role = room.role_for_pin(pin) if room is not None and pin.isdigit() else None
         if room is None or role is None:
-            self._limiter.fail(key, now)
-            raise DomainError("access.invalid", "wrong conference number or PIN")
+            delay = self.guesses.fail(
+                limits, now, {_room_key(conference_number): self.guesses.policy.room_lockout}
+            )
+            raise DomainError("access.invalid", "wrong conference number or PIN", delay=delay)
         return room, role
+
+    def _guess_limits(self, number: str, source: str, address: str | None) -> dict[str, int]:
+        p = self.guesses.policy
+        limits = {f"pin:caller:{source}": p.per_caller, _room_key(number): p.per_room}
+        if address and not p.trusted(address):
+            limits[f"pin:src:{address}"] = p.per_source
+        return limits
+
+    async def pin_locked_until(self, account: Account, room_id: str) -> datetime | None:
+        """Until when PIN entry of a room is locked after guessing (issue 14); owner only."""
+        room = await self.get(account, room_id)
+        self.require_owner(account, room)
+        return self.guesses.locked_until(_room_key(room.conference_number), self._clock.now())
+
+    def room_locked_until(self, room: Room) -> datetime | None:
+        return self.guesses.locked_until(_room_key(room.conference_number), self._clock.now())
+
+    async def lift_pin_lockout(self, account: Account, room_id: str) -> Room:
+        """The owner opens PIN entry again (and forgets the room's failures)."""
+        room = await self.get(account, room_id)
+        self.require_owner(account, room)
+        self.guesses.lift(_room_key(room.conference_number))
+        return room
 
     async def by_invite_token(self, token: str) -> Room | None:
         async with self._uow() as uow:
@@ -332,8 +372,18 @@ class RoomService:
 
     # ----------------------------------------------------------------- content
     async def post_chat(
-        self, room: Room, author_name: str, text: str, account_id: str | None = None
+        self,
+        room: Room,
+        author_name: str,
+        text: str,
+        account_id: str | None = None,
+        *,
+        sender: str | None = None,
     ) -> ChatMessage:
+        """``sender`` (who posts, however they reach us) counts against the chat limits;
+        None only for the server's own posts."""
+        if sender is not None:
+            self.chat_limits.check(room.id, sender)
         name = " ".join(author_name.split())[:80] or "Guest"
         message = ChatMessage(
             room_id=room.id,

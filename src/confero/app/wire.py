@@ -76,7 +76,9 @@ SHAPES_V1: Mapping[type[ev.Event], Shape] = MappingProxyType(
         ev.ConferenceEnded: _event("reason", "by"),
         ev.RoomResetRequested: _event("by"),
         ev.WindowClosing: _event("ends_at"),
-        ev.ChatPosted: _event("message_id", "author_name", "text", "created_at", "account_id"),
+        ev.ChatPosted: _event(
+            "message_id", "author_name", "text", "created_at", "account_id", "guest"
+        ),
         ev.RoomContentReset: _event("by"),
         ev.BoardChanged: _event("board_id", "seq", "op", "by"),
         ev.BoardsListed: _event("boards", "by"),

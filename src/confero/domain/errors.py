@@ -134,7 +134,8 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("contact.invalid", text_key="err_contact_invalid"),
     # ------------------------------------------------------------ chat, invitations
     K("chat.invalid_text"),
-    K("chat.rate_limited", text_key="err_rate_limited"),
+    K("chat.rate_limited", 429, text_key="err_rate_limited"),
+    K("socket.too_many", 429, text_key="err_too_many_sockets"),
     K("invitation.invalid_email", text_key="invite_mail_invalid"),
     K("invitation.no_recipients"),
     # -------------------------------------------------------------- reservations
@@ -169,6 +170,7 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("request.invalid", text_key="panel_err_invalid_input"),
     K("request.too_large", 413),
     K("server.error", 500),
+    K("server.busy", 503),  # the database stayed locked (issue 14): try again
     K("signaling.too_large"),
     K("signaling.invalid_json"),
     K("signaling.invalid"),

@@ -210,6 +210,11 @@ class ChatPosted(Event):
     created_at: str
     account_id: str | None = None
 
+    @property
+    def guest(self) -> bool:
+        """Posted by no account of the room: pages mark the name (issue 14)."""
+        return self.account_id is None
+
 
 @dataclass(frozen=True, kw_only=True)
 class BoardChanged(Event):

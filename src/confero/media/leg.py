@@ -20,6 +20,11 @@ on the schedule of :mod:`confero.media.rtcp_session`; they go where the phone's 
 except behind NAT (RTP latched elsewhere than its SDP), where they follow its RTP's real
 host and then its own reports' source. Incoming RTCP counts only from the latched host;
 its figures are ``quality()``, which the API's participant list shows.
+
+Issue 14: ``last_heard`` is when the phone was last heard (accepted RTP or a well-formed
+RTCP report from its host), for the call's media timeout; a leg that never sent
+anything sends no RTCP BYE when it closes (RFC 3550 6.3.7; a call refused or never
+ACKed sends nothing to the address its SDP named).
 """
 
 from __future__ import annotations
@@ -90,6 +95,8 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self.sending = True
         #: The remote holds the call (SDP sendonly/inactive/c=0.0.0.0): nothing is mixed.
         self.held = False
+        #: When the phone was last heard (the leg's clock): accepted RTP or RTCP.
+        self.last_heard = clock()
         self._filter = RtpReceiverFilter()
         self._dtmf = DtmfReceiver(clock_rate=codec.clock_rate)
         self._gate = SpeechGate()
@@ -165,7 +172,8 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
 
     def close(self) -> None:
         if self._transport is not None:
-            self._send_rtcp(self._rtcp.bye(self._clock(), self._sender))  # RFC 3550 6.6
+            if self.stats.sent or self._rtcp.reports_sent:  # RFC 3550 6.6 and 6.3.7
+                self._send_rtcp(self._rtcp.bye(self._clock(), self._sender))
             self._transport.close()
             self._transport = None
         if self._rtcp_transport is not None:
@@ -190,6 +198,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         if not verdict.accepted:
             self.stats.ignored += 1
             return
+        self.last_heard = now
         if verdict is Verdict.NEW_SOURCE:
             self._jitter.reset()
             self._dtmf.reset()
@@ -268,7 +277,11 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         if not self._rtcp_peer(addr[0]):
             self.stats.ignored += 1
             return
-        if self._rtcp.on_rtcp(data, self._clock(), self._sender.ssrc) and not muxed:
+        now = self._clock()
+        if not self._rtcp.on_rtcp(data, now, self._sender.ssrc):
+            return
+        self.last_heard = now
+        if not muxed:
             self._rtcp_source = (addr[0], addr[1])
 
     def quality(self) -> CallQuality:

@@ -13,6 +13,12 @@ anything rings; an INVITE without SDP (late offer) gets our offer of every codec
 in the 200 and its leg follows the answer in the ACK; re-INVITEs with SDP (hold, resume)
 are answered, without SDP they get our offer for the call as it is: what a call says
 after its first answer is ``phone/call_media.py``.
+
+No reflection (issue 14): a call's leg joins the mixer (and the IVR starts) only once
+the caller's ACK confirms the dialog, so an INVITE that names someone else's address in
+its SDP and never ACKs makes us send nothing there; a phone not heard (no RTP, no RTCP)
+for ``media_timeout`` seconds (``media_hold_timeout`` while it holds the call) is hung
+up by one watchdog task for all calls (``PhoneCall.check_media``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, tzinfo
 from typing import Any
@@ -29,9 +36,10 @@ from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
 from confero.app.session import ParticipantSession, Sessions
+from confero.domain.errors import DomainError
 from confero.domain.events import Event, InviteRequested
 from confero.domain.roles import Role
-from confero.domain.rooms import Room
+from confero.domain.rooms import CONFERENCE_NUMBER_LENGTH, Room
 from confero.media.engine import MediaEngine
 from confero.media.leg import RtpAudioLeg
 from confero.media.phone_codecs import PCMU, codec_for
@@ -52,6 +60,14 @@ _PORT_TO_COME = 9
 class PhoneBridge:
     #: The trunk account: dial-out answers its digest challenges (issue 13).
     trunk_auth: Credentials | None = None
+    #: Phone calls one room takes on this node (``CONFERO_SIP_MAX_CALLS_PER_ROOM``,
+    #: issue 14); the next caller hears "this conference is full"; 0: no cap.
+    max_calls_per_room: int = 0
+    #: Seconds without RTP or RTCP from a phone before its call ends (issue 14,
+    #: ``CONFERO_MEDIA_TIMEOUT``), and while it holds the call (baresip stops RTP on
+    #: hold: ``CONFERO_MEDIA_HOLD_TIMEOUT``); 0: no limit.
+    media_timeout: float = 30.0
+    media_hold_timeout: float = 600.0
     #: The codecs we offer and accept, best first (wideband, then G.711: issue 13).
     codecs: tuple[str, ...] = offer_answer.PREFERENCE
 
@@ -91,13 +107,31 @@ class PhoneBridge:
         self._invited: dict[PhoneCall, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] = _nothing
+        self._watchdog: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.ua.on_invite = self._invite
         self._unsubscribe = self.bus.subscribe(self._event)
+        self._watchdog = asyncio.ensure_future(self._watch_media())
+
+    async def _watch_media(self) -> None:
+        """Issue 14: one task for every call ends those whose phone fell silent."""
+        while True:
+            await asyncio.sleep(max(0.05, min(1.0, self.media_timeout / 4 or 1.0)))
+            now = time.monotonic()
+            for call in list(self.calls):
+                try:
+                    call.check_media(now, self.media_timeout, self.media_hold_timeout)
+                except Exception:  # one call's failure must not stop the watch
+                    log.exception("media check of call %s failed", call.sip.call_id)
 
     async def stop(self) -> None:
         self.ua.on_invite = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
         self._unsubscribe()
         for call in list(self.calls):
             call.sip.hangup("shutdown")
@@ -178,8 +212,11 @@ class PhoneBridge:
                 leg.close()
                 return
             sip_call.answer(media.origin.stamp(answer))
-        media.follow(sip_call)
+        media.follow(sip_call)  # a re-INVITE or a digit may come right after the ACK
         call = PhoneCall(self, sip_call, media.leg)
+        if not await _confirmed(sip_call):  # issue 14: no RTP (no IVR) before the ACK
+            media.leg.close()
+            return
         self.calls.add(call)
         await call.run()
 
@@ -231,15 +268,20 @@ class PhoneBridge:
         if invited is not None:
             return await self._invited_flow(call, invited)
         called = call.sip.called
-        room = None
-        if called and called != self.access_number and called.isdigit():
-            room = await self.rooms.by_number(called)
+        # A room's own number goes straight to the PIN, looked up only with it (issue 14:
+        # whether a number is a room's must not show before the PIN).
+        direct = (
+            called != self.access_number
+            and called.isdigit()
+            and len(called) == CONFERENCE_NUMBER_LENGTH
+        )
         script = DialIn(
             call,
             self.rooms,
             self.conferences,
-            shared_number=room is None,
-            room=room,
+            shared_number=not direct,
+            number=called if direct else None,
+            address=call.sip.peer.address[0],
             time_zone=self.time_zone,
         )
         return await script.run()
@@ -259,6 +301,10 @@ class PhoneBridge:
 
     async def join(self, call: PhoneCall) -> tuple[ParticipantSession[PhoneCall], list[Event]]:
         assert call.room is not None
+        if self.max_calls_per_room and self.calls_in(call.room.id, but=call) >= (
+            self.max_calls_per_room
+        ):
+            raise DomainError("room.full", "this room takes no more phone calls")
         return await self.sessions.join(
             call.room,
             channel="phone",
@@ -267,6 +313,17 @@ class PhoneBridge:
             default_name=f"Phone {call.caller}",
             identity=f"phone:{call.sip.call_id}",
             attach=lambda _: call,  # before the join: its events may come at once
+        )
+
+    def calls_in(self, room_id: str, *, but: PhoneCall | None = None) -> int:
+        """Live phone calls admitted to ``room_id`` (joined, joining or knocking)."""
+        return sum(
+            1
+            for c in self.calls
+            if c is not but
+            and c.room is not None
+            and c.room.id == room_id
+            and c.sip.state != "ended"
         )
 
     def name_of(self, participant_id: str) -> Samples | None:
@@ -369,3 +426,18 @@ class PhoneBridge:
 
 def _nothing() -> None:
     pass
+
+
+async def _confirmed(sip_call: SipCall) -> bool:
+    """Wait for the ACK of our 200 (or the end of the call); whether it came."""
+    if not sip_call.confirmed.is_set() and sip_call.state != "ended":
+        waits = [
+            asyncio.ensure_future(sip_call.confirmed.wait()),
+            asyncio.ensure_future(sip_call.ended.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for fut in waits:
+                fut.cancel()
+    return sip_call.confirmed.is_set() and sip_call.state != "ended"

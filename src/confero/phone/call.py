@@ -13,6 +13,12 @@ Decisions where the sources are silent:
 - a prompt is cut short by a key press (barge-in), as on any voice menu;
 - the name heard in announcements and ``*3`` is the caller's own recording; someone
   without one (a browser, a caller who said nothing) is "a participant".
+
+Media timeout (issue 14): a phone that sends neither RTP nor RTCP for the bridge's
+``media_timeout`` (``media_hold_timeout`` while it holds the call: baresip stops RTP on
+hold) is gone or was never there (an INVITE naming another address); its call ends with
+BYE. ``check_media`` is cheap and driven by one bridge task for all calls, not a timer
+per call; the clock starts when the call does (after the ACK).
 """
 
 from __future__ import annotations
@@ -215,9 +221,21 @@ class PhoneCall:
         self._hung_up = True
         self.sip.hangup()
 
+    def check_media(self, now: float, timeout: float, hold_timeout: float) -> bool:
+        """End the call (BYE) if the phone was not heard for ``timeout`` seconds
+        (``hold_timeout`` while it holds the call; 0: no limit); whether it ended."""
+        limit = hold_timeout if self.leg.held else timeout
+        if limit <= 0 or self.sip.state == "ended" or now - self.leg.last_heard < limit:
+            return False
+        log.info("call %s: no RTP or RTCP for %.0f s, hanging up", self.sip.call_id, limit)
+        self._hung_up = True
+        self.sip.hangup("media_timeout")
+        return True
+
     # ------------------------------------------------------------------ the call
     async def run(self) -> None:
         """IVR, then the conference, then clean up; never raises."""
+        self.leg.last_heard = max(self.leg.last_heard, time.monotonic())  # media clock
         self._mix = self.engine.add_leg(self._engine_room, self.leg, listening=False)
         try:
             admitted = await self.bridge.dial_in(self)

@@ -8,9 +8,16 @@ with the same codec; without SDP it gets our offer for the call as it is and the
 comes in the ACK. Whatever is negotiated is applied to the leg the same way: where to
 send, whether to send, symmetric RTP from the SIP peer's host, RTCP, and ``held`` (a
 caller on hold plays music on hold, which must not reach the room).
+
+Issue 14: a re-INVITE's ``c=0.0.0.0`` is hold (``reoffer=True``), where an initial
+offer's is refused; whatever is negotiated restarts the media timeout's clock
+(``leg.last_heard``): a caller who resumes after a long hold has until the short
+timeout for its RTP to come back (phone/call.py).
 """
 
 from __future__ import annotations
+
+import time
 
 from confero.media.leg import RtpAudioLeg
 from confero.media.phone_codecs import codec_for
@@ -48,6 +55,7 @@ class CallMedia:
         leg.sending = negotiated.we_send
         leg.held = negotiated.on_hold
         leg.set_rtcp_remote(negotiated.rtcp_address, mux=negotiated.rtcp_mux)
+        leg.last_heard = max(leg.last_heard, time.monotonic())  # the phone spoke (SDP)
 
     def use(self, negotiated: offer_answer.Negotiated) -> None:
         """The answer to our offer chose the codec: switch the leg to it on the same
@@ -75,6 +83,7 @@ class CallMedia:
                 session_id=0,
                 session_version=0,
                 prefer=(self.leg.codec.name,),
+                reoffer=True,  # c=0.0.0.0 is hold here
             )
         except sdp.SdpError:
             return None

@@ -7,15 +7,23 @@ ended") -> "say your name after the tone, then press #" -> "there are N particip
 out). A room's own number starts at the PIN and, having skipped the welcome, is welcomed
 after it, in the room's language (issue 10: both doors greet the caller).
 
-Wrong number or PIN: say so and let the caller retry; after 3 failures say goodbye and
-hang up (F-PH4). Silence: ask once more, then goodbye. PIN guessing is also limited per
-calling number across calls (``RoomService.access_by_pin``). The script talks to the
+Wrong PIN: say so and let the caller retry; after 3 failures say goodbye and hang up
+(F-PH4). Silence: ask once more, then goodbye. Guessing (issue 14): failures count per
+calling number, per source address and per conference number across calls
+(``RoomService.access_by_pin``), each failed try waits a growing delay before the next,
+and a locked key ends the call. No conference-number oracle: the number is taken
+unchecked and the PIN asked for either way, so a wrong number fails at the PIN exactly
+as a right number with a wrong PIN does (same prompts, same delays, same lock-outs), and
+the room's language is switched to only once the PIN opened it; likewise a direct
+number (``number``) is never looked up before the PIN. The script talks to the
 call only through ``CallIO`` (play, collect digits, record, hang up), so the same flow
 runs over SIP/RTP and in tests with a scripted caller.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol
@@ -79,14 +87,22 @@ class DialIn:
         *,
         shared_number: bool = True,
         room: Room | None = None,
+        number: str | None = None,
+        address: str | None = None,
         time_zone: tzinfo = UTC,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.io = io
         self.rooms = rooms
         self.conferences = conferences
         self.shared_number = shared_number
-        #: A room's own direct number skips straight to the PIN.
-        self.room = room
+        #: A room's own direct number skips straight to the PIN; it is checked only
+        #: together with the PIN (no oracle), so it need not be a room's.
+        self.number = number if number is not None else (room.conference_number if room else None)
+        #: The caller's network address: guesses count per source too (issue 14).
+        self.address = address
+        #: Waits the growing delay between failed tries (injected: tests never sleep).
+        self.sleep = sleep
         #: Times are spoken as the callers' clocks show them.
         self.time_zone = time_zone
 
@@ -110,7 +126,7 @@ class DialIn:
         raise Goodbye
 
     async def _run(self) -> Admitted:
-        greeted = self.shared_number and self.room is None
+        greeted = self.shared_number and self.number is None
         if greeted:
             for _ in range(MAX_FAILURES):
                 if await self._ask("welcome_press_1", 1) == "1":
@@ -118,9 +134,9 @@ class DialIn:
             else:
                 await self.io.play("goodbye")
                 raise Goodbye
-        room = self.room or await self._conference_number()
+        number = self.number if self.number is not None else await self._conference_number()
+        room, role = await self._pin(number)
         self.io.language = room.language.value
-        room, role = await self._pin(room)
         if not greeted:
             await self.io.play("welcome")
         await self._window(room)
@@ -130,26 +146,23 @@ class DialIn:
         await self.io.play(SayCount(present))
         return Admitted(room, role, name)
 
-    async def _conference_number(self) -> Room:
-        for _ in range(MAX_FAILURES):
-            digits = await self._ask("enter_conference_number", 12)
-            room = await self.rooms.by_number(digits) if digits.isdigit() else None
-            if room is not None:
-                return room
-            await self.io.play("invalid_conference_number")
-        await self.io.play("too_many_attempts", "goodbye")
-        raise Goodbye
+    async def _conference_number(self) -> str:
+        """Whatever the caller typed: checked only with the PIN (no oracle)."""
+        return await self._ask("enter_conference_number", 12)
 
-    async def _pin(self, room: Room) -> tuple[Room, Role]:
-        for _ in range(MAX_FAILURES):
+    async def _pin(self, number: str) -> tuple[Room, Role]:
+        for attempt in range(MAX_FAILURES):
             pin = await self._ask("enter_pin", 12)
             try:
                 return await self.rooms.access_by_pin(
-                    room.conference_number, pin, source=f"phone:{self.io.caller}"
+                    number, pin, source=f"phone:{self.io.caller}", address=self.address
                 )
             except DomainError as exc:
-                if exc.code == "auth.rate_limited":
-                    break
+                if exc.code != "access.invalid":
+                    break  # locked: the caller, the source or the room
+                delay = exc.context.get("delay", 0.0)
+                if attempt < MAX_FAILURES - 1 and isinstance(delay, int | float) and delay > 0:
+                    await self.sleep(float(delay))
                 await self.io.play("invalid_pin")
         await self.io.play("too_many_attempts", "goodbye")
         raise Goodbye

@@ -4,6 +4,7 @@ the trunk when ``CONFERO_SIP_TRUNK_REGISTER`` asks for it (issue 13)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from confero.config import Settings
 from confero.media.engine import MediaEngine
 from confero.media.prompts import PromptLibrary
 from confero.phone.bridge import PhoneBridge
+from confero.sip.admission import AdmissionLimits, SipAdmission
 from confero.sip.digest import Credentials
 from confero.sip.registration import Registration
 from confero.sip.transport import Peer
@@ -33,6 +35,26 @@ def trunk_credentials(settings: Settings) -> Credentials | None:
     return Credentials(settings.sip_trunk_user, settings.sip_trunk_password.get_secret_value())
 
 
+def machine_max_calls(cpus: int | None = None) -> int:
+    """Concurrent calls one process takes when ``CONFERO_SIP_MAX_CALLS`` is 0: 100 per
+    CPU, from 200 (the soak of issue 14 runs 200 callers) to 2000."""
+    return max(200, min(2000, 100 * (cpus or os.cpu_count() or 1)))
+
+
+def admission(settings: Settings) -> SipAdmission:
+    """The SIP admission policy of ``CONFERO_SIP_MAX_CALLS*`` and ``..._INVITE_*``."""
+    return SipAdmission(
+        AdmissionLimits(
+            max_calls=settings.sip_max_calls or machine_max_calls(),
+            max_calls_per_source=settings.sip_max_calls_per_source,
+            invite_rate=settings.sip_invite_rate,
+            invite_burst=settings.sip_invite_burst,
+            ban_after=settings.sip_invite_burst if settings.sip_invite_ban > 0 else 0,
+            ban_seconds=settings.sip_invite_ban,
+        )
+    )
+
+
 @dataclass
 class PhoneStack:
     ua: UserAgent
@@ -47,6 +69,7 @@ class PhoneStack:
         cls, services: Services, settings: Settings, engine: MediaEngine | None = None
     ) -> PhoneStack:
         ua = UserAgent(settings.sip_host, settings.sip_port)
+        ua.admission = admission(settings)
         trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
         credentials = trunk_credentials(settings)
         owns_engine = engine is None
@@ -65,6 +88,9 @@ class PhoneStack:
             knock_timeout=settings.knock_timeout,
         )
         bridge.trunk_auth = credentials
+        bridge.media_timeout = settings.media_timeout
+        bridge.media_hold_timeout = settings.media_hold_timeout
+        bridge.max_calls_per_room = settings.sip_max_calls_per_room
         registration = None
         if settings.sip_trunk_register and trunk is not None and credentials is not None:
             registration = Registration(ua, trunk, credentials)

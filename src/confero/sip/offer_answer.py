@@ -24,6 +24,14 @@ Rules from issue 13 and why:
   16 kHz, RFC 3551 4.5.2) and Opus (dynamic PT, ``opus/48000/2`` whatever it sends,
   RFC 7587) are described with their RTP clock and audio rate.
 
+Issue 14 (no reflection): an SDP address that is not one host - multicast, broadcast
+(255.255.255.255, the reserved 240.0.0.0/4) - would make us send a call's RTP to a whole
+network, and an initial offer's unspecified address (0.0.0.0, ::) names nobody; both
+are refused (:class:`RefusedAddress`, a :class:`NoUsableMedia`: 488 with the reason)
+rather than answered. A re-INVITE's ``c=0.0.0.0`` stays the RFC 2543 hold
+(``answer(..., reoffer=True)``); an ``a=rtcp`` address that is not unicast is ignored
+(RTCP then goes to the RTP host).
+
 SIP knows nothing of media (ARCHITECTURE rule 1; issue 10): the codecs are described here
 by what SDP says of them (name, payload type, clock rate, RFC 3551) and ``Negotiated``
 names the chosen one; the phone layer picks the media engine's codec by that name
@@ -107,6 +115,10 @@ _ANSWER_DIRECTION: Final = {
 }
 
 Address = tuple[str, int]
+
+
+class RefusedAddress(NoUsableMedia):
+    """An SDP connection address we never send to (issue 14): not one unicast host."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +245,19 @@ def _event_list(events: frozenset[int]) -> str:
     return ",".join(items)
 
 
+def _not_one_host(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why RTP must never go to ``ip`` (issue 14: a reflector's or a network's address),
+    or None for a unicast host. Loopback, private and link-local hosts are hosts."""
+    if ip.is_multicast:
+        return "multicast"
+    if isinstance(ip, ipaddress.IPv4Address) and ip.is_reserved:
+        return "broadcast"  # 255.255.255.255 and the rest of 240.0.0.0/4
+    return None
+
+
 def _remote(address: str | None, port: int) -> tuple[Address | None, bool] | None:
-    """(RTP destination or None for the unspecified address, unspecified?); None: unusable."""
+    """(RTP destination or None for the unspecified address, unspecified?); None: unusable.
+    Raises :class:`RefusedAddress` for a multicast or broadcast address."""
     if address is None:
         return None
     try:
@@ -243,6 +266,9 @@ def _remote(address: str | None, port: int) -> tuple[Address | None, bool] | Non
         return None  # an FQDN: we do not resolve names in the media path
     if ip.is_unspecified:
         return None, True
+    refused = _not_one_host(ip)
+    if refused is not None:
+        raise RefusedAddress(f"{refused} connection address {address} refused")
     return (address, port), False
 
 
@@ -260,7 +286,10 @@ def _rtcp(m: MediaDescription, rtp: Address | None, mux: bool) -> Address | None
             break
         host = rtp[0]
         if len(parts) == 4 and parts[1] == "IN":
-            given = _remote(parts[3], int(parts[0]))
+            try:
+                given = _remote(parts[3], int(parts[0]))
+            except RefusedAddress:
+                break  # never RTCP to a network (issue 14): to the RTP host instead
             if given is None or given[0] is None:
                 break
             host = parts[3]
@@ -291,23 +320,33 @@ def answer(
     session_id: int,
     session_version: int,
     prefer: Sequence[str] = PREFERENCE,
+    reoffer: bool = False,
 ) -> tuple[SessionDescription, Negotiated]:
     """Answer ``offer`` (RFC 3264 section 6) with one audio stream at ``local_ip:local_port``.
 
     ``prefer`` names the codecs we are willing to use (by default all we have); among
     them the offerer's order decides, as section 6.1 recommends. Raises
-    :class:`NoUsableMedia` when no audio m-line has a usable codec and address,
+    :class:`NoUsableMedia` when no audio m-line has a usable codec and address (its
+    :class:`RefusedAddress` when an address was not one unicast host, or, unless
+    ``reoffer`` (a re-INVITE, where it means hold), the unspecified one: issue 14),
     ``ValueError`` for a bad ``prefer``.
     """
     allowed = _codec_names(prefer, "prefer")
     negotiated: Negotiated | None = None
     answer_media: list[MediaDescription] = []
+    refused: RefusedAddress | None = None
     for m in offer.media:
         if negotiated is not None or not _usable_stream(m):
             answer_media.append(_rejected(m))
             continue
         chosen = _pick_codec(m, allowed)
-        remote = _remote(offer.media_connection(m), m.port)
+        connection = offer.media_connection(m)
+        try:
+            remote = _remote(connection, m.port)
+            if remote is not None and remote[1] and not reoffer:
+                raise RefusedAddress(f"unspecified connection address {connection} refused")
+        except RefusedAddress as exc:
+            refused, remote = exc, None
         if chosen is None or remote is None:
             answer_media.append(_rejected(m))
             continue
@@ -350,6 +389,8 @@ def answer(
             rtcp_mux=mux,
         )
     if negotiated is None:
+        if refused is not None:
+            raise refused
         if not any(_usable_stream(m) for m in offer.media):
             raise NoUsableMedia("no RTP/AVP audio stream offered")
         raise NoUsableMedia("no common audio codec")
@@ -430,7 +471,7 @@ def accept_answer(offer: SessionDescription, answer: SessionDescription) -> Nego
         chosen = _pick_codec(theirs, [name for name, _ in _offered_codecs(ours)])
         if chosen is None:
             raise NoUsableMedia("answer has no codec we offered")
-        remote = _remote(answer.media_connection(theirs), theirs.port)
+        remote = _remote(answer.media_connection(theirs), theirs.port)  # RefusedAddress
         if remote is None:
             raise NoUsableMedia("answer has no usable connection address")
         name, pt = chosen

@@ -13,6 +13,10 @@ the phone layer's SDP then goes in our 200 as the *offer* and the ACK carries th
 (``on_answer``). An ACK without a usable answer ends the call with BYE, as 13.3.1.4
 says for an answer the UAS cannot take. A re-INVITE without SDP gets our current offer
 (``make_offer``) in the 200 and its ACK carries the answer the same way (hold/resume).
+
+Admission (issue 14): a new INVITE becomes a call only if ``admission``
+(sip/admission.py) lets it; a refused one gets one stateless 503 or 403 with
+Retry-After and costs nothing more.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from confero.sip.admission import SipAdmission
 from confero.sip.dialog import Dialog
 from confero.sip.digest import Credentials, DigestSession
 from confero.sip.info_dtmf import InfoDtmfError, parse_info_body
@@ -68,6 +73,9 @@ class SipCall:
         self.state = "ringing"
         self.end_reason: str | None = None
         self.ended = asyncio.Event()
+        #: set once the dialog is confirmed (the caller's ACK; our ACK when we called):
+        #: no media leaves before it (issue 14: no reflection toward an unproven address)
+        self.confirmed = asyncio.Event()
         self.server_txn: InviteServerTransaction | None = None
         self.client_txn: ClientTransaction | None = None
         #: the remote SDP (offer of an incoming call, answer of an outgoing one)
@@ -137,6 +145,7 @@ class SipCall:
     def _confirmed(self) -> None:
         if self.state == "answered":
             self.state = "confirmed"
+            self.confirmed.set()
 
     def _acked(self, ack: Request) -> None:
         self._confirmed()
@@ -253,7 +262,7 @@ class SipCall:
         self.end_reason = reason
         if self.dialog is not None:
             self.ua._dialogs.pop(self.dialog.id, None)
-        self.ua._calls.discard(self)
+        self.ua._forget(self)
         self.ended.set()
         if self.on_end is not None:
             try:
@@ -289,6 +298,8 @@ class UserAgent:
         self._dialogs: dict[tuple[str, str, str], SipCall] = {}
         self._calls: set[SipCall] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: admission control of new INVITEs (issue 14); None: every INVITE is taken
+        self.admission: SipAdmission | None = None
 
     async def start(self, *, tcp: bool = True) -> None:
         await self.transport.start(tcp=tcp)
@@ -315,6 +326,12 @@ class UserAgent:
 
     def common_headers(self, contact: str) -> list[tuple[str, str]]:
         return [("Contact", contact), ("Allow", ALLOW), ("Server", USER_AGENT)]
+
+    def _forget(self, call: SipCall) -> None:
+        if call in self._calls:
+            self._calls.discard(call)
+            if call.incoming and self.admission is not None:
+                self.admission.ended(call.peer.address[0])
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -364,6 +381,17 @@ class UserAgent:
         if request.body and request.content_type != "application/sdp":
             txn.reply(415, extra=[("Accept", "application/sdp")])
             return
+        source = txn.peer.address[0]
+        refusal = self.admission.check(source) if self.admission is not None else None
+        if refusal is not None:  # stateless (RFC 3261 8.2.7): one answer, no retransmits
+            txn.reply(
+                refusal.status,
+                refusal.reason,
+                to_tag=new_tag(),
+                extra=[("Retry-After", str(refusal.retry_after)), ("Server", USER_AGENT)],
+            )
+            txn.terminate()
+            return
         # no body: a late offer (the phone layer's SDP in our 200 is the offer)
         call = SipCall(self, request, txn.peer, incoming=True)
         call.server_txn = txn
@@ -372,6 +400,8 @@ class UserAgent:
             txn.reply(480)
             return
         self._calls.add(call)
+        if self.admission is not None:
+            self.admission.started(source)
         try:
             self.on_invite(call)
         except Exception:
@@ -458,6 +488,7 @@ class UserAgent:
         self._dialogs[call.dialog.id] = call
         self.transactions.send_stateless(call.dialog.ack(number), peer)
         call.state = "confirmed"
+        call.confirmed.set()
         return call
 
     async def request_with_auth(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from confero.app.ratelimit import is_trusted
 from confero.app.services import Services
 from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
@@ -22,7 +24,27 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 def client_source(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address for per-address limits (sign-in, issue 14).
+
+    The connection's peer, unless that is a trusted proxy (CONFERO_TRUSTED_PROXIES):
+    then ``X-Forwarded-For`` is read from the right, skipping trusted proxies, and the
+    first hop not ours is the client. From anybody else the header is ignored: a forged
+    one must not give each guess a fresh address. (uvicorn's own proxy handling is
+    off: confero.server.)"""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.services.rooms.guesses.policy.trusted_proxies
+    if not is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed([h for h in hops if h]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # garbage from our own proxy's client side: stop at the proxy
+        if not is_trusted(hop, trusted):
+            return hop
+        peer = hop
+    return peer
 
 
 def request_token(request: Request) -> str | None:

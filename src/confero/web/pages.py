@@ -26,7 +26,7 @@ from confero.domain.accounts import Account
 from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.content import MAX_CHAT_TEXT
 from confero.domain.rooms import Room
-from confero.web import i18n
+from confero.web import i18n, limits
 from confero.web.deps import SESSION_COOKIE, ServicesDep
 
 HERE = Path(__file__).parent
@@ -44,21 +44,9 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
-#: The pages load only their own scripts and styles; media may come from the camera
-#: (``mediastream:``/``blob:``), the WebSocket goes to this host.
-_CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob: mediastream:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    )
-)
+#: The pages load only their own scripts and styles, and no site frames them: the one
+#: policy of every answer (web/limits.py, issue 14).
+_CSP = limits.CSP
 
 #: The people socket every signed-in page opens (presence and calls, F-WB3, F-WB4):
 #: static/js/people.js reads it from the page's config.

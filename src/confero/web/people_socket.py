@@ -8,6 +8,10 @@ most ``MAX_MESSAGE`` bytes) before anything acts on it; a bad one is answered wi
 the server's (app/people.py); this module only translates. Pushes go to a bounded
 queue per socket that one writer task empties, so the people service never waits for a
 slow page; a page that falls ``MAX_OUTBOX`` messages behind is cut off.
+
+Issue 14: one account holds at most ``MAX_PAGES`` people sockets at a time (each is
+memory, a task and a presence page); one more is told ``socket.too_many`` and closed
+with ``TOO_MANY``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, WebSocket
@@ -40,6 +45,9 @@ NOT_SIGNED_IN = 4401
 PING_TIMEOUT = 4408
 TOO_SLOW = 1013
 GOING_AWAY = 1001
+#: Over ``MAX_PAGES`` people sockets of one account (issue 14).
+TOO_MANY = 4429
+MAX_PAGES = 20
 CLOSE_CODES = {"signed_out": NOT_SIGNED_IN, "timeout": PING_TIMEOUT, "shutdown": GOING_AWAY}
 
 Ref = Annotated[str | None, Field(default=None, max_length=40)]
@@ -155,6 +163,14 @@ async def people_socket(websocket: WebSocket) -> None:
         await refuse(websocket, NOT_SIGNED_IN)
         return
     await websocket.accept()
+    opened = _open_pages(websocket)
+    if opened[account.id] >= MAX_PAGES:
+        too_many = error("socket.too_many", "too many open pages of this account")
+        with contextlib.suppress(Exception):
+            await websocket.send_text(json.dumps({"v": VERSION, **too_many}))
+            await websocket.close(TOO_MANY)
+        return
+    opened[account.id] += 1
     people: PeopleService = services.people
     conn = PeopleConnection(websocket)
     writer = asyncio.create_task(conn.write(), name="people-writer")
@@ -171,8 +187,20 @@ async def people_socket(websocket: WebSocket) -> None:
         if page is not None:
             people.close_page(page)
         conn.close(conn.close_code if page is not None else 1011)
+        opened[account.id] -= 1
+        if opened[account.id] <= 0:
+            del opened[account.id]
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(writer, 2)
+
+
+def _open_pages(websocket: WebSocket) -> Counter[str]:
+    """The app's count of open people sockets per account."""
+    state = websocket.app.state
+    if not hasattr(state, "people_pages"):
+        state.people_pages = Counter()
+    pages: Counter[str] = state.people_pages
+    return pages
 
 
 async def _receive(people: PeopleService, page: Page, conn: PeopleConnection, text: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from confero.domain.errors import DomainError
@@ -38,7 +39,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.kind.http_status
     headers = None
     extra = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
-    if exc.code == "auth.rate_limited" and "retry_after" in exc.context:
+    if exc.code.endswith(".rate_limited") and "retry_after" in exc.context:
         headers = {"Retry-After": str(exc.context["retry_after"])}
     return problem(status, exc.code, exc.detail, headers, **extra)
 
@@ -69,6 +70,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
 
+#: Seconds a client is told to wait when the database stayed busy.
+BUSY_RETRY_AFTER = 2
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """SQLite's ``database is locked`` after the busy timeout (store/database.py): the
+    server is overloaded, not broken, so 503 with Retry-After rather than a 500 (issue
+    14). Any other database failure is a bug like any other."""
+    if "database is locked" in str(exc):
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        return problem(
+            503,
+            "server.busy",
+            "the server is busy; try again in a moment",
+            {"Retry-After": str(BUSY_RETRY_AFTER)},
+            retry_after=BUSY_RETRY_AFTER,
+        )
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "server.error", "something went wrong on our side")
@@ -78,4 +99,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,14 +4,14 @@ so ``web`` does not import ``webrtc`` (house rule 1)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 
 from confero.domain.accounts import Account
 from confero.domain.rooms import Room
-from confero.web.deps import SESSION_COOKIE
+from confero.web.deps import SESSION_COOKIE, client_source
 
 router = APIRouter()
 
@@ -19,6 +19,8 @@ router = APIRouter()
 ROOM_NOT_FOUND = 4404
 FOREIGN_ORIGIN = 4403
 UNAVAILABLE = 4503
+#: Sent by the signaling adapter (issue 14): over the sockets' caps per address or room.
+TOO_MANY = 4429
 
 
 class Socket(Protocol):
@@ -28,12 +30,22 @@ class Socket(Protocol):
 
 
 class Signaling(Protocol):
-    async def serve(self, room: Room, account: Account | None, conn: Socket) -> None: ...
+    async def serve(
+        self, room: Room, account: Account | None, conn: Socket, address: str | None = None
+    ) -> None:
+        """Run one socket; ``address`` is the client's (its caps and chat limit)."""
+        ...
 
     def participant_by_token(self, room_id: str, token: str) -> tuple[str, str, bool] | None:
         """The participant of the room's running conference this resume token belongs to:
         (participant id, display name, is moderator); None for anyone else (issue 12,
         web/content_access.py)."""
+        ...
+
+    def close_sockets(self, room_id: str, account_id: str | None = None) -> int:
+        """Close the room's sockets (those of ``account_id`` only, if given) with
+        ``ROOM_NOT_FOUND``: the room was deleted or the account removed from it (issue
+        14). Returns how many."""
         ...
 
 
@@ -69,4 +81,6 @@ async def join_socket(websocket: WebSocket, invite_token: str) -> None:
     token = websocket.cookies.get(SESSION_COOKIE)
     account = await services.accounts.resolve_token(token) if token else None
     await websocket.accept()
-    await signaling.serve(room, account, websocket)
+    # The client's address behind trusted proxies (a socket's scope is a request's).
+    address = client_source(cast(Request, websocket))
+    await signaling.serve(room, account, websocket, address)

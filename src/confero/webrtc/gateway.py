@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -52,7 +53,22 @@ CONTENT = (ev.BoardChanged, ev.BoardsListed, ev.FileShared, ev.FileDeleted, ev.R
 #: Whiteboard messages per socket: at most this many per window (seconds), then
 #: ``board.rate_limited`` (a pen stroke is one message, however long).
 BOARD_BURST = 100
+#: Close code of a socket whose room was deleted or whose account was removed from it
+#: (web/ws.py's ROOM_NOT_FOUND; the web layer is not imported here).
+ROOM_GONE = 4404
+#: Close code of a socket over the caps (HTTP's 429 in the application's range).
+TOO_MANY = 4429
+#: Room page sockets at most from one address and on one room (Settings ws_max_*).
+MAX_PER_ADDRESS = 50
+MAX_PER_ROOM = 300
 BOARD_WINDOW = 5.0
+
+
+def author_key(room_id: str, account_id: str) -> str:
+    """Who drew, for an account: stable in the room, but no account id, which guests
+    would read in every board item and ``board_changed`` (issue 14)."""
+    digest = hashlib.sha256(f"{room_id}:{account_id}".encode()).hexdigest()
+    return f"a-{digest[:24]}"
 
 
 class BrowserGateway:
@@ -67,6 +83,8 @@ class BrowserGateway:
         grace: float = 30.0,
         ice_servers: Sequence[Mapping[str, Any]] = (),
         boards: BoardService | None = None,
+        max_per_address: int = MAX_PER_ADDRESS,
+        max_per_room: int = MAX_PER_ROOM,
     ) -> None:
         self.engine = engine
         self.sfu = sfu
@@ -82,6 +100,9 @@ class BrowserGateway:
             weakref.WeakKeyDictionary()
         )
         self.visitors: dict[str, set[Visitor]] = {}
+        self.max_per_address = max_per_address
+        self.max_per_room = max_per_room
+        self._per_address: Counter[str] = Counter()
         self._talking: dict[str, frozenset[str]] = {}
         self._tasks = Background(log, "browser")
         self._unsubscribe: Callable[[], None] = lambda: None
@@ -111,10 +132,24 @@ class BrowserGateway:
         self._tasks.spawn(coro, name)
 
     # -------------------------------------------------------------- socket
-    async def serve(self, room: Room, account: Account | None, conn: Connection) -> None:
-        """Run one socket until it closes; a joined participant then gets a grace period."""
-        v = Visitor(room, account, conn)
+    async def serve(
+        self, room: Room, account: Account | None, conn: Connection, address: str | None = None
+    ) -> None:
+        """Run one socket until it closes; a joined participant then gets a grace period.
+        ``address``: the client's, as the web layer sees it behind trusted proxies; else
+        the connection's peer (Starlette's ``client``)."""
+        if address is None:
+            client = getattr(conn, "client", None)
+            address = str(client[0]) if client else ""
+        v = Visitor(room, account, conn, address=address)
+        if not self._admit(v):
+            error = s.error("socket.too_many", "too many open pages for this room")
+            with contextlib.suppress(Exception):  # gone already: nothing to tell
+                await conn.send_text(json.dumps(error))
+                await conn.close(TOO_MANY)
+            return
         self.visitors.setdefault(room.id, set()).add(v)
+        self._per_address[v.address] += 1
         writer = asyncio.create_task(self._write(v), name="ws-writer")
         try:
             while not v.closed:
@@ -127,6 +162,9 @@ class BrowserGateway:
             v.closed = True
             with contextlib.suppress(asyncio.QueueFull):
                 v.outbox.put_nowait(None)
+            self._per_address[v.address] -= 1
+            if self._per_address[v.address] <= 0:
+                del self._per_address[v.address]
             room_visitors = self.visitors.get(room.id)
             if room_visitors is not None:
                 room_visitors.discard(v)
@@ -139,12 +177,21 @@ class BrowserGateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
 
+    def _admit(self, v: Visitor) -> bool:
+        """Sockets are cheap to open and each holds memory and a task: at most
+        ``max_per_address`` from one address and ``max_per_room`` on one room (issue 14).
+        One over is told why and closed before anything is read from it."""
+        return (
+            self._per_address[v.address] < self.max_per_address
+            and len(self.visitors.get(v.room.id, ())) < self.max_per_room
+        )
+
     async def _write(self, v: Visitor) -> None:
         with contextlib.suppress(Exception):
             while True:
                 message = await v.outbox.get()
                 if message is None:
-                    await v.conn.close()
+                    await v.conn.close(v.close_code)
                     return
                 await v.conn.send_text(json.dumps(message))
 
@@ -274,9 +321,22 @@ class BrowserGateway:
         if not name:
             raise DomainError("auth.name_required", "tell the others your name first")
         v.check_chat_rate(asyncio.get_running_loop().time())
-        account_id = v.account.id if v.account else None
-        posted = await self.rooms.post_chat(v.room, name, msg.text, account_id)
+        # An account without a role in the room chats as a guest of it (issue 14).
+        account_id = v.account.id if v.account is not None and v.sees_accounts else None
+        posted = await self.rooms.post_chat(
+            v.room, name, msg.text, account_id, sender=self._sender(v)
+        )
         v.push(s.message("result", ref=msg.ref, ok=True, id=posted.id))
+
+    @staticmethod
+    def _sender(v: Visitor) -> str:
+        """Who posts, for the chat limits: the same on every socket and over REST (an
+        account), for one participant (a joined guest), else the guest's address."""
+        if v.account is not None:
+            return f"account:{v.account.id}"
+        if v.participant is not None:
+            return f"participant:{v.participant.id}"
+        return f"address:{v.address}"
 
     async def _chat_history(self, v: Visitor, msg: s.ChatHistory) -> None:
         v.push(s.message("chat_page", ref=msg.ref, **await self._chat_page(v.room, msg.before)))
@@ -310,7 +370,7 @@ class BrowserGateway:
                 "board.rate_limited", "too many whiteboard messages", retry_after=retry
             )
         sent.append(now)
-        by = account.id if account is not None else (p.id if p is not None else "")
+        by = author_key(v.room.id, account.id) if account is not None else (p.id if p else "")
         return self.boards, by, moderator
 
     async def _board_list(self, v: Visitor, msg: s.BoardList) -> None:
@@ -385,6 +445,7 @@ class BrowserGateway:
             {
                 "id": m.id,
                 "author_name": m.author_name,
+                "guest": m.account_id is None,
                 "text": m.text,
                 "created_at": m.created_at.isoformat(),
             }
@@ -413,6 +474,22 @@ class BrowserGateway:
                 return None
             return session.id, live.display_name, live.role is Role.MODERATOR
         return None
+
+    def close_sockets(self, room_id: str, account_id: str | None = None) -> int:
+        """Close the room's sockets, or one account's among them (issue 14): a deleted
+        room or a removed member keeps no open socket (and so no chat, no events)."""
+        closing = [
+            v
+            for v in self.visitors.get(room_id, set())
+            if account_id is None or (v.account is not None and v.account.id == account_id)
+        ]
+        for v in closing:
+            v.push(s.error("room.not_found", "this room is no longer open to you"))
+            v.close_code = ROOM_GONE
+            v.closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                v.outbox.put_nowait(None)
+        return len(closing)
 
     def _welcome(self, p: Participant) -> dict[str, Any]:
         live = self.conferences.participant(p.room.id, p.id)

@@ -115,7 +115,8 @@ class Chat(_Message):
 
 class ChatHistory(_Message):
     type: Literal["chat_history"]
-    before: int | None = Field(default=None, ge=1)
+    #: A row id the database holds (32 bits on PostgreSQL): 2**63 was a 500 (issue 14).
+    before: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 # ----------------------------------------------------------------- boards (issue 12)

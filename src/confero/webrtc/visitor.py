@@ -1,5 +1,9 @@
 """Who is on the other end of a browser socket: a visitor of the room page, and, once
-joined, a participant of the conference (which outlives one socket: F-EN7)."""
+joined, a participant of the conference (which outlives one socket: F-EN7).
+
+Issue 14 (leaks): a guest (a socket without an account that has a role in the room)
+never receives account ids: ``push`` strips every ``account_id`` from the events and the
+welcome it queues for such a socket, in one place, so no new event can leak them."""
 
 from __future__ import annotations
 
@@ -29,6 +33,19 @@ class Connection(Protocol):
     async def send_text(self, text: str) -> None: ...
     async def receive_text(self) -> str: ...
     async def close(self, code: int = 1000) -> None: ...
+
+
+#: Messages that may name accounts (participant views, chat authors): see ``push``.
+_CARRY_ACCOUNTS = frozenset({"event", "welcome"})
+
+
+def without_accounts(value: Any) -> Any:
+    """``value`` with every ``account_id`` key left out, at any depth (issue 14)."""
+    if isinstance(value, dict):
+        return {k: without_accounts(v) for k, v in value.items() if k != "account_id"}
+    if isinstance(value, list | tuple):
+        return [without_accounts(v) for v in value]
+    return value
 
 
 @dataclass(eq=False)
@@ -61,12 +78,16 @@ class Visitor:
     room: Room
     account: Account | None
     conn: Connection
+    #: The peer's IP address ("" where unknown): guests' chat limit (issue 14).
+    address: str = ""
     lang: str | None = None
     participant: Participant | None = None
     outbox: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(MAX_OUTBOX)
     )
     closed: bool = False
+    #: The close code the writer sends once ``closed`` (issue 14: room gone, removed).
+    close_code: int = 1000
     chat_sent: deque[float] = field(default_factory=deque)
 
     def check_chat_rate(self, now: float) -> None:
@@ -83,6 +104,8 @@ class Visitor:
         """Queue a message; never blocks the conference's actor on a slow socket."""
         if self.closed:
             return
+        if message.get("type") in _CARRY_ACCOUNTS and not self.sees_accounts:
+            message = without_accounts(message)
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
@@ -90,6 +113,11 @@ class Visitor:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.outbox.get_nowait()
             self.outbox.put_nowait(None)
+
+    @property
+    def sees_accounts(self) -> bool:
+        """Only the room's owner and members see who is behind a participant (issue 14)."""
+        return self.account is not None and self.room.role_for_account(self.account.id) is not None
 
     @property
     def participant_id(self) -> str | None:

@@ -407,6 +407,8 @@ async def test_a_socket_on_an_old_invite_link_is_refused(
 class _Greeting:
     """A signaling adapter that greets every socket it is handed, then closes it."""
 
-    async def serve(self, room: Room, account: Account | None, conn: Socket) -> None:
+    async def serve(
+        self, room: Room, account: Account | None, conn: Socket, address: str | None = None
+    ) -> None:
         await conn.send_text("welcome")
         await conn.close()

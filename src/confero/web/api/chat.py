@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.web.deps import AccountDep, ServicesDep
+from confero.web.limits import MAX_ID
 
 router = APIRouter(prefix="/api/v1/rooms/{room_id}", tags=["chat"])
 
@@ -24,6 +25,8 @@ class ChatOut(BaseModel):
     id: int
     author_name: str
     account_id: str | None
+    #: Posted by no account of the room: pages mark the name (issue 14).
+    guest: bool
     text: str
     created_at: datetime
 
@@ -48,7 +51,8 @@ class ActivityPage(BaseModel):
     next_before: int | None
 
 
-Before = Query(default=None, ge=1)
+# A row id the database can hold: 2**63 was a 500 (integer overflow; issue 14).
+Before = Query(default=None, ge=1, le=MAX_ID)
 Limit = Query(default=50, ge=1, le=200)
 
 
@@ -68,6 +72,7 @@ async def list_chat(
             id=m.id or 0,
             author_name=m.author_name,
             account_id=m.account_id,
+            guest=m.account_id is None,
             text=m.text,
             created_at=m.created_at,
         )
@@ -80,11 +85,14 @@ async def list_chat(
 @router.post("/chat", response_model=ChatOut, status_code=status.HTTP_201_CREATED)
 async def post_chat(room_id: str, body: ChatIn, account: AccountDep, svc: ServicesDep) -> ChatOut:
     room = await svc.rooms.get(account, room_id)
-    m = await svc.rooms.post_chat(room, account.display_name, body.text, account.id)
+    m = await svc.rooms.post_chat(
+        room, account.display_name, body.text, account.id, sender=f"account:{account.id}"
+    )
     return ChatOut(
         id=m.id or 0,
         author_name=m.author_name,
         account_id=m.account_id,
+        guest=m.account_id is None,
         text=m.text,
         created_at=m.created_at,
     )

@@ -1,4 +1,5 @@
 """The live conference over REST: its state, and commands named as in the keypad table.
+The lobby is shown to the room's moderators only (issue 14), as on the socket.
 
 An account acts either as itself (``participant_id`` omitted: its room role, owner or
 member-moderator, decides) or as one of its own participants (joined through ``join``
@@ -22,6 +23,7 @@ from confero.app.ports import MediaQuality
 from confero.app.session import ParticipantSession
 from confero.app.wire import event_to_wire
 from confero.domain.errors import DomainError
+from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.web.deps import AccountDep, ServicesDep
 
@@ -81,6 +83,9 @@ async def conference_state(room_id: str, account: AccountDep, svc: ServicesDep) 
     how its audio fares (loss, jitter, round trip, from RTCP; issue 13)."""
     room = await svc.rooms.get(account, room_id)
     state = svc.conferences.snapshot(room)
+    if room.role_for_account(account.id) is not Role.MODERATOR:
+        # Who knocks is the moderators' to see and decide (issue 14), as on the socket.
+        state = {**state, "lobby": []}
     quality = svc.media_quality
     if quality is not None:
         state["participants"] = [_with_media(p, quality) for p in state.get("participants", [])]

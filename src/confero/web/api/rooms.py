@@ -9,16 +9,22 @@ running in it.
 Members (F-WB4): ``GET .../members`` lists the owner and members with their presence to
 anyone with a role in the room; the owner and moderator members add (by id or email),
 remove and set the role of members; the owner stays moderator and cannot be removed.
+
+Issue 14: removing a member takes them out of the running conference, closes their
+sockets on the room and replaces the invite link they knew; deleting a room closes its
+sockets.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
+from confero.app.conferences import build_command
 from confero.app.contacts import ContactService
 from confero.app.services import Services
 from confero.domain.accounts import Account
@@ -100,6 +106,9 @@ class RoomOut(BaseModel):
     #: The server's largest capacity, for the form; absent where not filled in.
     max_capacity: int | None = None
     meeting: MeetingOut | None = None
+    #: Owner only: PIN entry is locked after guessing until then (issue 14); absent
+    #: when not locked. ``DELETE .../pin-lockout`` lifts it.
+    pin_locked_until: datetime | None = None
 
     @classmethod
     def full(cls, room: Room, account: Account, svc: Services) -> RoomOut:
@@ -108,6 +117,8 @@ class RoomOut(BaseModel):
         out.dial_in_number = svc.access_number
         out.max_capacity = svc.rooms.policy.max_capacity
         out.meeting = MeetingOut.of(svc.conferences.snapshot(room))
+        if room.owner_id == account.id:
+            out.pin_locked_until = svc.rooms.room_locked_until(room)
         return out
 
     @classmethod
@@ -171,11 +182,16 @@ async def update_room(
 
 
 @router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_room(room_id: str, account: AccountDep, svc: ServicesDep) -> Response:
+async def delete_room(
+    room_id: str, request: Request, account: AccountDep, svc: ServicesDep
+) -> Response:
     room = await svc.rooms.get(account, room_id)
     svc.rooms.require_owner(account, room)
     await svc.conferences.end_if_running(room)
     await svc.reservations.delete_room(account, room_id)
+    signaling = getattr(request.app.state, "signaling", None)
+    if signaling is not None:  # no socket stays open on a deleted room (issue 14)
+        signaling.close_sockets(room.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -185,17 +201,50 @@ async def regenerate_pins(room_id: str, account: AccountDep, svc: ServicesDep) -
     return RoomOut.full(room, account, svc)
 
 
+@router.delete("/{room_id}/pin-lockout", response_model=RoomOut, response_model_exclude_none=True)
+async def lift_pin_lockout(room_id: str, account: AccountDep, svc: ServicesDep) -> RoomOut:
+    """The owner opens PIN entry again after a guessing lock-out (issue 14)."""
+    room = await svc.rooms.lift_pin_lockout(account, room_id)
+    return RoomOut.full(room, account, svc)
+
+
 @router.post("/{room_id}/members", response_model=RoomOut, response_model_exclude_none=True)
 async def set_member(
-    room_id: str, body: MemberIn, account: AccountDep, svc: ServicesDep
+    room_id: str, body: MemberIn, request: Request, account: AccountDep, svc: ServicesDep
 ) -> RoomOut:
     try:
         named = await svc.accounts.by_email(body.email)
     except DomainError:
         named = None  # not an address: set_member answers account.not_found
     room = await svc.rooms.set_member(account, room_id, body.email, body.role)
+    if body.role is None and named is not None:
+        room = await _revoke(request, svc, account, room, named.id)
     contacts_changed(svc, _people(room, named.id if named else None))
     return RoomOut.full(room, account, svc)
+
+
+async def _revoke(
+    request: Request, svc: Services, account: Account, room: Room, member_id: str
+) -> Room:
+    """A removed member keeps nothing (issue 14): their participants leave the running
+    conference, their sockets on the room close, and, when someone else removed them,
+    the invite link they knew is replaced (the old one stops opening the room)."""
+    snapshot = svc.conferences.snapshot(room)
+    for name, key in (("kick", "participants"), ("deny", "lobby")):
+        for p in snapshot.get(key, []):
+            pid = str(p["id"])
+            if svc.conferences.participant_account(room, pid) == member_id:
+                out = build_command(name, by=None, by_role=Role.MODERATOR, target=pid)
+                with contextlib.suppress(DomainError):  # gone meanwhile
+                    await svc.conferences.command(room, out)
+    if snapshot.get("running"):
+        await svc.conferences.settled(room)
+    signaling = getattr(request.app.state, "signaling", None)
+    if signaling is not None:
+        signaling.close_sockets(room.id, member_id)
+    if member_id != account.id:
+        room = await svc.rooms.new_invite_link(account, room.id)
+    return room
 
 
 def _people(room: Room, also: str | None) -> set[str]:
@@ -236,9 +285,15 @@ async def put_member(
 
 @router.delete("/{room_id}/members/{member_id}", response_model=list[MemberOut])
 async def remove_member(
-    room_id: str, member_id: str, account: AccountDep, svc: ServicesDep, contacts: ContactsDep
+    room_id: str,
+    member_id: str,
+    request: Request,
+    account: AccountDep,
+    svc: ServicesDep,
+    contacts: ContactsDep,
 ) -> list[MemberOut]:
     room = await svc.rooms.set_member_by_id(account, room_id, member_id, None)
+    room = await _revoke(request, svc, account, room, member_id)
     contacts_changed(svc, _people(room, member_id))
     return await _members_after(room, account, svc, contacts)
 

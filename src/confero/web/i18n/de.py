@@ -57,6 +57,9 @@ TEXTS: dict[str, str] = {
     "err_unmute_not_allowed": "Ein Moderator hat Sie stummgeschaltet. Sie können die "
     "Stummschaltung nicht selbst aufheben.",
     "err_rate_limited": "Zu viele Versuche. Bitte versuchen Sie es später erneut.",
+    "err_too_many_sockets": (
+        "Zu viele offene Seiten für diesen Raum. Schließen Sie einige und versuchen Sie es erneut."
+    ),
     "err_busy": "Die Konferenz startet neu. Bitte versuchen Sie es noch einmal.",
     "err_timeout": "Der Server antwortet nicht. Bitte versuchen Sie es erneut.",
     "err_generic": "Das hat nicht funktioniert: {detail}",
@@ -107,6 +110,7 @@ TEXTS: dict[str, str] = {
     "chat_send": "Senden",
     "chat_older": "Ältere Nachrichten laden",
     "chat_empty": "Noch keine Nachrichten.",
+    "chat_guest": "Gast",
     "chat_cleared": "Der Chatverlauf wurde gelöscht.",
     "settings_devices": "Geräte",
     "settings_moderator": "Moderator",
@@ -229,6 +233,9 @@ TEXTS: dict[str, str] = {
     "panel_new_link_confirm": "Einen neuen Einladungslink für „{name}“ erzeugen? Der alte "
     "Link funktioniert sofort nicht mehr.",
     "panel_new_link_done": "Der Raum {name} hat einen neuen Einladungslink.",
+    "panel_pin_locked": "Zu viele falsche Pins: die Eingabe ist bis {time} gesperrt.",
+    "panel_pin_unlock": "Pin-Eingabe freigeben",
+    "panel_pin_unlocked": "Die Pin-Eingabe für {name} ist wieder offen.",
     "panel_meeting_idle": "Keine Besprechung läuft.",
     "panel_meeting_running.one": "Eine Besprechung läuft: {count} Teilnehmer.",
     "panel_meeting_running.few": "Eine Besprechung läuft: {count} Teilnehmende.",

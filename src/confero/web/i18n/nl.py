@@ -56,6 +56,9 @@ TEXTS: dict[str, str] = {
     "err_unmute_not_allowed": "Een moderator heeft je gedempt. Je kunt het dempen niet zelf "
     "opheffen.",
     "err_rate_limited": "Te veel pogingen. Probeer het later opnieuw.",
+    "err_too_many_sockets": (
+        "Te veel open pagina's voor deze ruimte. Sluit er een paar en probeer het opnieuw."
+    ),
     "err_busy": "De vergadering start opnieuw. Probeer het nog eens.",
     "err_timeout": "De server antwoordt niet. Probeer het opnieuw.",
     "err_generic": "Dat is niet gelukt: {detail}",
@@ -106,6 +109,7 @@ TEXTS: dict[str, str] = {
     "chat_send": "Versturen",
     "chat_older": "Oudere berichten laden",
     "chat_empty": "Nog geen berichten.",
+    "chat_guest": "gast",
     "chat_cleared": "De chatgeschiedenis is verwijderd.",
     "settings_devices": "Apparaten",
     "settings_moderator": "Moderator",
@@ -228,6 +232,9 @@ TEXTS: dict[str, str] = {
     "panel_new_link_confirm": "Een nieuwe uitnodigingslink maken voor “{name}”? De oude "
     "link werkt meteen niet meer.",
     "panel_new_link_done": "De ruimte {name} heeft een nieuwe uitnodigingslink.",
+    "panel_pin_locked": "Te veel foute pincodes: invoer is geblokkeerd tot {time}.",
+    "panel_pin_unlock": "Pincode-invoer vrijgeven",
+    "panel_pin_unlocked": "Pincode-invoer voor {name} is weer open.",
     "panel_meeting_idle": "Er loopt geen vergadering.",
     "panel_meeting_running.one": "Er loopt een vergadering: {count} deelnemer.",
     "panel_meeting_running.few": "Er loopt een vergadering: {count} deelnemers.",

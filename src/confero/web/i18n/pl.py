@@ -55,6 +55,9 @@ TEXTS: dict[str, str] = {
     "err_moderator_only": "Tylko moderator może to zrobić.",
     "err_unmute_not_allowed": "Moderator cię wyciszył. Nie możesz sam włączyć mikrofonu.",
     "err_rate_limited": "Zbyt wiele prób. Spróbuj ponownie później.",
+    "err_too_many_sockets": (
+        "Zbyt wiele otwartych stron tego pokoju. Zamknij niektóre i spróbuj ponownie."
+    ),
     "err_busy": "Spotkanie uruchamia się ponownie. Spróbuj jeszcze raz.",
     "err_timeout": "Serwer nie odpowiada. Spróbuj ponownie.",
     "err_generic": "To się nie udało: {detail}",
@@ -105,6 +108,7 @@ TEXTS: dict[str, str] = {
     "chat_send": "Wyślij",
     "chat_older": "Wczytaj starsze wiadomości",
     "chat_empty": "Nie ma jeszcze wiadomości.",
+    "chat_guest": "gość",
     "chat_cleared": "Historia czatu została usunięta.",
     "settings_devices": "Urządzenia",
     "settings_moderator": "Moderator",
@@ -225,6 +229,9 @@ TEXTS: dict[str, str] = {
     "panel_new_link_confirm": "Utworzyć nowy link z zaproszeniem do „{name}”? Stary link "
     "natychmiast przestanie działać.",
     "panel_new_link_done": "Pokój {name} ma nowy link z zaproszeniem.",
+    "panel_pin_locked": "Zbyt wiele błędnych kodów pin: wpisywanie zablokowane do {time}.",
+    "panel_pin_unlock": "Odblokuj wpisywanie kodu pin",
+    "panel_pin_unlocked": "Wpisywanie kodu pin do {name} jest znów możliwe.",
     "panel_meeting_idle": "Żadne spotkanie nie trwa.",
     "panel_meeting_running.one": "Trwa spotkanie: {count} uczestnik.",
     "panel_meeting_running.few": "Trwa spotkanie: {count} uczestnicy.",

@@ -3,7 +3,7 @@
 // Messages are kept by id and shown oldest first, whatever order a page arrives in.
 
 import { $, el } from './dom.js';
-import { formatTime } from './i18n.js';
+import { formatTime, t } from './i18n.js';
 
 export class Chat {
   /**
@@ -96,6 +96,8 @@ export class Chat {
       'li',
       { class: 'chat-message', dataset: { id: String(message.id) } },
       el('span', { class: 'chat-author' }, message.author_name),
+      // Posted by no account of the room (issue 14): anyone may type any name.
+      message.guest ? el('span', { class: 'chat-guest' }, t('chat_guest')) : null,
       el('time', { class: 'chat-time', datetime: message.created_at }, formatTime(message.created_at)),
       el('p', { class: 'chat-text' }, message.text),
     );
@@ -149,6 +151,7 @@ function normalize(m) {
   return {
     id: typeof id === 'number' ? id : Number.isFinite(Number(id)) ? Number(id) : null,
     author_name: m.author_name || '?',
+    guest: m.guest === true,
     text: m.text || '',
     created_at: m.created_at || '',
   };

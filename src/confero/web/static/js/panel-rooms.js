@@ -3,13 +3,16 @@
 // and a new invite link. Refusals appear next to the field they concern.
 // Each room also shows its members with presence (issue 11, F-WB4): the owner and the
 // moderators add, remove and promote them, and call everyone to the meeting.
+// A room whose PIN is being guessed (issue 14) shows its owner until when PIN entry is
+// locked, with a button that opens it again.
 
 import { $, el } from './dom.js';
 import { confirmDialog } from './dialogs.js';
 import { t } from './i18n.js';
 import { api } from './panel-api.js';
 import { accessList, invitePath } from './panel-access.js';
-import { config, fieldErrors, keepFresh, problemText, say, showError } from './panel-common.js';
+import { config, fieldErrors, keepFresh, problemText, say, showError, zone } from './panel-common.js';
+import { formatInstant } from './panel-time.js';
 import { activitySection } from './panel-activity.js';
 import { membersSection, dropMembers, reloadMembers } from './panel-members.js';
 
@@ -70,6 +73,30 @@ function settingsLine(room) {
   return parts.join(' · ');
 }
 
+/** "PIN entry is locked until ..." and the owner's button to unlock it; '' if not locked. */
+function pinLockout(room) {
+  if (!room.pin_locked_until) return '';
+  const until = formatInstant(Date.parse(room.pin_locked_until), zone, config.lang);
+  return el(
+    'p',
+    { class: 'notice-reason pin-locked', role: 'status' },
+    t('panel_pin_locked', { time: until }),
+    ' ',
+    el('button', { type: 'button', class: 'button pin-unlock', onclick: () => unlockPin(room) },
+      t('panel_pin_unlock')),
+  );
+}
+
+async function unlockPin(room) {
+  try {
+    await api('DELETE', `/api/v1/rooms/${encodeURIComponent(room.id)}/pin-lockout`);
+    say(t('panel_pin_unlocked', { name: room.name }));
+    await load();
+  } catch (error) {
+    showError(problemText(error));
+  }
+}
+
 function card(room) {
   const title = el('h2', { class: 'room-title' }, room.name);
   if (room.booked) title.append(el('span', { class: 'tag' }, t('panel_room_booked')));
@@ -100,6 +127,7 @@ function card(room) {
     { class: 'panel-card room-card', dataset: { roomId: room.id } },
     title,
     el('p', { class: 'hint' }, settingsLine(room)),
+    pinLockout(room),
     accessList(room),
     status,
     actions,

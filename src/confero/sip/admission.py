@@ -1,0 +1,142 @@
+"""SIP admission control (issue 14, Deliver 1): which new INVITEs become calls.
+
+The attack run sent 500 never-ACKed INVITEs in 5 s from one source: every one became a
+call with an RTP leg, an IVR task and database reads, one core ran at 100 % and OPTIONS
+went unanswered. The user agent now asks this policy before it makes a call of an
+out-of-dialog INVITE; the policy is plain counters, no I/O, O(1) per INVITE:
+
+- an INVITE rate per source address (a token bucket: ``invite_rate`` a second, bursts of
+  ``invite_burst``); over it: 503 with Retry-After, and a source that keeps going after
+  ``ban_after`` refusals is banned for ``ban_seconds``: 403 with Retry-After;
+- concurrent calls in total and per source; over them: 503 with Retry-After (RFC 3261
+  21.5.4: overload; the caller may come back later).
+
+A refused INVITE is answered statelessly (RFC 3261 8.2.7): one response, no transaction
+retransmitting it for 32 s. Re-INVITEs, OPTIONS and everything inside a dialog never
+pass here. Per-room caps are the bridge's (a room is known only after the IVR).
+
+The table of sources is bounded (``max_sources``): idle entries are dropped when it
+fills, and a flood from more addresses than that is refused as overload.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AdmissionLimits:
+    #: Concurrent incoming calls, in total and from one source address (0: no limit).
+    max_calls: int = 0
+    max_calls_per_source: int = 0
+    #: New INVITEs a second from one source, and the burst allowed above it (0: no limit).
+    invite_rate: float = 0.0
+    invite_burst: int = 20
+    #: Rate refusals in a row that ban a source, and for how long.
+    ban_after: int = 20
+    ban_seconds: float = 60.0
+    #: The Retry-After of an overload (limits on concurrent calls).
+    busy_retry_after: int = 5
+    max_sources: int = 10_000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The answer to an INVITE that is not admitted."""
+
+    status: int
+    reason: str
+    retry_after: int
+
+
+@dataclass
+class _Source:
+    tokens: float
+    stamp: float
+    calls: int = 0
+    refused: int = 0
+    banned_until: float = 0.0
+
+
+@dataclass
+class SipAdmission:
+    limits: AdmissionLimits
+    clock: Callable[[], float] = time.monotonic
+    calls: int = 0
+    _sources: dict[str, _Source] = field(default_factory=dict)
+
+    def check(self, source: str) -> Refusal | None:
+        """A new INVITE from ``source``: None when it may become a call (then
+        :meth:`started` must follow), otherwise how to refuse it."""
+        limits = self.limits
+        now = self.clock()
+        entry = self._entry(source, now)
+        if entry is None:
+            return Refusal(503, "Service Unavailable (overloaded)", limits.busy_retry_after)
+        if entry.banned_until > now:
+            return Refusal(403, "Forbidden (too many calls)", math.ceil(entry.banned_until - now))
+        if limits.invite_rate > 0:
+            entry.tokens = min(
+                float(limits.invite_burst),
+                entry.tokens + (now - entry.stamp) * limits.invite_rate,
+            )
+            entry.stamp = now
+            if entry.tokens < 1.0:
+                entry.refused += 1
+                if limits.ban_after > 0 and entry.refused >= limits.ban_after:
+                    entry.banned_until = now + limits.ban_seconds
+                    entry.refused = 0
+                    return Refusal(403, "Forbidden (too many calls)", math.ceil(limits.ban_seconds))
+                wait = math.ceil((1.0 - entry.tokens) / limits.invite_rate)
+                return Refusal(503, "Service Unavailable (too many calls)", max(1, wait))
+            entry.tokens -= 1.0
+            entry.refused = 0
+        if limits.max_calls and self.calls >= limits.max_calls:
+            return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
+        if limits.max_calls_per_source and entry.calls >= limits.max_calls_per_source:
+            return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
+        return None
+
+    def started(self, source: str) -> None:
+        """An admitted INVITE became a call."""
+        self.calls += 1
+        entry = self._entry(source, self.clock())
+        if entry is not None:
+            entry.calls += 1
+
+    def ended(self, source: str) -> None:
+        """A call :meth:`started` is over."""
+        self.calls = max(0, self.calls - 1)
+        entry = self._sources.get(source)
+        if entry is not None and entry.calls > 0:
+            entry.calls -= 1
+
+    def calls_from(self, source: str) -> int:
+        entry = self._sources.get(source)
+        return entry.calls if entry is not None else 0
+
+    def _entry(self, source: str, now: float) -> _Source | None:
+        entry = self._sources.get(source)
+        if entry is not None:
+            return entry
+        if len(self._sources) >= self.limits.max_sources:
+            self._prune(now)
+            if len(self._sources) >= self.limits.max_sources:
+                return None
+        entry = self._sources[source] = _Source(float(self.limits.invite_burst), now)
+        return entry
+
+    def _prune(self, now: float) -> None:
+        """Drop sources with no call, no ban and a full bucket again (nothing to recall)."""
+        rate = self.limits.invite_rate
+        refill = self.limits.invite_burst / rate if rate > 0 else 0.0
+        idle = [
+            key
+            for key, e in self._sources.items()
+            if e.calls == 0 and e.banned_until <= now and now - e.stamp >= refill
+        ]
+        for key in idle:
+            del self._sources[key]

@@ -1,0 +1,230 @@
+"""SIP admission control (issue 14, Deliver 1): the policy's counters, then a real user
+agent over UDP flooded from one address while OPTIONS and another address still get
+through."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from confero.config import Settings
+from confero.phone.stack import admission, machine_max_calls
+from confero.sip.admission import AdmissionLimits, SipAdmission
+from confero.sip.message import Response, parse
+from confero.sip.transaction import Timers
+from confero.sip.ua import SipCall, UserAgent
+
+FAST = Timers(t1=0.05, t2=0.4, t4=0.2)
+SDP = (
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 4000 RTP/AVP 0\r\n"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# ---------------------------------------------------------------- the policy
+def test_a_burst_over_the_rate_gets_503_then_a_ban_with_403_that_ends() -> None:
+    clock = Clock()
+    policy = SipAdmission(
+        AdmissionLimits(invite_rate=2, invite_burst=3, ban_after=4, ban_seconds=30), clock
+    )
+    assert [policy.check("10.0.0.1") for _ in range(3)] == [None, None, None]
+    refused = policy.check("10.0.0.1")
+    assert refused is not None and (refused.status, refused.retry_after) == (503, 1)
+    assert policy.check("10.0.0.2") is None, "another source has its own bucket"
+    for _ in range(2):
+        assert policy.check("10.0.0.1") is not None
+    banned = policy.check("10.0.0.1")
+    assert banned is not None and (banned.status, banned.retry_after) == (403, 30)
+    clock.now += 10
+    still = policy.check("10.0.0.1")
+    assert still is not None and (still.status, still.retry_after) == (403, 20)
+    clock.now += 21
+    assert policy.check("10.0.0.1") is None, "the ban is over and the bucket full again"
+
+
+def test_concurrent_calls_in_total_and_per_source_are_capped_and_released() -> None:
+    policy = SipAdmission(AdmissionLimits(max_calls=3, max_calls_per_source=2), Clock())
+    for _ in range(2):
+        assert policy.check("10.0.0.1") is None
+        policy.started("10.0.0.1")
+    busy = policy.check("10.0.0.1")
+    assert busy is not None and busy.status == 503 and busy.retry_after > 0
+    assert policy.check("10.0.0.2") is None
+    policy.started("10.0.0.2")
+    full = policy.check("10.0.0.3")
+    assert full is not None and full.status == 503, "3 calls in total"
+    policy.ended("10.0.0.1")
+    assert policy.check("10.0.0.1") is None
+    assert policy.calls == 2 and policy.calls_from("10.0.0.1") == 1
+
+
+def test_the_table_of_sources_is_bounded() -> None:
+    clock = Clock()
+    policy = SipAdmission(AdmissionLimits(invite_rate=1, invite_burst=1, max_sources=2), clock)
+    assert policy.check("a") is None and policy.check("b") is None
+    refused = policy.check("c")
+    assert refused is not None and refused.status == 503, "a flood of addresses is overload"
+    clock.now += 2  # a and b are idle again: dropped for c
+    assert policy.check("c") is None
+
+
+def test_settings_build_the_policy_sized_to_the_machine() -> None:
+    limits = admission(Settings()).limits
+    assert limits.max_calls == machine_max_calls() >= 200
+    assert (limits.max_calls_per_source, limits.invite_rate, limits.invite_burst) == (100, 20, 40)
+    assert machine_max_calls(64) == 2000 and machine_max_calls(3) == 300
+    off = admission(Settings(sip_invite_rate=0, sip_invite_ban=0)).limits
+    assert off.invite_rate == 0 and off.ban_after == 0
+
+
+# ---------------------------------------------------------------- a real UA over UDP
+class Raw:
+    """A UDP socket on ``host`` that speaks SIP by hand."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        #: when each Call-ID's first final response came (the loop's clock)
+        self.arrived: dict[str, float] = {}
+
+    def send(self, text: str, port: int) -> None:
+        self.sock.sendto(text.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+
+    def request(self, method: str, call_id: str, port: int, body: bytes = b"") -> None:
+        kind = "Content-Type: application/sdp\n" if body else ""
+        self.send(
+            f"{method} sip:100@127.0.0.1 SIP/2.0\n"
+            f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK-{call_id};rport\n"
+            f"From: <sip:alice@{self.host}>;tag=a-{call_id}\nTo: <sip:100@127.0.0.1>\n"
+            f"Call-ID: {call_id}\nCSeq: 1 {method}\nMax-Forwards: 70\n"
+            f"Contact: <sip:alice@{self.host}:{self.port}>\n{kind}"
+            f"Content-Length: {len(body)}\n\n" + body.decode(),
+            port,
+        )
+
+    async def finals(self, seconds: float) -> dict[str, Response]:
+        """The first final response per Call-ID within ``seconds``."""
+        out: dict[str, Response] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(self.sock, 65535), left)
+            except TimeoutError:
+                break
+            msg = parse(data)
+            if isinstance(msg, Response) and msg.status >= 200:
+                out.setdefault(msg.call_id, msg)
+                self.arrived.setdefault(msg.call_id, loop.time())
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[UserAgent, list[SipCall]]]:
+    ua = UserAgent("127.0.0.1", 0, timers=FAST)
+    ua.admission = SipAdmission(
+        AdmissionLimits(
+            max_calls=50, max_calls_per_source=50, invite_rate=5, invite_burst=5, ban_after=100
+        )
+    )
+    taken: list[SipCall] = []
+
+    def take(call: SipCall) -> None:  # rings and stays ringing: a call that costs us
+        taken.append(call)
+        call.ring()
+
+    ua.on_invite = take
+    await ua.start(tcp=False)
+    yield ua, taken
+    await ua.stop()
+    assert ua.admission.calls == 0, "every admitted call was released"
+
+
+async def test_an_invite_flood_from_one_source_gets_503_while_options_and_others_get_in(
+    server: tuple[UserAgent, list[SipCall]],
+) -> None:
+    ua, taken = server
+    flood, other = Raw(), Raw("127.0.0.2")
+    try:
+        for n in range(40):
+            flood.request("INVITE", f"flood-{n}", ua.port, SDP)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        flood.request("OPTIONS", "ping", ua.port)
+        other.request("INVITE", "other", ua.port, SDP)
+        answers = await flood.finals(1.0)
+        assert answers["ping"].status == 200, "OPTIONS answered during the flood"
+        assert flood.arrived["ping"] - started < 0.1
+        refused = [r for key, r in answers.items() if key.startswith("flood-")]
+        assert len(refused) == 35, "5 admitted (ringing, no final yet), 35 refused"
+        assert {r.status for r in refused} == {503}
+        assert all(int(r.headers.get("Retry-After") or 0) >= 1 for r in refused)
+        assert all(r.to.tag for r in refused)
+        assert len([c for c in taken if c.peer.address[0] == "127.0.0.1"]) == 5
+        await asyncio.sleep(0.3)  # stateless: a refused INVITE's 503 is never repeated
+        assert not await flood.finals(0.3)
+        assert any(c.call_id == "other" for c in taken), "another source still gets a call"
+        assert loop.time() - started < 2
+        assert ua.admission is not None and ua.admission.calls == 6
+        # the 6 calls' INVITEs and the OPTIONS: none kept for a refused INVITE
+        assert ua.transactions.pending == 7
+    finally:
+        flood.close()
+        other.close()
+
+
+async def test_a_source_that_keeps_flooding_is_banned_with_403(
+    server: tuple[UserAgent, list[SipCall]],
+) -> None:
+    ua, taken = server
+    assert ua.admission is not None
+    ua.admission.limits = AdmissionLimits(
+        invite_rate=1, invite_burst=1, ban_after=3, ban_seconds=60
+    )
+    flood = Raw()
+    try:
+        for n in range(6):
+            flood.request("INVITE", f"f{n}", ua.port, SDP)
+        answers = await flood.finals(1.0)
+        statuses = [answers[f"f{n}"].status for n in range(1, 6)]
+        assert statuses == [503, 503, 403, 403, 403]
+        assert answers["f5"].headers.get("Retry-After") in ("59", "60")
+        assert len(taken) == 1
+    finally:
+        flood.close()
+
+
+async def test_ended_calls_free_their_place(server: tuple[UserAgent, list[SipCall]]) -> None:
+    ua, taken = server
+    assert ua.admission is not None
+    ua.admission.limits = AdmissionLimits(max_calls_per_source=1)
+    raw = Raw()
+    try:
+        raw.request("INVITE", "one", ua.port, SDP)
+        raw.request("INVITE", "two", ua.port, SDP)
+        answers = await raw.finals(0.5)
+        assert answers["two"].status == 503 and "one" not in answers
+        taken[0].reject(486, "Busy Here")
+        raw.request("INVITE", "three", ua.port, SDP)
+        answers = await raw.finals(0.5)
+        assert answers["one"].status == 486 and "three" not in answers
+        assert [c.call_id for c in taken] == ["one", "three"]
+    finally:
+        raw.close()
