@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import signal
 import wave
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from confero.media.tone import sine
+from tests.e2e.peer_process import read_log, stop_process
 from tests.e2e.sipp import free_port
 
 __all__ = ["BARESIP", "CODECS", "Baresip", "BaresipError", "Transport", "baresip_available"]
@@ -120,10 +120,7 @@ class Baresip:
 
     @property
     def log(self) -> str:
-        try:
-            return self.log_path.read_text("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def report(self) -> str:
         """For an assertion message: the events and the end of baresip's own log."""
@@ -343,17 +340,7 @@ opus_sprop_stereo no
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 3.0)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+        await stop_process(self.process, 3.0)
 
     async def __aenter__(self) -> Self:
         return await self.start()

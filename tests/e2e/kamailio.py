@@ -26,13 +26,13 @@ import asyncio
 import contextlib
 import re
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from tests.e2e.peer_process import read_log, stop_process
 from tests.e2e.sipp import free_port
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
@@ -161,10 +161,7 @@ class Kamailio:
 
     @property
     def log(self) -> str:
-        try:
-            return self.log_path.read_text("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def seen(self, method: str | None = None) -> list[Seen]:
         """The requests received so far (only ``method`` if given), in order."""
@@ -249,16 +246,7 @@ class Kamailio:
             transport.close()
 
     async def stop(self) -> None:
-        process = self.process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 3)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+        await stop_process(self.process, 3)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def __aenter__(self) -> Self:

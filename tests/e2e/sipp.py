@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import errno
 import shutil
-import signal
 import socket
 import struct
 import tempfile
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
+
+from tests.e2e.peer_process import stop_process
 
 __all__ = [
     "SIPP",
@@ -281,16 +282,9 @@ class Sipp:
     async def kill(self) -> None:
         """Stop sipp if it still runs: SIGTERM, then SIGKILL after a second."""
         process = self.process
-        if process is None or process.returncode is not None:
+        if process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 1.0)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+        await stop_process(process, 1.0)
         self.returncode = process.returncode
 
     @property
