@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from confero.domain.rooms import Room
-from confero.webrtc.gateway import author_key
+from confero.webrtc.board_messages import author_key
 from tests.phone.support import eventually
 from tests.webrtc.support import Browser, Served
 from tests.webrtc.test_call_room import cookie

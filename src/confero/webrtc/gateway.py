@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
-import weakref
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -37,6 +35,7 @@ from confero.media.mixer import gain_for_level
 from confero.media.sfu import Sfu
 from confero.webrtc import signaling as s
 from confero.webrtc.audio import BrowserAudioLeg
+from confero.webrtc.board_messages import BOARD_MESSAGES, BoardMessage, BoardMessages
 from confero.webrtc.session import BrowserMedia, SignalingError
 from confero.webrtc.streams import Streams
 from confero.webrtc.visitor import Connection, Participant, Visitor
@@ -50,9 +49,6 @@ CHAT_PAGE = 50
 ROOM_WIDE = (ev.ConferenceStarted, ev.ConferenceEnded)
 #: A room's content (issue 12): only for sockets that may see it (``_reads_content``).
 CONTENT = (ev.BoardChanged, ev.BoardsListed, ev.FileShared, ev.FileDeleted, ev.RecordingSaved)
-#: Whiteboard messages per socket: at most this many per window (seconds), then
-#: ``board.rate_limited`` (a pen stroke is one message, however long).
-BOARD_BURST = 100
 #: Close code of a socket whose room was deleted or whose account was removed from it
 #: (web/ws.py's ROOM_NOT_FOUND; the web layer is not imported here).
 ROOM_GONE = 4404
@@ -61,14 +57,6 @@ TOO_MANY = 4429
 #: Room page sockets at most from one address and on one room (Settings ws_max_*).
 MAX_PER_ADDRESS = 50
 MAX_PER_ROOM = 300
-BOARD_WINDOW = 5.0
-
-
-def author_key(room_id: str, account_id: str) -> str:
-    """Who drew, for an account: stable in the room, but no account id, which guests
-    would read in every board item and ``board_changed`` (issue 14)."""
-    digest = hashlib.sha256(f"{room_id}:{account_id}".encode()).hexdigest()
-    return f"a-{digest[:24]}"
 
 
 class BrowserGateway:
@@ -95,10 +83,7 @@ class BrowserGateway:
         #: The participants of this node's pages; a dropped one waits ``grace`` seconds.
         self.sessions: ps.Sessions[Participant] = ps.Sessions(conferences, grace=grace)
         self.ice_servers = ice_servers
-        self.boards = boards
-        self._board_sent: weakref.WeakKeyDictionary[Visitor, deque[float]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.board_messages = BoardMessages(boards, conferences, self._reads_content)
         self.visitors: dict[str, set[Visitor]] = {}
         self.max_per_address = max_per_address
         self.max_per_room = max_per_room
@@ -341,67 +326,11 @@ class BrowserGateway:
     async def _chat_history(self, v: Visitor, msg: s.ChatHistory) -> None:
         v.push(s.message("chat_page", ref=msg.ref, **await self._chat_page(v.room, msg.before)))
 
+    async def _board(self, v: Visitor, msg: BoardMessage) -> None:
+        await self.board_messages.handle(v, msg)
+
     async def _ping(self, v: Visitor, msg: s.Ping) -> None:
         v.push(s.message("pong", ref=msg.ref))
-
-    # ----------------------------------------------------- boards (issue 12)
-    def _board_user(self, v: Visitor) -> tuple[BoardService, str, bool]:
-        """The board service, who draws (the account, else the participant) and whether
-        a moderator; refused unless the socket reads the room's content (an account with
-        a role in the room, or joined). Counts the message against the socket's rate."""
-        if self.boards is None:
-            raise DomainError("board.not_found", "whiteboards are not available here")
-        if not self._reads_content(v):
-            raise DomainError("conference.not_joined", "join the meeting to use its whiteboards")
-        account = v.account
-        p = v.participant
-        role = v.room.role_for_account(account.id) if account is not None else None
-        moderator = role is Role.MODERATOR
-        if p is not None and p.entered and not moderator:
-            live = self.conferences.participant(v.room.id, p.id)
-            moderator = live is not None and live.role is Role.MODERATOR
-        now = asyncio.get_running_loop().time()
-        sent = self._board_sent.setdefault(v, deque())
-        while sent and sent[0] <= now - BOARD_WINDOW:
-            sent.popleft()
-        if len(sent) >= BOARD_BURST:
-            retry = int(sent[0] + BOARD_WINDOW - now) + 1
-            raise DomainError(
-                "board.rate_limited", "too many whiteboard messages", retry_after=retry
-            )
-        sent.append(now)
-        by = author_key(v.room.id, account.id) if account is not None else (p.id if p else "")
-        return self.boards, by, moderator
-
-    async def _board_list(self, v: Visitor, msg: s.BoardList) -> None:
-        boards, _by, _mod = self._board_user(v)
-        v.push(s.message("boards", ref=msg.ref, boards=await boards.list(v.room.id)))
-
-    async def _board_create(self, v: Visitor, msg: s.BoardCreate) -> None:
-        boards, by, _mod = self._board_user(v)
-        made = await boards.create(v.room.id, msg.name, by=by)
-        v.push(s.message("result", ref=msg.ref, ok=True, board=made))
-
-    async def _board_rename(self, v: Visitor, msg: s.BoardRename) -> None:
-        boards, by, _mod = self._board_user(v)
-        renamed = await boards.rename(v.room.id, msg.board_id, msg.name, by=by)
-        v.push(s.message("result", ref=msg.ref, ok=True, board=renamed))
-
-    async def _board_delete(self, v: Visitor, msg: s.BoardDelete) -> None:
-        boards, by, moderator = self._board_user(v)
-        await boards.delete(v.room.id, msg.board_id, moderator=moderator, by=by)
-        v.push(s.message("result", ref=msg.ref, ok=True))
-
-    async def _board_open(self, v: Visitor, msg: s.BoardOpen) -> None:
-        boards, _by, _mod = self._board_user(v)
-        state = await boards.state(v.room.id, msg.board_id)
-        v.push(s.message("board_state", ref=msg.ref, **state))
-
-    async def _board_op(self, v: Visitor, msg: s.BoardOp) -> None:
-        boards, by, moderator = self._board_user(v)
-        op = msg.op.model_dump()
-        seq = await boards.apply(v.room.id, msg.board_id, op, by=by, moderator=moderator)
-        v.push(s.message("result", ref=msg.ref, ok=True, seq=seq))
 
     _handlers: ClassVar[dict[type, Callable[..., Coroutine[Any, Any, None]]]] = {
         s.Hello: _hello,
@@ -414,12 +343,7 @@ class BrowserGateway:
         s.ChatHistory: _chat_history,
         s.Leave: _leave,
         s.Ping: _ping,
-        s.BoardList: _board_list,
-        s.BoardCreate: _board_create,
-        s.BoardRename: _board_rename,
-        s.BoardDelete: _board_delete,
-        s.BoardOpen: _board_open,
-        s.BoardOp: _board_op,
+        **dict.fromkeys(BOARD_MESSAGES, _board),
     }
 
     # --------------------------------------------------------------- helpers
