@@ -147,6 +147,7 @@ async function load() {
       api('GET', '/api/v1/me'),
     ]);
     me = account;
+    smsHint(); // the form may have opened before the account arrived
     const byId = new Map(rooms.map((room) => [room.id, room]));
     reservations.sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
     $('#reservations-loading').hidden = true;
