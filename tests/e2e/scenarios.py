@@ -60,6 +60,27 @@ _CONTACT = "Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>"
 _VIA = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]"
 
 
+def invite_lines(via: str, *, offer: str | None, extra: tuple[str, ...] = ()) -> list[str]:
+    """The INVITE every scenario sends: ``offer`` as its SDP, or none (late offer)."""
+    body = (
+        ["Content-Type: application/sdp", "Content-Length: [len]", "", offer]
+        if offer is not None
+        else ["Content-Length: 0"]
+    )
+    return [
+        "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        via,
+        _FROM,
+        _TO,
+        "Call-ID: [call_id]",
+        "CSeq: 1 INVITE",
+        _CONTACT,
+        "Max-Forwards: 70",
+        *extra,
+        *body,
+    ]
+
+
 def _scenario(name: str, body: str) -> str:
     return f"{_HEAD}<scenario name={quoteattr(name)}>\n{body}</scenario>\n"
 
@@ -176,18 +197,7 @@ def dial(
     offer = sdp_offer(codecs=codecs, media_port=sdp_media_port, media_ip=sdp_media_ip)
     with_sdp = ["Content-Type: application/sdp", "Content-Length: [len]", "", offer]
     invite = "\n".join(
-        [
-            "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-            _VIA,
-            _FROM,
-            _TO,
-            "Call-ID: [call_id]",
-            "CSeq: 1 INVITE",
-            _CONTACT,
-            "Max-Forwards: 70",
-            "Subject: confero e2e",
-            *(["Content-Length: 0"] if late_offer else with_sdp),
-        ]
+        invite_lines(_VIA, offer=None if late_offer else offer, extra=("Subject: confero e2e",))
     )
     ack = "\n".join(
         [
@@ -257,20 +267,7 @@ def cancel_before_answer(
     # CANCEL and the ACK of the 487 belong to the INVITE's transaction: same branch
     branch = "z9hG4bK-[pid]-[call_number]-invite"
     via = f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}"
-    invite_lines = [
-        "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-        via,
-        _FROM,
-        _TO,
-        "Call-ID: [call_id]",
-        "CSeq: 1 INVITE",
-        _CONTACT,
-        "Max-Forwards: 70",
-    ]
-    if with_sdp:
-        invite_lines += ["Content-Type: application/sdp", "Content-Length: [len]", "", sdp_offer()]
-    else:
-        invite_lines.append("Content-Length: 0")
+    lines = invite_lines(via, offer=sdp_offer() if with_sdp else None)
     cancel = "\n".join(
         [
             "CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
@@ -298,7 +295,7 @@ def cancel_before_answer(
     ringing = f' timeout="{ring}" ontimeout="cancel"'
     timeout = f' timeout="{round(answer_timeout * 1000)}"'
     parts = [
-        _send("\n".join(invite_lines)),
+        _send("\n".join(lines)),
         _recv_response(100, optional=True, extra=ringing),
         _recv_response(180, optional=True, extra=ringing),
         _recv_response(183, extra=ringing),

@@ -18,7 +18,7 @@ from confero.domain.rooms import Room
 from confero.phone.stack import PhoneStack
 from confero.sip.message import Response, parse
 from tests.e2e import scenarios
-from tests.e2e.scenarios import _CONTACT, _FROM, _TO, _in_dialog, _recv_response, _scenario, _send
+from tests.e2e.scenarios import _FROM, _TO, _in_dialog, _recv_response, _scenario, _send
 from tests.e2e.sipp import Sipp
 from tests.phone.support import join
 
@@ -40,22 +40,7 @@ def flood_scenario() -> str:
     """INVITE; a 503 or 403 is ACKed (same branch) and that is all; a 200 is ACKed and
     hung up at once."""
     via = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-i"
-    invite = "\n".join(
-        [
-            "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-            via,
-            _FROM,
-            _TO,
-            "Call-ID: [call_id]",
-            "CSeq: 1 INVITE",
-            _CONTACT,
-            "Max-Forwards: 70",
-            "Content-Type: application/sdp",
-            "Content-Length: [len]",
-            "",
-            scenarios.sdp_offer(),
-        ]
-    )
+    invite = "\n".join(scenarios.invite_lines(via, offer=scenarios.sdp_offer()))
     ack_refusal = "\n".join(
         [
             "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",

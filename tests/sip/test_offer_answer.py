@@ -9,13 +9,13 @@ from confero.sip.offer_answer import (
     G722,
     OPUS,
     PREFERENCE,
-    Negotiated,
     SessionOrigin,
     accept_answer,
     answer,
     offer,
 )
-from confero.sip.sdp import NoUsableMedia, SessionDescription, parse
+from confero.sip.sdp import NoUsableMedia, parse
+from tests.sip.answering import answer_text as _answer
 
 BARESIP_OFFER = (
     "v=0\r\n"
@@ -37,17 +37,6 @@ BARESIP_OFFER = (
     "a=rtcp:10005\r\n"
     "a=sendrecv\r\n"
 )
-
-
-def _answer(text: str, **kwargs: object) -> tuple[SessionDescription, Negotiated]:
-    return answer(
-        parse(text),
-        local_ip="192.0.2.1",
-        local_port=40000,
-        session_id=1,
-        session_version=1,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_answer_prefers_wideband_in_the_offerers_order_with_matching_events() -> None:

@@ -17,6 +17,7 @@ from confero.sip.sdp import (
     SessionDescription,
     parse,
 )
+from tests.sip.answering import answer_text as _answer
 
 SIPP_OFFER = (
     "v=0\n"
@@ -80,17 +81,6 @@ HOLD_ZERO_ADDRESS = (
     "t=0 0\r\n"
     "m=audio 6000 RTP/AVP 0\r\n"
 )
-
-
-def _answer(text: str, **kwargs: object) -> tuple[SessionDescription, Negotiated]:
-    return answer(
-        parse(text),
-        local_ip="192.0.2.1",
-        local_port=40000,
-        session_id=1,
-        session_version=1,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 # ------------------------------------------------------------------------ parsing
