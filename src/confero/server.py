@@ -189,6 +189,7 @@ class Node:
             max_per_address=settings.ws_max_per_address,
             max_per_room=settings.ws_max_per_room,
         )
+        services.media_clock = engine.stats
         recorder = EngineRecorder(engine, settings.data_dir / "recording")
         recorder.sweep()  # unfinished recordings of a crash
         services.recordings.attach(recorder)

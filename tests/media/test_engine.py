@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,3 +223,16 @@ async def test_a_recording_holds_the_rooms_voices(engine: MediaEngine, tmp_path:
     assert abs(detect_frequency(pcm[-int(0.6 * rate) : -int(0.1 * rate)], rate) - 1000) < 10
     leg_a.close()
     leg_b.close()
+
+
+async def test_a_stalled_loop_shows_as_late_ticks(engine: MediaEngine) -> None:
+    """The soak's bound (issue 14) reads these counters: a 60 ms stall of the event loop
+    makes ticks late by more than 20 ms (the next ones catch up on the fixed schedule)."""
+    await asyncio.sleep(0.3)
+    before = engine.stats.late_20ms
+    assert engine.stats.ticks >= 5
+    time.sleep(0.06)  # noqa: ASYNC251 (blocks the loop on purpose, as a slow handler would)
+    await asyncio.sleep(0.1)
+    assert engine.stats.late_20ms > before
+    assert engine.stats.late >= engine.stats.late_20ms
+    assert engine.stats.max_late >= 0.04

@@ -392,3 +392,13 @@ class MediaQuality(Protocol):
         participants it carries; None for anyone else. Figures not known yet are None.
         Fast and in memory: it is called per participant while answering a request."""
         ...
+
+
+class MediaClock(Protocol):
+    """How well the media tick keeps time (issue 14: the soak's "never late by more
+    than 20 ms"): counters since the start, read as differences over a window."""
+
+    ticks: int
+    late: int
+    late_20ms: int
+    max_late: float

@@ -14,7 +14,14 @@ from confero.app.contacts import ContactService
 from confero.app.files import FileService
 from confero.app.notices import NoticeService
 from confero.app.people import CALL_LIMIT, PeopleService
-from confero.app.ports import BlobStore, Clock, EventBus, MediaQuality, UnitOfWorkFactory
+from confero.app.ports import (
+    BlobStore,
+    Clock,
+    EventBus,
+    MediaClock,
+    MediaQuality,
+    UnitOfWorkFactory,
+)
 from confero.app.presence_port import PresenceStore
 from confero.app.ratelimit import RateLimiter
 from confero.app.recordings import RecordingService
@@ -60,6 +67,8 @@ class Services:
     #: Call quality of phone legs for the participant list (issue 13); set by the
     #: composition root when the node takes phone calls.
     media_quality: MediaQuality | None = None
+    #: The media engine's tick counters, for the health route (issue 14's soak).
+    media_clock: MediaClock | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

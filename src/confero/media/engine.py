@@ -33,6 +33,7 @@ from confero.media.phone_codecs import PHONE_CODECS, PhoneCodec
 Frame = npt.NDArray[np.int16]
 TICK = 0.020
 LATE = 0.005
+VERY_LATE = 0.020
 
 
 #: A phone leg's codec (G.711, G.722, Opus for SIP) or a browser's Opus.
@@ -72,6 +73,8 @@ class AudioLeg(Protocol):
 class TickStats:
     ticks: int = 0
     late: int = 0
+    #: late by more than 20 ms: a listener may hear it (the soak's bound, issue 14)
+    late_20ms: int = 0
     max_late: float = 0.0
     busy: float = 0.0
 
@@ -200,6 +203,8 @@ class MediaEngine:
             self.stats.ticks += 1
             if late > LATE:
                 self.stats.late += 1
+            if late > VERY_LATE:
+                self.stats.late_20ms += 1
             self.stats.max_late = max(self.stats.max_late, late)
             started = time.perf_counter()
             self.tick(time.monotonic())
