@@ -388,3 +388,43 @@ async def test_a_leg_follows_a_phone_that_reappears_behind_a_new_nat_mapping() -
         leg.close()
         old.close()
         new.close()
+
+
+async def test_an_unproven_sdp_host_gets_nothing_until_it_sends() -> None:
+    """Issue 14: a caller's SDP names another host than its SIP came from: no RTP goes
+    there (a reflection amplifier) until that host's own RTP latches the leg."""
+    loop = asyncio.get_running_loop()
+    leg = RtpAudioLeg("l", PCMU, dtmf_payload_type=None)
+    port = await leg.open("127.0.0.1")
+    victim, victim_in = await loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.3", 0))
+    try:
+        address = victim.get_extra_info("sockname")
+        leg.set_remote(address, peer_host="127.0.0.1", proven_only=True)
+        for _ in range(5):
+            leg.send_encoded(b"\xff" * 160)
+        await asyncio.sleep(0.05)
+        assert not victim_in.got, "nothing to a host that did not ask for it"
+        sender = RtpSender(0)
+        victim.sendto(sender.next(b"\xff" * 160, 160).to_bytes(), ("127.0.0.1", port))
+        await asyncio.sleep(0.02)
+        leg.send_encoded(b"\xff" * 160)
+        await asyncio.sleep(0.05)
+        assert len(victim_in.got) == 1, "its own RTP proved it: answered there"
+    finally:
+        leg.close()
+        victim.close()
+
+
+async def test_the_sip_peers_own_host_is_sent_to_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    leg = RtpAudioLeg("l", PCMU, dtmf_payload_type=None)
+    await leg.open("127.0.0.1")
+    phone, phone_in = await loop.create_datagram_endpoint(_Sink, local_addr=("127.0.0.1", 0))
+    try:
+        leg.set_remote(phone.get_extra_info("sockname"), peer_host="127.0.0.1", proven_only=True)
+        leg.send_encoded(b"\xff" * 160)
+        await asyncio.sleep(0.05)
+        assert len(phone_in.got) == 1, "the host that ACKed our 200 hears the prompt at once"
+    finally:
+        leg.close()
+        phone.close()

@@ -14,6 +14,7 @@ import socket
 
 import pytest
 
+from confero.media.rtp import RtpSender
 from confero.phone.stack import PhoneStack
 from confero.sip import offer_answer
 from confero.sip.message import Request, Response, parse
@@ -36,7 +37,8 @@ class _Counter(asyncio.DatagramProtocol):
 class Reflector:
     """Someone else's RTP and RTCP ports (even, odd): counts what reaches them."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.rtp = _Counter()
         self.rtcp = _Counter()
         self.port = 0
@@ -46,19 +48,23 @@ class Reflector:
         loop = asyncio.get_running_loop()
         for _ in range(32):
             rtp, _ = await loop.create_datagram_endpoint(
-                lambda: self.rtp, local_addr=("127.0.0.1", 0)
+                lambda: self.rtp, local_addr=(self.host, 0)
             )
             port = rtp.get_extra_info("sockname")[1]
             if port % 2 == 0:
                 with contextlib.suppress(OSError):
                     rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda: self.rtcp, local_addr=("127.0.0.1", port + 1)
+                        lambda: self.rtcp, local_addr=(self.host, port + 1)
                     )
                     self._transports = [rtp, rtcp]
                     self.port = port
                     return
             rtp.close()
         raise OSError("no port pair")
+
+    def send(self, data: bytes, to: tuple[str, int]) -> None:
+        """From the RTP port, as the phone at this address would."""
+        self._transports[0].sendto(data, to)
 
     def close(self) -> None:
         for t in self._transports:
@@ -158,6 +164,33 @@ async def test_an_invite_naming_another_address_sends_it_nothing_until_its_ack(
         assert isinstance(ok, Response)
         raw.in_dialog("ACK", ok, 1)
         await eventually(lambda: reflector.rtp.got > 10, 3)  # the welcome prompt
+        raw.in_dialog("BYE", ok, 2)
+        await raw.until(2, "200")
+        await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)
+    finally:
+        raw.close()
+        reflector.close()
+
+
+async def test_an_acked_call_sends_nothing_to_another_host_until_it_hears_from_it(
+    phone: PhoneStack,
+) -> None:
+    """ACKed, but the SDP names a host the SIP did not come from: the IVR's prompt goes
+    nowhere until that host's own RTP arrives (then it is a phone with a separate media
+    address, as behind some PBXs, and hears the prompt)."""
+    reflector, raw = Reflector("127.0.0.3"), RawCaller(phone.ua.port)
+    await reflector.open()
+    try:
+        raw.invite("elsewhere", _sdp("127.0.0.3", reflector.port))
+        ok = (await raw.until(2, "200"))[-1]
+        assert isinstance(ok, Response)
+        raw.in_dialog("ACK", ok, 1)
+        await asyncio.sleep(1.5)  # the welcome prompt plays meanwhile
+        assert (reflector.rtp.got, reflector.rtcp.got) == (0, 0), "nothing reflected"
+        (call,) = phone.bridge.calls
+        packet = RtpSender(0).next(b"\xff" * 160, 160).to_bytes()
+        reflector.send(packet, ("127.0.0.1", call.leg.local_port))  # its own RTP
+        await eventually(lambda: reflector.rtp.got > 10, 3)  # now it hears the prompt
         raw.in_dialog("BYE", ok, 2)
         await raw.until(2, "200")
         await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)

@@ -161,14 +161,23 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
             return self.local_port
         raise OSError(f"no free even RTP port with a free RTCP port after {_PORT_TRIES} tries")
 
-    def set_remote(self, address: Address, *, peer_host: str | None = None) -> None:
+    def set_remote(
+        self, address: Address, *, peer_host: str | None = None, proven_only: bool = False
+    ) -> None:
         """Where to send (from the SDP) until the phone's first packet; with ``peer_host``
         (where its SIP came from) the leg latches to the source of the first packet from
         the SDP's host or that one, and sends there (symmetric RTP for phones behind
-        NAT); without it inbound is held to the SDP address."""
-        self.remote = address
+        NAT); without it inbound is held to the SDP address.
+
+        ``proven_only`` (an unauthenticated caller, issue 14): an SDP host other than
+        ``peer_host`` has not shown it wants our RTP (anyone can write any address into
+        an SDP: a reflection amplifier), so nothing is sent until a packet from it (or
+        from ``peer_host``) latches the leg; the SIP peer's own host proved itself by
+        answering our 200 with an ACK."""
         hosts = frozenset({address[0], peer_host}) if peer_host else frozenset()
         self._filter.expect(address, hosts)
+        unproven = proven_only and peer_host is not None and address[0] != peer_host
+        self.remote = None if unproven else address
 
     def close(self) -> None:
         if self._transport is not None:

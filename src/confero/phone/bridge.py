@@ -206,7 +206,7 @@ class PhoneBridge:
             for m in answer.media:
                 if m.port == _PORT_TO_COME:
                     m.port = port
-            media = CallMedia(leg, sip_call.peer.address[0], self.media_host)
+            media = CallMedia(leg, sip_call.peer.address[0], self.media_host, inbound=True)
             media.apply(negotiated)
             if sip_call.state == "ended":  # cancelled while we were opening the port
                 leg.close()
@@ -231,7 +231,7 @@ class PhoneBridge:
         except OSError:
             sip_call.reject(503, "Service Unavailable (no media port)")
             return None
-        media = CallMedia(leg, sip_call.peer.address[0], self.media_host)
+        media = CallMedia(leg, sip_call.peer.address[0], self.media_host, inbound=True)
         media.offer = offer_answer.offer(
             local_ip=self.media_host,
             local_port=port,

@@ -35,9 +35,12 @@ class CallMedia:
         media_host: str,
         *,
         origin: offer_answer.SessionOrigin | None = None,
+        inbound: bool = False,
     ) -> None:
         self.leg = leg
         self.peer_host = peer_host
+        #: a call to us: its SDP is a stranger's word (leg.set_remote ``proven_only``)
+        self.inbound = inbound
         self.media_host = media_host
         self.origin = origin or offer_answer.SessionOrigin()
         self.offer: sdp.SessionDescription | None = None
@@ -51,7 +54,9 @@ class CallMedia:
     def apply(self, negotiated: offer_answer.Negotiated) -> None:
         leg = self.leg
         if negotiated.remote_address is not None:
-            leg.set_remote(negotiated.remote_address, peer_host=self.peer_host)
+            leg.set_remote(
+                negotiated.remote_address, peer_host=self.peer_host, proven_only=self.inbound
+            )
         leg.sending = negotiated.we_send
         leg.held = negotiated.on_hold
         leg.set_rtcp_remote(negotiated.rtcp_address, mux=negotiated.rtcp_mux)
