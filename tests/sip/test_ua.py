@@ -201,6 +201,28 @@ def ack_for(raw: Raw, ok: Response, *, body: bytes = b"") -> str:
     return headers + f"Content-Length: {len(body)}\n\n" + body.decode().replace("\r\n", "\n")
 
 
+@pytest.mark.parametrize("tag", ["", ";tag=guessed"])
+async def test_a_blind_ack_does_not_confirm_the_call(server: UserAgent, tag: str) -> None:
+    """Issue 14's rerun: an ACK without the To tag of our 200 (or with another one) comes
+    from someone who never saw our answer, e.g. the forger of the INVITE's source: the
+    call stays unconfirmed (no RTP, no IVR) and ends when no real ACK comes."""
+    calls: list[SipCall] = []
+    server.on_invite = lambda call: (calls.append(call), call.answer(SDP))  # type: ignore[func-returns-value]
+    raw = Raw()
+    try:
+        raw.send(invite(raw), server.port)
+        ok = next(r for r in await raw.responses(0.3) if r.status == 200)
+        blind = ack_for(raw, ok).replace(f";tag={ok.to.tag}", tag)
+        raw.send(blind, server.port)
+        await asyncio.sleep(0.2)
+        assert calls[0].state != "confirmed", "no ACK without our To tag"
+        raw.send(ack_for(raw, ok), server.port)
+        await asyncio.sleep(0.2)
+        assert calls[0].state == "confirmed", "the real ACK confirms it"
+    finally:
+        raw.close()
+
+
 async def test_late_offer_our_offer_in_the_200_and_the_answer_from_the_ack(
     server: UserAgent,
 ) -> None:

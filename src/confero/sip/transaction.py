@@ -152,6 +152,8 @@ class InviteServerTransaction(ServerTransaction):
             callback()
 
     def acked(self, ack: Request) -> None:
+        if self.state == "accepted" and not self._answers_our_2xx(ack):
+            return  # a blind ACK (issue 14's rerun): dropped, the 2xx keeps repeating
         if self.state in ("completed", "accepted"):
             accepted = self.state == "accepted"
             self.state = "confirmed"
@@ -159,6 +161,13 @@ class InviteServerTransaction(ServerTransaction):
             self._later(0 if self.reliable else self.layer.timers.t4, self.terminate)
             if accepted and self.on_ack is not None:
                 self.on_ack(ack)
+
+    def _answers_our_2xx(self, ack: Request) -> bool:
+        """The ACK of a 2xx carries the To tag of that 2xx (RFC 3261 13.2.2.4): only who
+        received our answer knows it. Matching by Call-ID and CSeq alone let anyone who
+        forged an INVITE's source confirm the call blind and aim the IVR's RTP at the
+        forged address (a 276x amplifier)."""
+        return self.last is not None and bool(ack.to.tag) and ack.to.tag == self.last.to.tag
 
     def retransmitted(self) -> None:
         if self.state == "proceeding":
