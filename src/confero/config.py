@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     sip_max_calls: int = Field(default=0, ge=0, le=100_000)
     sip_max_calls_per_source: int = Field(default=100, ge=0, le=100_000)
     sip_max_calls_per_room: int = Field(default=100, ge=0, le=100_000)
+    #: Calls answered and not yet ACKed from one source (a caller that never ACKs has
+    #: not shown it receives our answers); together they hold at most half the total.
+    sip_max_pending_per_source: int = Field(default=10, ge=0, le=100_000)
     sip_invite_rate: float = Field(default=20.0, ge=0, le=100_000)
     sip_invite_burst: int = Field(default=40, ge=1, le=100_000)
     sip_invite_ban: float = Field(default=60.0, ge=0, le=86400)

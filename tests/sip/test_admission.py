@@ -58,15 +58,55 @@ def test_concurrent_calls_in_total_and_per_source_are_capped_and_released() -> N
     for _ in range(2):
         assert policy.check("10.0.0.1") is None
         policy.started("10.0.0.1")
+        policy.confirmed("10.0.0.1")
     busy = policy.check("10.0.0.1")
     assert busy is not None and busy.status == 503 and busy.retry_after > 0
     assert policy.check("10.0.0.2") is None
     policy.started("10.0.0.2")
+    policy.confirmed("10.0.0.2")
     full = policy.check("10.0.0.3")
     assert full is not None and full.status == 503, "3 calls in total"
     policy.ended("10.0.0.1")
     assert policy.check("10.0.0.1") is None
     assert policy.calls == 2 and policy.calls_from("10.0.0.1") == 1
+
+
+def test_calls_not_yet_acked_hold_few_places_per_source_and_half_in_total() -> None:
+    """Issue 14's rerun: two addresses that never ACK filled every place for 32 s at a
+    time. Unconfirmed calls now hold at most a few places per source and half of all."""
+    policy = SipAdmission(
+        AdmissionLimits(max_calls=8, max_calls_per_source=8, max_pending_per_source=2), Clock()
+    )
+    for _ in range(2):
+        assert policy.check("10.0.0.1") is None
+        policy.started("10.0.0.1")
+    pending = policy.check("10.0.0.1")
+    assert pending is not None and pending.status == 503 and "not answered" in pending.reason
+    for _ in range(2):
+        assert policy.check("10.0.0.2") is None
+        policy.started("10.0.0.2")
+    half = policy.check("10.0.0.3")
+    assert half is not None and "not answered" in half.reason, "4 of 8 places pending"
+    policy.confirmed("10.0.0.1")  # its ACK came
+    assert policy.check("10.0.0.3") is None
+    policy.ended("10.0.0.2", confirmed=False)  # timer H: never ACKed
+    assert (policy.pending, policy.calls) == (2, 3)
+
+
+def test_a_flood_that_gets_some_through_still_ends_in_a_ban() -> None:
+    """At five times the rate one INVITE in five is admitted; that must not reset the
+    count of refusals (the rerun found the ban never came)."""
+    clock = Clock()
+    policy = SipAdmission(
+        AdmissionLimits(invite_rate=20, invite_burst=4, ban_after=10, ban_seconds=60), clock
+    )
+    answers = []
+    for _ in range(100):
+        answers.append(policy.check("10.0.0.1"))
+        clock.now += 0.01  # 100 a second
+    assert any(a is None for a in answers[5:]), "the rate still lets some through"
+    banned = [a for a in answers if a is not None and a.status == 403]
+    assert banned, "and the source is banned"
 
 
 def test_the_table_of_sources_is_bounded() -> None:

@@ -47,6 +47,7 @@ def admission(settings: Settings) -> SipAdmission:
         AdmissionLimits(
             max_calls=settings.sip_max_calls or machine_max_calls(),
             max_calls_per_source=settings.sip_max_calls_per_source,
+            max_pending_per_source=settings.sip_max_pending_per_source,
             invite_rate=settings.sip_invite_rate,
             invite_burst=settings.sip_invite_burst,
             ban_after=settings.sip_invite_burst if settings.sip_invite_ban > 0 else 0,

@@ -9,7 +9,17 @@ out-of-dialog INVITE; the policy is plain counters, no I/O, O(1) per INVITE:
   ``invite_burst``); over it: 503 with Retry-After, and a source that keeps going after
   ``ban_after`` refusals is banned for ``ban_seconds``: 403 with Retry-After;
 - concurrent calls in total and per source; over them: 503 with Retry-After (RFC 3261
-  21.5.4: overload; the caller may come back later).
+  21.5.4: overload; the caller may come back later);
+- calls answered but not yet ACKed ("pending"), per source and in total: the rerun of
+  the attacks found two addresses that never ACK filling every slot for Timer H's 32 s,
+  over and over. A pending call has not shown that its source even receives our
+  answers (UDP sources are forged at will), so such calls may hold at most
+  ``max_pending_per_source`` each and half of ``max_calls`` together: the other half
+  is always there for callers who answer.
+
+The ban counts refusals until the source has been quiet long enough to refill its
+bucket, not until its next admitted INVITE: a flood at five times the rate gets one in
+five through, and must still end in a ban.
 
 A refused INVITE is answered statelessly (RFC 3261 8.2.7): one response, no transaction
 retransmitting it for 32 s. Re-INVITEs, OPTIONS and everything inside a dialog never
@@ -32,6 +42,8 @@ class AdmissionLimits:
     #: Concurrent incoming calls, in total and from one source address (0: no limit).
     max_calls: int = 0
     max_calls_per_source: int = 0
+    #: Calls not yet ACKed from one source (0: no limit); in total: half ``max_calls``.
+    max_pending_per_source: int = 10
     #: New INVITEs a second from one source, and the burst allowed above it (0: no limit).
     invite_rate: float = 0.0
     invite_burst: int = 20
@@ -57,6 +69,7 @@ class _Source:
     tokens: float
     stamp: float
     calls: int = 0
+    pending: int = 0
     refused: int = 0
     banned_until: float = 0.0
 
@@ -66,6 +79,8 @@ class SipAdmission:
     limits: AdmissionLimits
     clock: Callable[[], float] = time.monotonic
     calls: int = 0
+    #: calls started and not yet confirmed (ACKed)
+    pending: int = 0
     _sources: dict[str, _Source] = field(default_factory=dict)
 
     def check(self, source: str) -> Refusal | None:
@@ -83,6 +98,8 @@ class SipAdmission:
                 float(limits.invite_burst),
                 entry.tokens + (now - entry.stamp) * limits.invite_rate,
             )
+            if entry.tokens >= limits.invite_burst:
+                entry.refused = 0  # quiet long enough: the streak is forgiven
             entry.stamp = now
             if entry.tokens < 1.0:
                 entry.refused += 1
@@ -93,22 +110,37 @@ class SipAdmission:
                 wait = math.ceil((1.0 - entry.tokens) / limits.invite_rate)
                 return Refusal(503, "Service Unavailable (too many calls)", max(1, wait))
             entry.tokens -= 1.0
-            entry.refused = 0
         if limits.max_calls and self.calls >= limits.max_calls:
             return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
         if limits.max_calls_per_source and entry.calls >= limits.max_calls_per_source:
             return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
+        pending_cap = limits.max_pending_per_source
+        if (pending_cap and entry.pending >= pending_cap) or (
+            limits.max_calls and self.pending >= max(1, limits.max_calls // 2)
+        ):
+            return Refusal(503, "Service Unavailable (calls not answered)", limits.busy_retry_after)
         return None
 
     def started(self, source: str) -> None:
-        """An admitted INVITE became a call."""
+        """An admitted INVITE became a call (pending until :meth:`confirmed`)."""
         self.calls += 1
+        self.pending += 1
         entry = self._entry(source, self.clock())
         if entry is not None:
             entry.calls += 1
+            entry.pending += 1
 
-    def ended(self, source: str) -> None:
-        """A call :meth:`started` is over."""
+    def confirmed(self, source: str) -> None:
+        """The call's ACK came: its source receives our answers."""
+        self.pending = max(0, self.pending - 1)
+        entry = self._sources.get(source)
+        if entry is not None and entry.pending > 0:
+            entry.pending -= 1
+
+    def ended(self, source: str, *, confirmed: bool = True) -> None:
+        """A call :meth:`started` is over (``confirmed``: :meth:`confirmed` was called)."""
+        if not confirmed:
+            self.confirmed(source)
         self.calls = max(0, self.calls - 1)
         entry = self._sources.get(source)
         if entry is not None and entry.calls > 0:

@@ -146,6 +146,8 @@ class SipCall:
         if self.state == "answered":
             self.state = "confirmed"
             self.confirmed.set()
+            if self.incoming and self.ua.admission is not None:
+                self.ua.admission.confirmed(self.peer.address[0])
 
     def _acked(self, ack: Request) -> None:
         self._confirmed()
@@ -331,7 +333,8 @@ class UserAgent:
         if call in self._calls:
             self._calls.discard(call)
             if call.incoming and self.admission is not None:
-                self.admission.ended(call.peer.address[0])
+                confirmed = call.confirmed.is_set()
+                self.admission.ended(call.peer.address[0], confirmed=confirmed)
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
