@@ -188,6 +188,29 @@ async def test_deleting_a_room_closes_its_sockets(
     assert room.id not in served.node.gateway.visitors
 
 
+async def test_a_new_invite_link_closes_the_pages_of_guests_who_have_not_joined(
+    served: Served, http: httpx.AsyncClient, browsers: list[Browser]
+) -> None:
+    """The owner's remedy against strangers camping on a leaked link (issue 14's rerun):
+    a new link closes their pages; a guest already in the meeting stays."""
+    owner = await make_user(served.services, http, "ann@example.org", "Ann Owner")
+    made = await room_of(http, owner)
+    room = await stored(served, made["id"])
+    camping, joined = Browser(served.ws_url(room)), Browser(served.ws_url(room))
+    mine = Browser(served.ws_url(room), cookie=await cookie(served.services, owner))
+    browsers += [camping, joined, mine]
+    for page in (camping, joined, mine):
+        await page.connect()
+    await joined.join("Gina")
+    replaced = await http.post(f"/api/v1/rooms/{room.id}/invite-link", headers=owner.headers)
+    assert replaced.status_code == 200, replaced.text
+    assert await closed_with(camping) == 4404
+    await asyncio.sleep(0.2)
+    assert joined.ws.close_code is None and mine.ws.close_code is None, "those stay"
+    await joined.send(type="chat", text="still here", ref="c")
+    assert (await joined.expect("result", ref="c"))["ok"] is True
+
+
 # ------------------------------------------------------------------ chat floods
 async def test_one_account_is_limited_across_sockets_and_rest(
     served: Served, http: httpx.AsyncClient, browsers: list[Browser]
@@ -263,6 +286,18 @@ def test_limits_count_per_sender_and_room_and_forget_old_posts() -> None:
     limits.check("r", "account:a")
 
 
+def test_guests_filling_the_room_budget_do_not_silence_its_members() -> None:
+    limits = ChatLimits(ChatLimitPolicy(sender_burst=2, room_burst=3))
+    for guest in "abc":
+        limits.check("r", f"participant:{guest}")
+    with pytest.raises(DomainError):
+        limits.check("r", "participant:d")  # the guests' budget is spent
+    limits.check("r", "account:owner", member=True)
+    limits.check("r", "account:owner", member=True)
+    with pytest.raises(DomainError):
+        limits.check("r", "account:owner", member=True)  # its own burst still holds
+
+
 # ------------------------------------------------------------------ socket caps
 async def refused_socket(served: Served, room: Room, browsers: list[Browser]) -> dict[str, Any]:
     """A socket the server refuses: its one message, then the close code 4429."""
@@ -306,6 +341,10 @@ async def test_sockets_are_capped_per_room(
     assert (await refused_socket(served, room, browsers))["code"] == "socket.too_many"
     owner = await served.services.accounts.by_email("host@example.org")
     assert owner is not None
+    token = await served.services.accounts.issue_token(owner, "session")
+    host = Browser(served.ws_url(room), cookie=f"confero_session={token}")
+    browsers.append(host)
+    assert (await host.connect())["type"] == "room", "strangers never shut the owner out"
     other = await served.services.rooms.create(owner, "Other")
     elsewhere = Browser(served.ws_url(other))
     browsers.append(elsewhere)

@@ -3,9 +3,10 @@
 Before, the only limit was per socket, and sockets are free: 1,000 guest sockets with 50
 of them flooding stored 497 messages in 29 s, and REST chat had no limit at all. Every
 post now counts, whatever path it takes (socket or REST), against its sender (an account,
-a joined participant, or a guest's address, which outlive any one socket) and against the
-room as a whole; over either limit it is refused with ``chat.rate_limited`` and the
-seconds to wait (``retry_after``). Sliding windows in memory: one process serves a room.
+a joined participant, or a guest's address, which outlive any one socket) and, for
+guests, against the room as a whole (members are held to their own limit only); over
+either limit it is refused with ``chat.rate_limited`` and the seconds to wait
+(``retry_after``). Sliding windows in memory: one process serves a room.
 """
 
 from __future__ import annotations
@@ -50,9 +51,13 @@ class ChatLimits:
         self._senders: dict[tuple[str, str], deque[float]] = {}
         self._rooms: dict[str, deque[float]] = {}
 
-    def check(self, room_id: str, sender: str) -> None:
+    def check(self, room_id: str, sender: str, *, member: bool = False) -> None:
         """Count one post by ``sender`` in the room, or refuse it (nothing counted).
-        ``sender`` is ``account:<id>``, ``participant:<id>`` or ``address:<ip>``."""
+        ``sender`` is ``account:<id>``, ``participant:<id>`` or ``address:<ip>``.
+
+        The room's budget is what strangers (guests) share; a ``member`` (the owner or an
+        account with a role in the room) is held to its own burst only, so that guests
+        flooding a room cannot silence the people it belongs to (issue 14's rerun)."""
         p = self.policy
         now = self._clock()
         if len(self._senders) > _SWEEP_AT:
@@ -60,10 +65,9 @@ class ChatLimits:
         burst = p.address_burst if sender.startswith("address:") else p.sender_burst
         mine = self._senders.setdefault((room_id, sender), deque())
         room = self._rooms.setdefault(room_id, deque())
-        wait = max(
-            _wait(mine, now, burst, p.sender_window),
-            _wait(room, now, p.room_burst, p.room_window),
-        )
+        wait = _wait(mine, now, burst, p.sender_window)
+        if not member:
+            wait = max(wait, _wait(room, now, p.room_burst, p.room_window))
         if wait > 0:
             raise DomainError(
                 "chat.rate_limited",
@@ -71,7 +75,8 @@ class ChatLimits:
                 retry_after=int(wait) + 1,
             )
         mine.append(now)
-        room.append(now)
+        if not member:
+            room.append(now)
 
     def _sweep(self, now: float) -> None:
         horizon = max(self.policy.sender_window, self.policy.room_window)

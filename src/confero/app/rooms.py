@@ -381,9 +381,10 @@ class RoomService:
         sender: str | None = None,
     ) -> ChatMessage:
         """``sender`` (who posts, however they reach us) counts against the chat limits;
-        None only for the server's own posts."""
+        None only for the server's own posts. An ``account_id`` is given for the room's
+        own people only (members), who are not held to the guests' room budget."""
         if sender is not None:
-            self.chat_limits.check(room.id, sender)
+            self.chat_limits.check(room.id, sender, member=account_id is not None)
         name = " ".join(author_name.split())[:80] or "Guest"
         message = ChatMessage(
             room_id=room.id,

@@ -42,6 +42,11 @@ class Signaling(Protocol):
         web/content_access.py)."""
         ...
 
+    def close_strangers(self, room_id: str) -> int:
+        """Close the sockets of guests who have not joined: the invite link they came
+        through was replaced (issue 14). Returns how many."""
+        ...
+
     def close_sockets(self, room_id: str, account_id: str | None = None) -> int:
         """Close the room's sockets (those of ``account_id`` only, if given) with
         ``ROOM_NOT_FOUND``: the room was deleted or the account removed from it (issue

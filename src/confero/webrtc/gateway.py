@@ -164,12 +164,14 @@ class BrowserGateway:
 
     def _admit(self, v: Visitor) -> bool:
         """Sockets are cheap to open and each holds memory and a task: at most
-        ``max_per_address`` from one address and ``max_per_room`` on one room (issue 14).
+        ``max_per_address`` from one address and ``max_per_room`` on one room (issue 14),
+        the room's members aside.
         One over is told why and closed before anything is read from it."""
-        return (
-            self._per_address[v.address] < self.max_per_address
-            and len(self.visitors.get(v.room.id, ())) < self.max_per_room
-        )
+        if self._per_address[v.address] >= self.max_per_address:
+            return False
+        # The room's own people are never shut out by strangers' sockets (issue 14's
+        # rerun: 300 idle guest sockets kept the owner's page out): the cap is the guests'.
+        return v.sees_accounts or len(self.visitors.get(v.room.id, ())) < self.max_per_room
 
     async def _write(self, v: Visitor) -> None:
         with contextlib.suppress(Exception):
@@ -399,6 +401,20 @@ class BrowserGateway:
             return session.id, live.display_name, live.role is Role.MODERATOR
         return None
 
+    def close_strangers(self, room_id: str) -> int:
+        """Close the sockets of guests who have not joined (issue 14's rerun): they came
+        through an invite link that has just been replaced, and would otherwise keep
+        their place (and their pre-join chat) for ever. Joined guests stay in the
+        meeting; a moderator removes them."""
+        closing = [
+            v
+            for v in self.visitors.get(room_id, set())
+            if not v.sees_accounts and v.participant is None
+        ]
+        for v in closing:
+            self._shut(v)
+        return len(closing)
+
     def close_sockets(self, room_id: str, account_id: str | None = None) -> int:
         """Close the room's sockets, or one account's among them (issue 14): a deleted
         room or a removed member keeps no open socket (and so no chat, no events)."""
@@ -408,12 +424,16 @@ class BrowserGateway:
             if account_id is None or (v.account is not None and v.account.id == account_id)
         ]
         for v in closing:
-            v.push(s.error("room.not_found", "this room is no longer open to you"))
-            v.close_code = ROOM_GONE
-            v.closed = True
-            with contextlib.suppress(asyncio.QueueFull):
-                v.outbox.put_nowait(None)
+            self._shut(v)
         return len(closing)
+
+    @staticmethod
+    def _shut(v: Visitor) -> None:
+        v.push(s.error("room.not_found", "this room is no longer open to you"))
+        v.close_code = ROOM_GONE
+        v.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            v.outbox.put_nowait(None)
 
     def _welcome(self, p: Participant) -> dict[str, Any]:
         live = self.conferences.participant(p.room.id, p.id)

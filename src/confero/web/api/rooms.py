@@ -244,6 +244,7 @@ async def _revoke(
         signaling.close_sockets(room.id, member_id)
     if member_id != account.id:
         room = await svc.rooms.new_invite_link(account, room.id)
+        _close_strangers(request, room.id)
     return room
 
 
@@ -299,7 +300,17 @@ async def remove_member(
 
 
 @router.post("/{room_id}/invite-link", response_model=RoomOut, response_model_exclude_none=True)
-async def new_invite_link(room_id: str, account: AccountDep, svc: ServicesDep) -> RoomOut:
-    """A fresh invite link (owner or moderators); the old one stops opening the room."""
+async def new_invite_link(
+    room_id: str, request: Request, account: AccountDep, svc: ServicesDep
+) -> RoomOut:
+    """A fresh invite link (owner or moderators); the old one stops opening the room,
+    and the guests it let in who have not joined lose their pages (issue 14)."""
     room = await svc.rooms.new_invite_link(account, room_id)
+    _close_strangers(request, room.id)
     return RoomOut.full(room, account, svc)
+
+
+def _close_strangers(request: Request, room_id: str) -> None:
+    signaling = getattr(request.app.state, "signaling", None)
+    if signaling is not None:
+        signaling.close_strangers(room_id)
