@@ -73,7 +73,8 @@ def test_concurrent_calls_in_total_and_per_source_are_capped_and_released() -> N
 
 def test_calls_not_yet_acked_hold_few_places_per_source_and_half_in_total() -> None:
     """Issue 14's rerun: two addresses that never ACK filled every place for 32 s at a
-    time. Unconfirmed calls now hold at most a few places per source and half of all."""
+    time. Unconfirmed calls now hold at most a few places per source, and when they
+    hold half of all, the user agent drops the oldest (below)."""
     policy = SipAdmission(
         AdmissionLimits(max_calls=8, max_calls_per_source=8, max_pending_per_source=2), Clock()
     )
@@ -85,10 +86,10 @@ def test_calls_not_yet_acked_hold_few_places_per_source_and_half_in_total() -> N
     for _ in range(2):
         assert policy.check("10.0.0.2") is None
         policy.started("10.0.0.2")
-    half = policy.check("10.0.0.3")
-    assert half is not None and "not answered" in half.reason, "4 of 8 places pending"
+    assert policy.pending_full(), "4 of 8 places pending: the oldest must go first"
+    assert policy.check("10.0.0.3") is None, "a new caller is not refused for it"
     policy.confirmed("10.0.0.1")  # its ACK came
-    assert policy.check("10.0.0.3") is None
+    assert not policy.pending_full()
     policy.ended("10.0.0.2", confirmed=False)  # timer H: never ACKed
     assert (policy.pending, policy.calls) == (2, 3)
 
@@ -268,3 +269,38 @@ async def test_ended_calls_free_their_place(server: tuple[UserAgent, list[SipCal
         assert [c.call_id for c in taken] == ["one", "three"]
     finally:
         raw.close()
+
+
+async def test_when_unacked_calls_hold_half_the_places_the_oldest_makes_room(
+    server: tuple[UserAgent, list[SipCall]],
+) -> None:
+    """Forged sources that never ACK (12 of them filled every place in the rerun): a
+    new caller gets in, and the oldest call still waiting for its ACK is dropped
+    without a BYE to its address."""
+    ua, _ = server
+    ua.admission = SipAdmission(AdmissionLimits(max_calls=4, max_pending_per_source=1))
+    calls: list[SipCall] = []
+    ua.on_invite = lambda call: (calls.append(call), call.answer(SDP))  # type: ignore[func-returns-value]
+    silent = [Raw(f"127.0.0.{n}") for n in (2, 3)]
+    caller = Raw("127.0.0.4")
+    try:
+        for n, raw in enumerate(silent):
+            raw.request("INVITE", f"silent-{n}", ua.port, SDP)
+            assert (await raw.finals(0.3))[f"silent-{n}"].status == 200
+        assert ua.admission.pending_full()
+        caller.request("INVITE", "real", ua.port, SDP)
+        ok = (await caller.finals(0.3))["real"]
+        assert ok.status == 200, "not refused"
+        assert calls[0].end_reason == "no_ack", "the oldest waiting call was dropped"
+        assert calls[1].state == "answered" and calls[2].state == "answered"
+        while True:  # what was sent before the drop
+            try:
+                silent[0].sock.recv(65535)
+            except BlockingIOError:
+                break
+        late = await silent[0].finals(0.6)
+        assert "silent-0" not in late, "no BYE, and its 200 is not repeated any more"
+        assert "silent-1" in await silent[1].finals(0.6), "(the other's 200 still repeats)"
+    finally:
+        for raw in (*silent, caller):
+            raw.close()

@@ -14,8 +14,11 @@ out-of-dialog INVITE; the policy is plain counters, no I/O, O(1) per INVITE:
   the attacks found two addresses that never ACK filling every slot for Timer H's 32 s,
   over and over. A pending call has not shown that its source even receives our
   answers (UDP sources are forged at will), so such calls may hold at most
-  ``max_pending_per_source`` each and half of ``max_calls`` together: the other half
-  is always there for callers who answer.
+  ``max_pending_per_source`` each and half of ``max_calls`` together. When that half
+  is full (forged sources, many of them), a new INVITE is not refused: the user agent
+  drops the oldest call still waiting for its ACK (:meth:`pending_full`; like a SYN
+  queue). A real caller ACKs within a round trip, so only a flood of hundreds of
+  INVITEs a second from many sources could push it out first.
 
 The ban counts refusals until the source has been quiet long enough to refill its
 bucket, not until its next admitted INVITE: a flood at five times the rate gets one in
@@ -115,11 +118,15 @@ class SipAdmission:
         if limits.max_calls_per_source and entry.calls >= limits.max_calls_per_source:
             return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
         pending_cap = limits.max_pending_per_source
-        if (pending_cap and entry.pending >= pending_cap) or (
-            limits.max_calls and self.pending >= max(1, limits.max_calls // 2)
-        ):
+        if pending_cap and entry.pending >= pending_cap:
             return Refusal(503, "Service Unavailable (calls not answered)", limits.busy_retry_after)
         return None
+
+    def pending_full(self) -> bool:
+        """Calls waiting for their ACK hold half of ``max_calls``: one must go (the
+        oldest) before a new INVITE becomes a call."""
+        cap = self.limits.max_calls
+        return bool(cap) and self.pending >= max(1, cap // 2)
 
     def started(self, source: str) -> None:
         """An admitted INVITE became a call (pending until :meth:`confirmed`)."""

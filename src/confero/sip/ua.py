@@ -146,6 +146,7 @@ class SipCall:
         if self.state == "answered":
             self.state = "confirmed"
             self.confirmed.set()
+            self.ua._pending.pop(self, None)
             if self.incoming and self.ua.admission is not None:
                 self.ua.admission.confirmed(self.peer.address[0])
 
@@ -165,6 +166,13 @@ class SipCall:
             self.hangup("no_answer")  # 13.3.1.4: an answer we cannot take ends in BYE
             return
         self.remote_sdp = body
+
+    def give_up(self) -> None:
+        """Dropped before its ACK to make room for a new caller (sip/admission.py): as
+        timer H, but without a BYE to an address that never showed it hears us."""
+        if self.server_txn is not None:
+            self.server_txn.terminate()
+        self._end("no_ack")
 
     def _no_ack(self) -> None:
         """§13.3.1.4: no ACK for our 2xx: the call is dead; say BYE to be sure."""
@@ -299,6 +307,8 @@ class UserAgent:
         self.on_invite: IncomingHandler | None = None
         self._dialogs: dict[tuple[str, str, str], SipCall] = {}
         self._calls: set[SipCall] = set()
+        #: incoming calls not yet ACKed, oldest first (admission drops the oldest)
+        self._pending: dict[SipCall, None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         #: admission control of new INVITEs (issue 14); None: every INVITE is taken
         self.admission: SipAdmission | None = None
@@ -330,11 +340,20 @@ class UserAgent:
         return [("Contact", contact), ("Allow", ALLOW), ("Server", USER_AGENT)]
 
     def _forget(self, call: SipCall) -> None:
+        self._pending.pop(call, None)
         if call in self._calls:
             self._calls.discard(call)
             if call.incoming and self.admission is not None:
                 confirmed = call.confirmed.is_set()
                 self.admission.ended(call.peer.address[0], confirmed=confirmed)
+
+    def _drop_oldest_unacked(self) -> None:
+        """The calls waiting for their ACK hold their half of the places: the oldest
+        answered one goes (its source had a whole round trip and more to ACK)."""
+        oldest = next((c for c in self._pending if c.state == "answered"), None)
+        if oldest is not None:
+            log.info("call %s dropped before its ACK: pending calls full", oldest.call_id)
+            oldest.give_up()
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -395,6 +414,8 @@ class UserAgent:
             )
             txn.terminate()
             return
+        if self.admission is not None and self.admission.pending_full():
+            self._drop_oldest_unacked()
         # no body: a late offer (the phone layer's SDP in our 200 is the offer)
         call = SipCall(self, request, txn.peer, incoming=True)
         call.server_txn = txn
@@ -403,6 +424,7 @@ class UserAgent:
             txn.reply(480)
             return
         self._calls.add(call)
+        self._pending[call] = None
         if self.admission is not None:
             self.admission.started(source)
         try:
