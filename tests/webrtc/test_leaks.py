@@ -211,6 +211,32 @@ async def test_a_new_invite_link_closes_the_pages_of_guests_who_have_not_joined(
     assert (await joined.expect("result", ref="c"))["ok"] is True
 
 
+async def test_a_new_invite_link_also_clears_strangers_knocking_at_a_locked_room(
+    served: Served, http: httpx.AsyncClient, browsers: list[Browser]
+) -> None:
+    """The rerun's lobby variant: 300 knockers kept their sockets and their knock
+    through a new link; now their pages close and the lobby empties."""
+    owner = await make_user(served.services, http, "ann@example.org", "Ann Owner")
+    made = await room_of(http, owner)
+    room = await stored(served, made["id"])
+    host = Browser(served.ws_url(room), cookie=await cookie(served.services, owner))
+    knocker = Browser(served.ws_url(room))
+    browsers += [host, knocker]
+    await host.connect()
+    await host.join("Ann Owner")
+    await host.send(type="command", command="lock", ref="lock")
+    assert (await host.expect("result", ref="lock"))["ok"] is True
+    await knocker.connect()
+    await knocker.send(type="join", name="Stranger")
+    await knocker.expect("lobby")
+    await eventually(lambda: len(served.services.conferences.snapshot(room)["lobby"]) == 1, 5)
+    replaced = await http.post(f"/api/v1/rooms/{room.id}/invite-link", headers=owner.headers)
+    assert replaced.status_code == 200, replaced.text
+    assert await closed_with(knocker) == 4404
+    await eventually(lambda: served.services.conferences.snapshot(room)["lobby"] == [], 5)
+    assert host.ws.close_code is None, "the owner stays"
+
+
 # ------------------------------------------------------------------ chat floods
 async def test_one_account_is_limited_across_sockets_and_rest(
     served: Served, http: httpx.AsyncClient, browsers: list[Browser]

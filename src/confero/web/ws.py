@@ -42,9 +42,9 @@ class Signaling(Protocol):
         web/content_access.py)."""
         ...
 
-    def close_strangers(self, room_id: str) -> int:
-        """Close the sockets of guests who have not joined: the invite link they came
-        through was replaced (issue 14). Returns how many."""
+    def close_strangers(self, room_id: str) -> list[str]:
+        """Close the sockets of guests who are not in the meeting: the invite link they
+        came through was replaced (issue 14). Returns the lobby ids of the knockers."""
         ...
 
     def close_sockets(self, room_id: str, account_id: str | None = None) -> int:

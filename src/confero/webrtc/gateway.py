@@ -401,19 +401,24 @@ class BrowserGateway:
             return session.id, live.display_name, live.role is Role.MODERATOR
         return None
 
-    def close_strangers(self, room_id: str) -> int:
-        """Close the sockets of guests who have not joined (issue 14's rerun): they came
-        through an invite link that has just been replaced, and would otherwise keep
-        their place (and their pre-join chat) for ever. Joined guests stay in the
-        meeting; a moderator removes them."""
+    def close_strangers(self, room_id: str) -> list[str]:
+        """Close the sockets of guests who are not in the meeting (issue 14's rerun):
+        they came through an invite link that has just been replaced, and would
+        otherwise keep their place, their pre-join chat and their knock for ever.
+        Returns the lobby ids of those who were knocking (the caller denies them).
+        Joined guests stay in the meeting; a moderator removes them."""
         closing = [
             v
             for v in self.visitors.get(room_id, set())
-            if not v.sees_accounts and v.participant is None
+            if not v.sees_accounts
+            and (
+                v.participant is None
+                or self.conferences.participant(room_id, v.participant.id) is None
+            )
         ]
         for v in closing:
             self._shut(v)
-        return len(closing)
+        return [v.participant.id for v in closing if v.participant is not None]
 
     def close_sockets(self, room_id: str, account_id: str | None = None) -> int:
         """Close the room's sockets, or one account's among them (issue 14): a deleted

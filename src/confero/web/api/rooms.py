@@ -244,7 +244,7 @@ async def _revoke(
         signaling.close_sockets(room.id, member_id)
     if member_id != account.id:
         room = await svc.rooms.new_invite_link(account, room.id)
-        _close_strangers(request, room.id)
+        await _close_strangers(request, svc, room)
     return room
 
 
@@ -306,11 +306,16 @@ async def new_invite_link(
     """A fresh invite link (owner or moderators); the old one stops opening the room,
     and the guests it let in who have not joined lose their pages (issue 14)."""
     room = await svc.rooms.new_invite_link(account, room_id)
-    _close_strangers(request, room.id)
+    await _close_strangers(request, svc, room)
     return RoomOut.full(room, account, svc)
 
 
-def _close_strangers(request: Request, room_id: str) -> None:
+async def _close_strangers(request: Request, svc: Services, room: Room) -> None:
+    """The pages the old link opened close, and those knocking leave the lobby."""
     signaling = getattr(request.app.state, "signaling", None)
-    if signaling is not None:
-        signaling.close_strangers(room_id)
+    if signaling is None:
+        return
+    for lobby_id in signaling.close_strangers(room.id):
+        deny = build_command("deny", by=None, by_role=Role.MODERATOR, target=lobby_id)
+        with contextlib.suppress(DomainError):  # admitted or gone meanwhile
+            await svc.conferences.command(room, deny)
