@@ -9,7 +9,7 @@ ifeq ($(CI),true)
 export CONFERO_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 endif
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench soak clean
 
 $(PY):
 	scripts/system-deps.sh base
@@ -28,19 +28,25 @@ run: install
 	$(VENV)/bin/confero serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests $(wildcard bench)
+	$(VENV)/bin/ruff check src tests $(wildcard bench) soak
 
 typecheck: install
 	$(VENV)/bin/mypy
 
 test: install
 	scripts/system-deps.sh test
-	$(VENV)/bin/ruff check src tests $(wildcard bench)
+	$(VENV)/bin/ruff check src tests $(wildcard bench) soak
 	$(VENV)/bin/mypy
 	scripts/test-shards.sh $(PY)
 
 bench: install
 	$(PY) -m bench
+
+# The soak and fault suite (issue 14; about 20 minutes, wants the machine to itself):
+# figures for docs/RELIABILITY.md. SOAK_ARGS picks parts, e.g. SOAK_ARGS="crash attacks".
+soak: install
+	scripts/system-deps.sh test
+	$(PY) -m soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,176 @@
+"""One ``confero serve`` as an operator runs it, in its own process (the soak measures the
+whole server, not a piece of it in the runner's event loop): its own data directory,
+HTTP and SIP ports, optionally pinned to a CPU with ``taskset``; accounts and rooms made
+with the ``confero`` CLI before it starts; ``kill -9`` and a restart on the same data."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+PASSWORD = "soak-password-1"
+
+
+def free_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 (HTTP and SIP)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            try:
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    number: str
+    pin: str
+    admin_pin: str
+
+
+@dataclass
+class Server:
+    """A server on ``data_dir``; ``env`` adds ``CONFERO_*`` settings to the defaults."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    cpu: int | None = None
+    http_port: int = field(default_factory=free_port)
+    sip_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CONFERO_DATA_DIR": str(self.data_dir),
+            "CONFERO_DATABASE_URL": "",
+            "CONFERO_HTTP_PORT": str(self.http_port),
+            "CONFERO_SIP_PORT": str(self.sip_port),
+            "CONFERO_LOG_LEVEL": "warning",
+            **self.env,
+        }
+
+    def cli(self, *args: str) -> str:
+        """``confero ARGS`` on this server's data; its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "confero.cli", *args],
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"confero {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def create_owner(self, email: str) -> None:
+        self.cli("admin", "create", "--email", email, "--password", PASSWORD)
+
+    def create_room(self, owner: str, name: str, capacity: int) -> Room:
+        out = self.cli(
+            "room", "create", "--owner", owner, "--name", name, "--capacity", str(capacity)
+        )
+        found = re.search(r"room (\S+): .* number (\d+) PIN (\d+) admin PIN (\d+)", out)
+        if found is None:
+            raise RuntimeError(f"unexpected output of room create: {out}")
+        return Room(*found.groups())
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "confero.cli", "serve"]
+        if self.cpu is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", str(self.cpu), *command]
+        with self.log_path.open("ab") as log:
+            log.write(f"--- start {self.starts + 1}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                command, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log()}")
+            try:
+                if httpx.get(f"{self.base}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not answer within {timeout} s: {self.log()}")
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown code runs (the crash the soak survives)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+    def health(self) -> dict[str, object]:
+        answer = httpx.get(f"{self.base}/api/health", timeout=10)
+        answer.raise_for_status()
+        result: dict[str, object] = answer.json()
+        return result
+
+    def rss_mb(self) -> float:
+        """The server's resident memory, from /proc."""
+        if self.process is None:
+            return 0.0
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU the server has used, from /proc."""
+        if self.process is None:
+            return 0.0
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except FileNotFoundError:
+            return ""
+
+    def tracebacks(self) -> int:
+        try:
+            return self.log_path.read_text(errors="replace").count("Traceback")
+        except FileNotFoundError:
+            return 0
