@@ -69,13 +69,18 @@ def _info(cseq: int, signal_value: str) -> str:
 
 def caller_scenario(pcap: Path, pin_length: int, hold: float) -> str:
     """Access number, 1, conference number #, PIN #, # (no name), talk, hang up. The
-    number's and the PIN's digits are the CSV fields 0.. and pin_length.. ."""
+    number's and the PIN's digits are the CSV fields 0.. and pin_length.. . A 503 at
+    the door (admission shedding load) is ACKed and logged as refused, not failed: the
+    soak tells calls turned away from calls broken."""
     answer = ' timeout="15000"'
+    invite = scenarios.invite_lines(scenarios.INVITE_VIA, offer=scenarios.sdp_offer())
     parts = [
-        _send("\n".join(scenarios.invite_lines(scenarios._VIA, offer=scenarios.sdp_offer()))),
+        _send("\n".join(invite)),
         _recv_response(100, optional=True, extra=answer),
         _recv_response(180, optional=True, extra=answer),
         _recv_response(183, optional=True, extra=answer),
+        '  <recv response="503" optional="true" next="refused">\n'
+        '    <action><log message="refused [call_id]"/></action>\n  </recv>\n',
         _recv_response(200, extra=' rrs="true" rtd="true"' + answer),
         _send(_in_dialog("ACK", 1), retrans=False),
         f'  <nop>\n    <action>\n      <exec play_pcap_audio="{pcap}"/>\n    </action>\n  </nop>\n',
@@ -90,7 +95,10 @@ def caller_scenario(pcap: Path, pin_length: int, hold: float) -> str:
         cseq += 1
     parts.append(_pause(hold))
     parts.append(_send(_in_dialog("BYE", cseq)))
-    parts.append(_recv_response(200, extra=' timeout="10000"'))
+    parts.append(_recv_response(200, extra=' timeout="10000" next="end"'))
+    parts.append('  <label id="refused"/>\n')
+    parts.append(_send(scenarios.ack_non_2xx(), retrans=False))
+    parts.append('  <label id="end"/>\n')
     return _scenario("confero soak caller", "".join(parts))
 
 
@@ -141,6 +149,7 @@ class SippCallers:
             "-nostdin",
             "-trace_stat", "-stf", str(self.stats_path), "-fd", "5",
             "-trace_err", "-error_file", str(self.errors_path),
+            "-trace_logs", "-log_file", str(self.workdir / "refused.log"),
             f"{self.target[0]}:{self.target[1]}",
         ]  # fmt: skip
         with (self.workdir / "stdout.log").open("wb") as out:
@@ -173,7 +182,13 @@ class SippCallers:
             "ok": "SuccessfulCall(C)",
             "failed": "FailedCall(C)",
         }
-        return {k: int(last.get(v, "0") or 0) for k, v in names.items()}
+        counts = {k: int(last.get(v, "0") or 0) for k, v in names.items()}
+        try:
+            log = (self.workdir / "refused.log").read_text()
+        except FileNotFoundError:
+            log = ""
+        counts["refused"] = log.count("refused ")
+        return counts
 
 
 # -- what the runner watches ----------------------------------------------------------------
@@ -335,6 +350,8 @@ class IvrResult:
             f"| concurrent callers, minutes | {self.callers}, {self.minutes:g} |",
             f"| calls created / succeeded / failed | {self.calls.get('created', 0)} / "
             f"{self.calls.get('ok', 0)} / {self.calls.get('failed', 0)} |",
+            f"| of the succeeded: turned away at the door (503, load shed) | "
+            f"{self.calls.get('refused', 0)} |",
             f"| sipp exit codes | {', '.join(map(str, self.sipp_exit))} |",
             f"| callers seen in rooms (per 30 s sample, steady state) | {sample} |",
             f"| media ticks / late > 5 ms / late > 20 ms | {self.ticks} / {self.late_5ms} "

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     #: Calls answered and not yet ACKed from one source (a caller that never ACKs has
     #: not shown it receives our answers); together they hold at most half the total.
     sip_max_pending_per_source: int = Field(default=10, ge=0, le=100_000)
+    #: New calls get 503 while the media tick runs this late on average over the last
+    #: second (ms): the node is past its capacity (issue 14's soak); 0: never.
+    sip_overload_lag_ms: float = Field(default=10.0, ge=0, le=10_000)
     sip_invite_rate: float = Field(default=20.0, ge=0, le=100_000)
     sip_invite_burst: int = Field(default=40, ge=1, le=100_000)
     sip_invite_ban: float = Field(default=60.0, ge=0, le=86400)

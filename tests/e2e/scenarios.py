@@ -81,6 +81,27 @@ def invite_lines(via: str, *, offer: str | None, extra: tuple[str, ...] = ()) ->
     ]
 
 
+#: A Via whose branch stays the INVITE's: the ACK of a non-2xx (and a CANCEL) reuse it.
+INVITE_VIA = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-i"
+
+
+def ack_non_2xx(via: str = INVITE_VIA) -> str:
+    """The ACK of a final non-2xx answer to the INVITE sent with ``via`` (same branch,
+    RFC 3261 17.1.1.3), e.g. a 503 from admission control."""
+    return "\n".join(
+        [
+            "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+            via,
+            _FROM,
+            _TO + "[peer_tag_param]",
+            "Call-ID: [call_id]",
+            "CSeq: 1 ACK",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+        ]
+    )
+
+
 def _scenario(name: str, body: str) -> str:
     return f"{_HEAD}<scenario name={quoteattr(name)}>\n{body}</scenario>\n"
 

@@ -18,7 +18,7 @@ from confero.domain.rooms import Room
 from confero.phone.stack import PhoneStack
 from confero.sip.message import Response, parse
 from tests.e2e import scenarios
-from tests.e2e.scenarios import _FROM, _TO, _in_dialog, _recv_response, _scenario, _send
+from tests.e2e.scenarios import _in_dialog, _recv_response, _scenario, _send
 from tests.e2e.sipp import Sipp
 from tests.phone.support import join
 
@@ -39,20 +39,7 @@ def settings(tmp_path: Path) -> Settings:
 def flood_scenario() -> str:
     """INVITE; a 503 or 403 is ACKed (same branch) and that is all; a 200 is ACKed and
     hung up at once."""
-    via = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-i"
-    invite = "\n".join(scenarios.invite_lines(via, offer=scenarios.sdp_offer()))
-    ack_refusal = "\n".join(
-        [
-            "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-            via,
-            _FROM,
-            _TO + "[peer_tag_param]",
-            "Call-ID: [call_id]",
-            "CSeq: 1 ACK",
-            "Max-Forwards: 70",
-            "Content-Length: 0",
-        ]
-    )
+    invite = "\n".join(scenarios.invite_lines(scenarios.INVITE_VIA, offer=scenarios.sdp_offer()))
     parts = [
         _send(invite),
         _recv_response(100, optional=True),
@@ -64,7 +51,7 @@ def flood_scenario() -> str:
         _send(_in_dialog("BYE", 2)),
         _recv_response(200, extra=' next="end"'),
         '  <label id="refused"/>\n',
-        _send(ack_refusal, retrans=False),
+        _send(scenarios.ack_non_2xx(), retrans=False),
         '  <label id="end"/>\n',
     ]
     return _scenario("confero invite flood", "".join(parts))

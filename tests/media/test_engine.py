@@ -236,3 +236,16 @@ async def test_a_stalled_loop_shows_as_late_ticks(engine: MediaEngine) -> None:
     assert engine.stats.late_20ms > before
     assert engine.stats.late >= engine.stats.late_20ms
     assert engine.stats.max_late >= 0.04
+
+
+async def test_the_lag_follows_a_loop_that_falls_behind_and_recovers(engine: MediaEngine) -> None:
+    """``lag`` (what SIP admission sheds new calls on) rises while the loop is kept busy
+    past the tick and falls back once it is free again."""
+    await asyncio.sleep(0.3)
+    assert engine.stats.lag < 0.005
+    for _ in range(25):  # half a second of a loop that is 30 ms busy per 20 ms tick
+        time.sleep(0.03)  # noqa: ASYNC251 (an overloaded loop, on purpose)
+        await asyncio.sleep(0)
+    assert engine.stats.lag > 0.01
+    await asyncio.sleep(2.0)
+    assert engine.stats.lag < 0.005

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from confero.config import Settings
+from confero.media.engine import MediaEngine
 from confero.phone.stack import admission, machine_max_calls
 from confero.sip.admission import AdmissionLimits, SipAdmission
 from confero.sip.message import Response, parse
@@ -108,6 +109,28 @@ def test_a_flood_that_gets_some_through_still_ends_in_a_ban() -> None:
     assert any(a is None for a in answers[5:]), "the rate still lets some through"
     banned = [a for a in answers if a is not None and a.status == 403]
     assert banned, "and the source is banned"
+
+
+def test_an_overloaded_node_sheds_new_calls_and_keeps_its_own() -> None:
+    busy = [False]
+    policy = SipAdmission(AdmissionLimits(max_calls=10), Clock(), overloaded=lambda: busy[0])
+    assert policy.check("10.0.0.1") is None
+    policy.started("10.0.0.1")
+    busy[0] = True
+    shed = policy.check("10.0.0.2")
+    assert shed is not None and shed.status == 503 and "overloaded" in shed.reason
+    assert shed.retry_after > 0 and policy.calls == 1, "the call already in is untouched"
+    busy[0] = False
+    assert policy.check("10.0.0.2") is None
+
+
+def test_the_phone_stack_sheds_on_the_media_ticks_lag() -> None:
+    engine = MediaEngine()
+    policy = admission(Settings(sip_overload_lag_ms=10), engine)
+    assert policy.overloaded is not None and not policy.overloaded()
+    engine.stats.lag = 0.015
+    assert policy.overloaded()
+    assert admission(Settings(sip_overload_lag_ms=0), engine).overloaded is None
 
 
 def test_the_table_of_sources_is_bounded() -> None:

@@ -34,6 +34,8 @@ Frame = npt.NDArray[np.int16]
 TICK = 0.020
 LATE = 0.005
 VERY_LATE = 0.020
+#: Weight of one tick in ``TickStats.lag`` (about a second of ticks)
+LAG_WEIGHT = 0.02
 
 
 #: A phone leg's codec (G.711, G.722, Opus for SIP) or a browser's Opus.
@@ -77,6 +79,10 @@ class TickStats:
     late_20ms: int = 0
     max_late: float = 0.0
     busy: float = 0.0
+    #: How late ticks start, averaged over about the last second (seconds): the event
+    #: loop's lag, which SIP admission sheds new calls on (issue 14's soak: past the
+    #: core's capacity everything queues, database sessions time out and calls fail).
+    lag: float = 0.0
 
 
 @dataclass
@@ -206,6 +212,7 @@ class MediaEngine:
             if late > VERY_LATE:
                 self.stats.late_20ms += 1
             self.stats.max_late = max(self.stats.max_late, late)
+            self.stats.lag += (late - self.stats.lag) * LAG_WEIGHT
             started = time.perf_counter()
             self.tick(time.monotonic())
             self.stats.busy += time.perf_counter() - started

@@ -41,9 +41,10 @@ def machine_max_calls(cpus: int | None = None) -> int:
     return max(200, min(2000, 100 * (cpus or os.cpu_count() or 1)))
 
 
-def admission(settings: Settings) -> SipAdmission:
-    """The SIP admission policy of ``CONFERO_SIP_MAX_CALLS*`` and ``..._INVITE_*``."""
-    return SipAdmission(
+def admission(settings: Settings, engine: MediaEngine | None = None) -> SipAdmission:
+    """The SIP admission policy of ``CONFERO_SIP_MAX_CALLS*`` and ``..._INVITE_*``;
+    with ``engine``, new calls are shed while its tick lags (``..._OVERLOAD_LAG_MS``)."""
+    policy = SipAdmission(
         AdmissionLimits(
             max_calls=settings.sip_max_calls or machine_max_calls(),
             max_calls_per_source=settings.sip_max_calls_per_source,
@@ -54,6 +55,11 @@ def admission(settings: Settings) -> SipAdmission:
             ban_seconds=settings.sip_invite_ban,
         )
     )
+    threshold = settings.sip_overload_lag_ms / 1000
+    if engine is not None and threshold > 0:
+        stats = engine.stats
+        policy.overloaded = lambda: stats.lag > threshold
+    return policy
 
 
 @dataclass
@@ -70,11 +76,11 @@ class PhoneStack:
         cls, services: Services, settings: Settings, engine: MediaEngine | None = None
     ) -> PhoneStack:
         ua = UserAgent(settings.sip_host, settings.sip_port)
-        ua.admission = admission(settings)
         trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
         credentials = trunk_credentials(settings)
         owns_engine = engine is None
         engine = engine or MediaEngine()
+        ua.admission = admission(settings, engine)
         bridge = PhoneBridge(
             ua,
             engine,

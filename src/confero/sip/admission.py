@@ -20,6 +20,11 @@ out-of-dialog INVITE; the policy is plain counters, no I/O, O(1) per INVITE:
   queue). A real caller ACKs within a round trip, so only a flood of hundreds of
   INVITEs a second from many sources could push it out first.
 
+Overload (the soak of issue 14): past what the core can carry, everything queues behind
+the media tick, database sessions wait out the pool's 30 s and calls fail mid-IVR. The
+node tells the policy when its event loop lags (``overloaded``, the media tick's
+recent lateness) and new INVITEs get 503 then, so the calls already in stay whole.
+
 The ban counts refusals until the source has been quiet long enough to refill its
 bucket, not until its next admitted INVITE: a flood at five times the rate gets one in
 five through, and must still end in a ban.
@@ -84,6 +89,8 @@ class SipAdmission:
     calls: int = 0
     #: calls started and not yet confirmed (ACKed)
     pending: int = 0
+    #: True while the node cannot take more work (set by the phone stack)
+    overloaded: Callable[[], bool] | None = None
     _sources: dict[str, _Source] = field(default_factory=dict)
 
     def check(self, source: str) -> Refusal | None:
@@ -113,6 +120,8 @@ class SipAdmission:
                 wait = math.ceil((1.0 - entry.tokens) / limits.invite_rate)
                 return Refusal(503, "Service Unavailable (too many calls)", max(1, wait))
             entry.tokens -= 1.0
+        if self.overloaded is not None and self.overloaded():
+            return Refusal(503, "Service Unavailable (overloaded)", limits.busy_retry_after)
         if limits.max_calls and self.calls >= limits.max_calls:
             return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
         if limits.max_calls_per_source and entry.calls >= limits.max_calls_per_source:
