@@ -11,14 +11,36 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpx
 
 from soak.server import Server
 
 
+class _Background:
+    """A sampler's thread: started on ``with``, stopped and joined on leaving it."""
+
+    _stop: threading.Event
+    _thread: threading.Thread | None
+    join_timeout: float = 5.0
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.join_timeout)
+
+
 @dataclass
-class HealthProbe:
+class HealthProbe(_Background):
     """Times ``GET /api/health`` every ``interval`` seconds from its own thread."""
 
     base: str
@@ -28,6 +50,9 @@ class HealthProbe:
     failures: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self.join_timeout = self.timeout + 5
 
     def _run(self) -> None:
         curl = shutil.which("curl")
@@ -74,16 +99,6 @@ class HealthProbe:
         except httpx.HTTPError as exc:
             self.failures.append(type(exc).__name__)
 
-    def __enter__(self) -> HealthProbe:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(self.timeout + 5)
-
     @property
     def worst(self) -> float:
         return max(self.latencies, default=float("nan"))
@@ -98,7 +113,7 @@ class HealthProbe:
 
 
 @dataclass
-class RssSampler:
+class RssSampler(_Background):
     """Samples the server's resident memory every 50 ms from its own thread."""
 
     server: Server
@@ -111,13 +126,3 @@ class RssSampler:
             with contextlib.suppress(OSError, ValueError):
                 self.peak = max(self.peak, self.server.rss_mb())
             self._stop.wait(0.05)
-
-    def __enter__(self) -> RssSampler:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)

@@ -301,18 +301,7 @@ def cancel_before_answer(
             "Content-Length: 0",
         ]
     )
-    ack = "\n".join(
-        [
-            "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-            via,
-            _FROM,
-            _TO + "[peer_tag_param]",
-            "Call-ID: [call_id]",
-            "CSeq: 1 ACK",
-            "Max-Forwards: 70",
-            "Content-Length: 0",
-        ]
-    )
+    ack = ack_non_2xx(via)
     ringing = f' timeout="{ring}" ontimeout="cancel"'
     timeout = f' timeout="{round(answer_timeout * 1000)}"'
     parts = [

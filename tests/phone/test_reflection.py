@@ -113,6 +113,19 @@ class RawCaller:
             f"Call-ID: {ok.call_id}\nCSeq: {cseq} {method}\nMax-Forwards: 70\n"
         )
 
+    async def answered(self, call_id: str, body: bytes) -> Response:
+        """INVITE, its 200, our ACK: the call is up."""
+        self.invite(call_id, body)
+        ok = (await self.until(2, "200"))[-1]
+        assert isinstance(ok, Response)
+        self.in_dialog("ACK", ok, 1)
+        return ok
+
+    async def hang_up(self, ok: Response, phone: PhoneStack) -> None:
+        self.in_dialog("BYE", ok, 2)
+        await self.until(2, "200")
+        await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)
+
     async def recv(self, seconds: float) -> Response | Request:
         loop = asyncio.get_running_loop()
         return parse(await asyncio.wait_for(loop.sock_recv(self.sock, 65535), seconds))
@@ -159,14 +172,9 @@ async def test_an_invite_naming_another_address_sends_it_nothing_until_its_ack(
         assert (reflector.rtp.got, reflector.rtcp.got) == (0, 0), "nothing reflected"
         await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)
 
-        raw.invite("acked", _sdp("127.0.0.1", reflector.port))
-        ok = (await raw.until(2, "200"))[-1]
-        assert isinstance(ok, Response)
-        raw.in_dialog("ACK", ok, 1)
+        ok = await raw.answered("acked", _sdp("127.0.0.1", reflector.port))
         await eventually(lambda: reflector.rtp.got > 10, 3)  # the welcome prompt
-        raw.in_dialog("BYE", ok, 2)
-        await raw.until(2, "200")
-        await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)
+        await raw.hang_up(ok, phone)
     finally:
         raw.close()
         reflector.close()
@@ -181,19 +189,14 @@ async def test_an_acked_call_sends_nothing_to_another_host_until_it_hears_from_i
     reflector, raw = Reflector("127.0.0.3"), RawCaller(phone.ua.port)
     await reflector.open()
     try:
-        raw.invite("elsewhere", _sdp("127.0.0.3", reflector.port))
-        ok = (await raw.until(2, "200"))[-1]
-        assert isinstance(ok, Response)
-        raw.in_dialog("ACK", ok, 1)
+        ok = await raw.answered("elsewhere", _sdp("127.0.0.3", reflector.port))
         await asyncio.sleep(1.5)  # the welcome prompt plays meanwhile
         assert (reflector.rtp.got, reflector.rtcp.got) == (0, 0), "nothing reflected"
         (call,) = phone.bridge.calls
         packet = RtpSender(0).next(b"\xff" * 160, 160).to_bytes()
         reflector.send(packet, ("127.0.0.1", call.leg.local_port))  # its own RTP
         await eventually(lambda: reflector.rtp.got > 10, 3)  # now it hears the prompt
-        raw.in_dialog("BYE", ok, 2)
-        await raw.until(2, "200")
-        await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)
+        await raw.hang_up(ok, phone)
     finally:
         raw.close()
         reflector.close()
