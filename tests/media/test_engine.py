@@ -242,10 +242,10 @@ async def test_the_lag_follows_a_loop_that_falls_behind_and_recovers(engine: Med
     """``lag`` (what SIP admission sheds new calls on) rises while the loop is kept busy
     past the tick and falls back once it is free again."""
     await asyncio.sleep(0.3)
-    assert engine.stats.lag < 0.005
     for _ in range(25):  # half a second of a loop that is 30 ms busy per 20 ms tick
         time.sleep(0.03)  # noqa: ASYNC251 (an overloaded loop, on purpose)
         await asyncio.sleep(0)
-    assert engine.stats.lag > 0.01
+    peak = engine.stats.lag
+    assert peak > 0.01
     await asyncio.sleep(2.0)
-    assert engine.stats.lag < 0.005
+    assert engine.stats.lag < peak / 2, "a free loop brings it down within seconds"
