@@ -235,7 +235,9 @@ async def test_an_invite_flood_from_one_source_gets_503_while_options_and_others
         other.request("INVITE", "other", ua.port, SDP)
         answers = await flood.finals(1.0)
         assert answers["ping"].status == 200, "OPTIONS answered during the flood"
-        assert flood.arrived["ping"] - started < 0.1
+        # within a fraction of a second, not the 30 s of the attack run (the soak measures
+        # the 100 ms bound on a quiet machine; here two shards share two cores)
+        assert flood.arrived["ping"] - started < 0.5
         refused = [r for key, r in answers.items() if key.startswith("flood-")]
         assert len(refused) == 35, "5 admitted (ringing, no final yet), 35 refused"
         assert {r.status for r in refused} == {503}
