@@ -7,6 +7,7 @@ creates the first admin on first start, and runs the HTTP server on uvloop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,6 +265,16 @@ def http_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     )
 
 
+def settle_heap() -> None:
+    """Everything built at start-up lives as long as the process: move it out of the
+    garbage collector's reach (``gc.freeze``). Its full collections walk every tracked
+    object and stop the event loop meanwhile (20-160 ms seen): in 3 minutes of the
+    120-caller soak 51 media ticks were late by more than 20 ms, 17 with the heap frozen
+    (issue 14)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     services = await build(settings)
     first = await first_start(services, settings)
@@ -277,6 +288,7 @@ async def serve(settings: Settings) -> None:
     )
     server = uvicorn.Server(http_config(app, settings))
     await node.start()
+    settle_heap()
     phone = node.phone
     if first is not None:
         print(
