@@ -214,6 +214,11 @@ class DtmfReceiver:
             duration = (active.offset + active.duration) / self.clock_rate
             out.append(DtmfDigit(digit, duration, start, ended_by))
 
+    @property
+    def pending(self) -> bool:
+        """A key is down (an event in progress): ``poll`` may end it."""
+        return self._active is not None
+
     def poll(self, now: float) -> list[DtmfDigit]:
         """End the event in progress if its packets stopped coming."""
         out: list[DtmfDigit] = []

@@ -167,6 +167,8 @@ class G711Codec:
 
     def decode(self, payload: bytes | bytearray | memoryview | UInt8Array) -> Int16Array:
         """Code bytes to linear int16 samples."""
+        if isinstance(payload, bytes):  # an RTP payload: the per-packet case
+            return self.decode_table.take(np.frombuffer(payload, np.uint8))
         return self.decode_table[_codes(payload)]
 
     def silence(self, samples: int) -> bytes:

@@ -69,6 +69,16 @@ _RECENT: Final = 128  # played sequence numbers remembered to recognise duplicat
 _QUIET_PEAK: Final = 1000  # a frame peaking below this (about -30 dBFS) is dropped first
 
 
+def _quantile(values: npt.NDArray[np.float64], q: float) -> float:
+    """``np.quantile(values, q)`` (linear interpolation) by partial sort: the same
+    figure at a fifth of the cost, for every leg twice a second (issue 15)."""
+    position = q * (values.size - 1)
+    lo = int(position)
+    hi = min(lo + 1, values.size - 1)
+    part = np.partition(values, (lo, hi))
+    return float(part[lo] + (part[hi] - part[lo]) * (position - lo))
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One tick's worth of audio from a leg."""
@@ -201,12 +211,16 @@ class JitterBuffer:
             self._record_transit(transit)
             self._raise_target(transit)
             return False
-        self._ts.extend(packet.timestamp)
-        self._seq.extend(packet.sequence)
+        self._ts.see(ts)
+        self._seq.see(seq)
         if self._base is None or transit < self._base:
             self._base = transit
         self._record_transit(transit)
-        bisect.insort(self._keys, ts)
+        keys = self._keys
+        if not keys or ts > keys[-1]:
+            keys.append(ts)  # in order: nearly every packet
+        else:
+            bisect.insort(keys, ts)
         self._entries[ts] = _Entry(ts, seq, packet.marker, packet.payload)
         self._buffered_seqs.add(seq)
         self.stats.received += 1
@@ -233,7 +247,10 @@ class JitterBuffer:
 
     def _drop(self, ts: int) -> None:
         entry = self._entries.pop(ts)
-        self._keys.remove(ts)
+        if self._keys[0] == ts:
+            del self._keys[0]
+        else:
+            self._keys.remove(ts)
         self._buffered_seqs.discard(entry.sequence)
 
     def _record_transit(self, transit: float) -> None:
@@ -248,7 +265,7 @@ class JitterBuffer:
     def _retarget(self) -> None:
         transits = self._window[: self._filled]
         self._base = float(transits.min())
-        relative = float(np.quantile(transits - self._base, self.quantile))
+        relative = _quantile(transits - self._base, self.quantile)
         desired = self._clamp(relative + self.frame_samples / self.clock_rate)
         if desired >= self.target_delay:
             self.target_delay = desired
@@ -341,6 +358,20 @@ class JitterBuffer:
         f = self.frame_samples
         r = self.samples_per_unit
         start = self._position
+        if self._carry is None and self._keys and self._keys[0] == start:
+            # the usual case, one whole packet due now: no gap, nothing carried over
+            entry = self._entries[start]
+            self._drop(start)
+            self._consumed(entry.sequence)
+            pcm = self._decode(entry.payload)
+            if pcm.size == f * r:
+                self._position = start + f
+                self._last_pcm = pcm
+                self._conceal_run = 0
+                self.stats.played += 1
+                return Frame(pcm, start, concealed=False)
+            if pcm.size:
+                self._carry = pcm  # a packet of another length: the general case below
         parts: list[Int16Array] = []
         need = f  # timestamp units; the carry and the parts are samples (r per unit)
         real = concealed = False

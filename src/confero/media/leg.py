@@ -204,23 +204,26 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
             return
         now = self._clock()
         verdict = self._filter.check(packet, (addr[0], addr[1]), now)
-        if not verdict.accepted:
-            self.stats.ignored += 1
-            return
-        self.last_heard = now
-        if verdict is Verdict.NEW_SOURCE:
+        if verdict is not Verdict.ACCEPT:
+            if verdict is not Verdict.NEW_SOURCE:
+                self.stats.ignored += 1
+                return
             self._jitter.reset()
             self._dtmf.reset()
+        self.last_heard = now
         latched = self._filter.address
         if latched is not None and latched != self.remote:
             self.remote = latched  # answer where the phone really is (latched, re-latched)
-        self._rtcp.on_rtp(packet, now, sampling=packet.payload_type != self.dtmf_payload_type)
         self.stats.received += 1
-        if packet.payload_type == self.dtmf_payload_type:
-            self._digits(self._dtmf.feed(packet, now))
-        elif packet.payload_type == self.codec.payload_type:
+        payload_type = packet.payload_type
+        if payload_type == self.codec.payload_type:
+            self._rtcp.on_rtp(packet, now)
             self._jitter.put(packet, now)
+        elif payload_type == self.dtmf_payload_type:
+            self._rtcp.on_rtp(packet, now, sampling=False)
+            self._digits(self._dtmf.feed(packet, now))
         else:
+            self._rtcp.on_rtp(packet, now)
             self.stats.ignored += 1
 
     def _digits(self, found: list[DtmfDigit]) -> None:
@@ -303,7 +306,8 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         now = self._clock() if now is None else now
         if self._rtcp.due(now):  # the report schedule rides the media tick: no timer
             self._send_rtcp(self._rtcp.report(now, self._sender))
-        self._digits(self._dtmf.poll(now))
+        if self._dtmf.pending:
+            self._digits(self._dtmf.poll(now))
         if self.held:  # issue 13: a leg on hold is not mixed (its music on hold unheard)
             return None
         frame = self._jitter.pop(now)
@@ -323,8 +327,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         if self._transport is None or self.remote is None or not self.sending:
             self._sender.pause(self.frame_samples)
             return
-        packet = self._sender.next(payload, self.frame_samples)
-        self._transport.sendto(packet.to_bytes(), self.remote)
+        self._transport.sendto(self._sender.pack(payload, self.frame_samples), self.remote)
         self.stats.sent += 1
 
 

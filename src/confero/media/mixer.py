@@ -146,9 +146,10 @@ class Mixer:
                 continue
             speaking[leg_id] = frame.astype(np.int32)
             leg.last_spoke = self.ticks
-        total = np.zeros(FRAME, dtype=np.int32)
-        for frame32 in speaking.values():
-            total += frame32
+        if speaking:
+            total = sum(speaking.values(), np.zeros(FRAME, dtype=np.int32))
+        else:
+            total = np.zeros(FRAME, dtype=np.int32)
         room = self.room_overlay.take()
         if self.recorders:
             # Voices only: prompts and announcements are the bridge talking, not the
@@ -158,15 +159,16 @@ class Mixer:
                 record(recorded)
 
         groups: dict[Hashable, OutputGroup] = {}
+        ticks = self.ticks
         for leg in self.legs.values():
-            own = leg.overlay.take()
+            own = leg.overlay.take() if leg.overlay._chunks else None
             if not leg.listening or leg.overlay_only:
                 base: npt.NDArray[np.int32] = np.zeros(FRAME, dtype=np.int32)
                 key: Hashable = None
             elif leg.id in speaking:
                 base = total - speaking[leg.id]
                 key = None
-            elif self.ticks - leg.last_spoke <= HANGOVER:
+            elif ticks - leg.last_spoke <= HANGOVER:
                 base = total  # just fell silent: its own stream a little longer
                 key = None
             else:

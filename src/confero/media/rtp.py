@@ -49,6 +49,10 @@ __all__ = [
 RTP_VERSION: Final = 2
 _HEADER: Final = struct.Struct("!BBHII")
 _EXT_HEADER: Final = struct.Struct("!HH")
+#: The first octet of nearly every packet: version 2, no padding, extension or CSRCs.
+_PLAIN: Final = RTP_VERSION << 6
+_new = object.__new__
+_set = object.__setattr__
 
 #: A UDP transport address as asyncio gives it: ``(host, port)``.
 Address = tuple[str, int]
@@ -116,6 +120,8 @@ class RtpPacket:
         if len(data) < _HEADER.size:
             raise RtpError(f"{len(data)} octets is shorter than the RTP header")
         b0, b1, seq, ts, ssrc = _HEADER.unpack_from(data)
+        if b0 == _PLAIN:
+            return cls._parsed(b1 & 0x7F, seq, ts, ssrc, data[12:], bool(b1 & 0x80))
         if b0 >> 6 != RTP_VERSION:
             raise RtpError(f"RTP version {b0 >> 6}, expected 2")
         end = len(data)
@@ -154,6 +160,31 @@ class RtpPacket:
             extension=extension,
             padding=padding,
         )
+
+    @classmethod
+    def _parsed(
+        cls,
+        payload_type: int,
+        sequence: int,
+        timestamp: int,
+        ssrc: int,
+        payload: bytes,
+        marker: bool,
+    ) -> RtpPacket:
+        """A packet from a plain header's fields, which are in range by construction:
+        the checks of ``__post_init__`` are skipped (issue 15: they were a tenth of a
+        phone leg's receive path)."""
+        packet = _new(cls)
+        _set(packet, "payload_type", payload_type)
+        _set(packet, "sequence", sequence)
+        _set(packet, "timestamp", timestamp)
+        _set(packet, "ssrc", ssrc)
+        _set(packet, "payload", payload)
+        _set(packet, "marker", marker)
+        _set(packet, "csrcs", ())
+        _set(packet, "extension", None)
+        _set(packet, "padding", 0)
+        return packet
 
     def to_bytes(self) -> bytes:
         """Serialize (RFC 3550 section 5.1 layout, network byte order)."""
@@ -200,9 +231,13 @@ class Unwrapper:
 
     def extend(self, value: int) -> int:
         ext = self.peek(value)
-        if self.highest is None or ext > self.highest:
-            self.highest = ext
+        self.see(ext)
         return ext
+
+    def see(self, extended: int) -> None:
+        """Record a value ``peek`` already extended (saves extending it twice)."""
+        if self.highest is None or extended > self.highest:
+            self.highest = extended
 
     def reset(self) -> None:
         self.highest = None
@@ -271,6 +306,18 @@ class RtpSender:
         self.packets_sent += 1
         self.octets_sent += len(payload)
         return packet
+
+    def pack(self, payload: bytes, samples: int) -> bytes:
+        """``next(payload, samples).to_bytes()`` without the packet object: the media
+        tick sends one of these per leg every 20 ms (issue 15)."""
+        b1 = self.payload_type | 0x80 if self._talkspurt else self.payload_type
+        data = _HEADER.pack(_PLAIN, b1, self.sequence, self.timestamp, self.ssrc) + payload
+        self._talkspurt = False
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+        return data
 
     def advance(self, samples: int) -> None:
         """Move the media clock on by ``samples`` without sending."""
