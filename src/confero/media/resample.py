@@ -82,8 +82,12 @@ def _filter(low_rate: int, factor: int) -> Float64Array:
     return h
 
 
+#: numpy scalars: Python int bounds cost a conversion per call (issue 15)
+_LOW, _HIGH = np.float32(-32768), np.float32(32767)
+
+
 def _saturate(y: npt.NDArray[np.floating]) -> Int16Array:
-    result: Int16Array = np.rint(y).clip(-32768, 32767).astype(np.int16)
+    result: Int16Array = np.rint(y).clip(_LOW, _HIGH).astype(np.int16)
     return result
 
 
