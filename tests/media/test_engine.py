@@ -249,3 +249,45 @@ async def test_the_lag_follows_a_loop_that_falls_behind_and_recovers(engine: Med
     assert peak > 0.01
     await asyncio.sleep(2.0)
     assert engine.stats.lag < peak / 2, "a free loop brings it down within seconds"
+
+
+async def test_an_all_g711_room_mixes_at_8k_and_a_wideband_leg_lifts_it_to_48k(
+    engine: MediaEngine,
+) -> None:
+    """Issue 15 P1: nothing is resampled while every leg is G.711; a G.722 caller
+    joining makes it a 48 kHz room (and its leaving a narrowband one again), and the
+    G.711 callers hear each other throughout."""
+    from confero.media.phone_codecs import G722
+
+    a, b = phone(), phone()
+    leg_a = await connect(engine, "a", a, [])
+    leg_b = await connect(engine, "b", b, [])
+    mixer = engine.mixer("room")
+    assert mixer is not None and mixer.rate == 8000
+    await talk(a, leg_a, 440, 1.0, b)
+    assert abs(detect_frequency(tail(b), 8000) - 440) < 10
+    wide = RtpAudioLeg("w", G722)
+    await wide.open("127.0.0.1")
+    engine.add_leg("room", wide)
+    assert mixer.rate == 48000
+    await talk(b, leg_b, 1000, 1.0, a)
+    assert abs(detect_frequency(tail(a), 8000) - 1000) < 10
+    assert rms(tail(a)) > 1000
+    engine.remove_leg("room", "w")
+    wide.close()
+    assert mixer.rate == 8000
+    await talk(a, leg_a, 700, 1.0, b)
+    assert abs(detect_frequency(tail(b), 8000) - 700) < 10
+    leg_a.close()
+    leg_b.close()
+
+
+async def test_a_tap_in_a_narrowband_room_gets_48k_frames(engine: MediaEngine) -> None:
+    a, b = phone(), phone()
+    leg_a = await connect(engine, "a", a, [])
+    await connect(engine, "b", b, [])
+    got: list[np.ndarray] = []
+    engine.tap("a", got.append)
+    await talk(a, leg_a, 440, 0.6, b)
+    assert got and all(f.size == 960 for f in got)
+    assert abs(detect_frequency(np.concatenate(got[-10:]), 48000) - 440) < 10

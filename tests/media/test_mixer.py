@@ -133,3 +133,41 @@ def test_a_leg_that_just_fell_silent_keeps_its_own_stream() -> None:
         assert not a_group.shared and a_group.legs == ["a"]
     groups = m.tick({"a": None, "b": None})
     assert [g.legs for g in groups if g.shared] == [["a", "b"]]
+
+
+def test_a_narrowband_room_plays_48k_prompts_and_records_at_48k() -> None:
+    """Issue 15: an all-G.711 room mixes at 8 kHz, but prompts are queued and counted
+    in 48 kHz samples as everywhere else, and the recording stays at 48 kHz."""
+    m = Mixer(rate=8000)
+    m.add_leg("caller")
+    m.add_leg("other")
+    recorded: list[npt.NDArray[np.int16]] = []
+    m.recorders.append(recorded.append)
+    m.play_to("caller", tone(1000, frames=10))
+    assert m.legs["caller"].overlay.remaining == 10 * FRAME
+    voice = (8000 * np.sin(2 * np.pi * 400 * np.arange(1600) / 8000)).astype(np.int16)
+    frames = []
+    for i in range(10):
+        out = outputs(m, {"caller": None, "other": voice[i * 160 : (i + 1) * 160]})
+        assert out["caller"].size == 160 and out["other"].size == 160
+        frames.append(out["caller"])
+    caller = np.concatenate(frames[2:])  # past the resampling filter's delay
+    spectrum = np.abs(np.fft.rfft(caller.astype(np.float64)))
+    freqs = np.fft.rfftfreq(caller.size, 1 / 8000)
+    assert spectrum[np.abs(freqs - 1000).argmin()] > 0.3 * spectrum.max()  # the prompt
+    assert spectrum[np.abs(freqs - 400).argmin()] > 0.3 * spectrum.max()  # the other's voice
+    assert m.legs["caller"].overlay.remaining == 0
+    assert all(r.size == FRAME for r in recorded)
+    assert heard(recorded[-1], 400) > 4000  # the voice, brought up to 48 kHz
+
+
+def test_a_room_changes_rate_without_losing_its_legs() -> None:
+    m = Mixer()
+    m.add_leg("a")
+    m.add_leg("b")
+    m.set_rate(8000)
+    out = outputs(m, {"a": np.full(160, 1000, np.int16), "b": None})
+    assert out["b"].size == 160 and int(out["b"][0]) == 1000
+    m.set_rate(RATE)
+    out = outputs(m, {"a": tone(1000), "b": None})
+    assert out["b"].size == FRAME and heard(out["b"], 1000) > 7000

@@ -26,9 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from confero.media.leg import SharedEncoder
-from confero.media.mixer import Mixer, MixLeg
+from confero.media.mixer import NARROW, RATE, Mixer, MixLeg
 from confero.media.opus import OpusCodec, OpusEncoder
 from confero.media.phone_codecs import PHONE_CODECS, PhoneCodec
+from confero.media.resample import Resampler
 
 Frame = npt.NDArray[np.int16]
 TICK = 0.020
@@ -49,7 +50,7 @@ class Encoder(Protocol):
     def encode(self, frame: Frame) -> bytes: ...
 
 
-def shared_encoder(codec: Codec) -> Encoder:
+def shared_encoder(codec: Codec, mix_rate: int = RATE) -> Encoder:
     """One encoder for everyone who hears the same mix in this codec.
 
     Opus keeps state: the caller keeps one encoder per (mix, codec name) from tick to
@@ -57,7 +58,12 @@ def shared_encoder(codec: Codec) -> Encoder:
     shared at all (``_OWN_STREAM``)."""
     if isinstance(codec, OpusCodec):
         return OpusEncoder(codec)
-    return SharedEncoder(codec)
+    return SharedEncoder(codec, mix_rate)
+
+
+#: Ticks between checks of a room's rate against its legs' codecs (a leg may change
+#: codec after it joined: the answer to a dial-out offer, a re-INVITE).
+RETUNE_EVERY = 50
 
 
 class AudioLeg(Protocol):
@@ -85,11 +91,32 @@ class TickStats:
     lag: float = 0.0
 
 
+def _narrowband(leg: AudioLeg) -> bool:
+    """Whether ``leg`` can be mixed at 8 kHz without losing anything: a phone leg
+    (one with ``set_mix_rate``) whose codec carries 8 kHz audio (G.711). Browsers,
+    G.722 and Opus are wideband."""
+    codec = leg.codec
+    return hasattr(leg, "set_mix_rate") and getattr(codec, "sample_rate", RATE) == NARROW
+
+
 @dataclass
 class _Room:
     mixer: Mixer = field(default_factory=Mixer)
     legs: dict[str, AudioLeg] = field(default_factory=dict)
     encoders: dict[tuple[Hashable, str], Encoder] = field(default_factory=dict)
+
+    def retune(self) -> None:
+        """Mix at 8 kHz while every leg is narrowband (issue 15 P1: nothing is
+        resampled), at 48 kHz as soon as one is not."""
+        rate = NARROW if all(_narrowband(leg) for leg in self.legs.values()) else RATE
+        if rate == self.mixer.rate:
+            return
+        self.mixer.set_rate(rate)
+        self.encoders.clear()  # their resamplers were for the old rate
+        for leg in self.legs.values():
+            set_rate = getattr(leg, "set_mix_rate", None)
+            if set_rate is not None:
+                set_rate(rate)
 
 
 class MediaEngine:
@@ -101,6 +128,8 @@ class MediaEngine:
         self._taps: dict[str, Callable[[Frame], None]] = {}
         #: leg id -> the participant it carries
         self._owners: dict[str, str] = {}
+        #: leg id -> brings a tapped leg's frames up to 48 kHz in a narrowband room
+        self._tap_up: dict[str, Resampler] = {}
 
     def add_leg(
         self, room_id: str, leg: AudioLeg, *, listening: bool = True, owner: str | None = None
@@ -111,12 +140,17 @@ class MediaEngine:
         room.legs[leg.id] = leg
         if owner is not None:
             self._owners[leg.id] = owner
+        set_rate = getattr(leg, "set_mix_rate", None)
+        if set_rate is not None:
+            set_rate(room.mixer.rate)
+        room.retune()
         return room.mixer.add_leg(leg.id, listening=listening)
 
     def remove_leg(self, room_id: str, leg_id: str) -> None:
         """The leg leaves the room's mix, with its owner and its tap."""
         self._owners.pop(leg_id, None)
         self._taps.pop(leg_id, None)
+        self._tap_up.pop(leg_id, None)
         room = self._rooms.get(room_id)
         if room is None:
             return
@@ -124,9 +158,12 @@ class MediaEngine:
         room.mixer.remove_leg(leg_id)
         if not room.legs:
             del self._rooms[room_id]
+        else:
+            room.retune()
 
     def tap(self, leg_id: str, receiver: Callable[[Frame], None] | None) -> None:
         """Hand every incoming frame of ``leg_id`` to ``receiver`` (None: stop)."""
+        self._tap_up.pop(leg_id, None)
         if receiver is None:
             self._taps.pop(leg_id, None)
         else:
@@ -161,14 +198,27 @@ class MediaEngine:
     def leg_count(self) -> int:
         return sum(len(r.legs) for r in self._rooms.values())
 
+    def _tap(self, room: _Room, inputs: dict[str, Frame | None]) -> None:
+        """Hand tapped legs' frames to their receivers, always at 48 kHz."""
+        for leg_id, frame in inputs.items():
+            tap = self._taps.get(leg_id)
+            if tap is None or frame is None:
+                continue
+            if room.mixer.rate != RATE:
+                up = self._tap_up.get(leg_id)
+                if up is None:
+                    up = self._tap_up[leg_id] = Resampler(room.mixer.rate, RATE)
+                frame = up.process(frame)
+            tap(frame)
+
     def tick(self, now: float) -> None:
+        retune = self.stats.ticks % RETUNE_EVERY == 0
         for room in list(self._rooms.values()):
+            if retune:
+                room.retune()
             inputs = {leg_id: leg.pull(now) for leg_id, leg in room.legs.items()}
             if self._taps:
-                for leg_id, frame in inputs.items():
-                    tap = self._taps.get(leg_id)
-                    if tap is not None and frame is not None:
-                        tap(frame)
+                self._tap(room, inputs)
             used: set[tuple[Hashable, str]] = set()
             for group in room.mixer.tick(inputs):
                 if not group.shared:
@@ -186,7 +236,9 @@ class MediaEngine:
                         key = (group.key, name)
                         encoder = room.encoders.get(key)
                         if encoder is None:
-                            encoder = room.encoders[key] = shared_encoder(leg.codec)
+                            encoder = room.encoders[key] = shared_encoder(
+                                leg.codec, room.mixer.rate
+                            )
                         used.add(key)
                         payloads[name] = encoder.encode(group.frame)
                     if payloads[name]:

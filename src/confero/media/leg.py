@@ -102,6 +102,8 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self._gate = SpeechGate()
         self._sender = RtpSender(codec.payload_type)
         self._transport: asyncio.DatagramTransport | None = None
+        #: The rate of the mix this leg is in (48 kHz, or 8 kHz in an all-narrowband room)
+        self.mix_rate = MIXER_RATE
         self._init_rtcp()
         self._use(codec)
 
@@ -113,12 +115,19 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
             clock_rate=codec.clock_rate,
             samples_per_unit=codec.samples_per_unit,
         )
-        self._up = Resampler(codec.sample_rate, MIXER_RATE)
-        self._down = Resampler(MIXER_RATE, codec.sample_rate)
+        self._up = _resampler(codec.sample_rate, self.mix_rate)
+        self._down = _resampler(self.mix_rate, codec.sample_rate)
         self._sender.payload_type = codec.payload_type
         self._rtcp.clock_rate = codec.clock_rate
         #: RTP timestamp units per 20 ms packet (160 for G.711 and G.722, 960 for Opus)
         self.frame_samples = codec.timestamp_step
+
+    def set_mix_rate(self, rate: int) -> None:
+        """Deliver and take frames at ``rate`` (the engine's choice for the room)."""
+        if rate != self.mix_rate:
+            self.mix_rate = rate
+            self._up = _resampler(self.codec.sample_rate, rate)
+            self._down = _resampler(rate, self.codec.sample_rate)
 
     def set_codec(self, codec: PhoneCodec) -> None:
         """Run ``codec`` from now on, on the same sockets: the answer to our offer chose
@@ -313,11 +322,11 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         frame = self._jitter.pop(now)
         if frame is None or not self._gate(frame.pcm):
             return None
-        return self._up.process(frame.pcm)
+        return frame.pcm if self._up is None else self._up.process(frame.pcm)
 
     def send_frame(self, frame: Frame) -> None:
         """Resample, encode and send this leg's own mix (mix-minus, a private prompt)."""
-        payload = self._encoder.encode(self._down.process(frame))
+        payload = self._encoder.encode(frame if self._down is None else self._down.process(frame))
         if payload:
             self.send_encoded(payload)
         else:  # an encoder filling its look-ahead (Opus): the time passes all the same
@@ -345,12 +354,17 @@ class SharedEncoder:
     """Resample and encode one shared mix once per codec (house rule 5); one stream, so
     a stateful encoder (G.722, Opus) keeps its state from frame to frame."""
 
-    def __init__(self, codec: PhoneCodec | G711Codec) -> None:
+    def __init__(self, codec: PhoneCodec | G711Codec, mix_rate: int = MIXER_RATE) -> None:
         if not isinstance(codec, PhoneCodec):
             codec = codec_for(codec.name, codec.payload_type)
         self.codec: PhoneCodec = codec
         self._encoder = codec.make_encoder()
-        self._down = Resampler(MIXER_RATE, codec.sample_rate)
+        self._down = _resampler(mix_rate, codec.sample_rate)
 
     def encode(self, frame: Frame) -> bytes:
-        return self._encoder.encode(self._down.process(frame))
+        return self._encoder.encode(frame if self._down is None else self._down.process(frame))
+
+
+def _resampler(from_rate: int, to_rate: int) -> Resampler | None:
+    """None where the rates match (a G.711 leg in a narrowband room): nothing to do."""
+    return None if from_rate == to_rate else Resampler(from_rate, to_rate)

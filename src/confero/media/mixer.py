@@ -1,4 +1,6 @@
-"""The conference mixer: one tick every 20 ms at 48 kHz (house rule 5).
+"""The conference mixer: one tick every 20 ms at 48 kHz (house rule 5), or at 8 kHz
+while every leg of the room is a narrowband phone (issue 15 P1: an all-G.711 room then
+resamples nothing; the engine picks the rate, ``set_rate``).
 
 Each tick takes at most one frame per leg (``None`` when the leg is silent, muted or its
 jitter buffer had nothing), sums the speaking frames once, and gives every listener the
@@ -10,6 +12,10 @@ encodes each group once per codec.
 Audio meant for one leg (a prompt, the ``#`` menu) is added to that leg's output only;
 audio for the whole room (an entry announcement) is added to every output. Neither
 stops the mix. A recorder hook receives the voices of every tick (no prompts).
+
+Whatever the room's rate, everything outside the mixer speaks 48 kHz: overlays are
+queued and counted (``remaining``) in 48 kHz samples and brought down to the room's
+rate a frame at a time as they play, and recorders get 48 kHz frames.
 """
 
 from __future__ import annotations
@@ -21,7 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from confero.media.resample import Resampler
+
 RATE = 48_000
+#: The rate of a room whose legs are all narrowband phones.
+NARROW = 8_000
 FRAME = RATE // 50  # 960 samples = 20 ms
 Frame = npt.NDArray[np.int16]
 _I16_MIN, _I16_MAX = -32768, 32767
@@ -44,6 +54,8 @@ class _Overlay:
     def __init__(self) -> None:
         self._chunks: deque[npt.NDArray[np.int32]] = deque()
         self._offset = 0
+        #: brings played frames down to a narrowband room's rate (its filter's state)
+        self._down: Resampler | None = None
 
     def add(self, samples: npt.NDArray[np.int16]) -> None:
         if samples.size:
@@ -52,6 +64,7 @@ class _Overlay:
     def clear(self) -> None:
         self._chunks.clear()
         self._offset = 0
+        self._down = None
 
     @property
     def active(self) -> bool:
@@ -60,6 +73,15 @@ class _Overlay:
     @property
     def remaining(self) -> int:
         return sum(c.size for c in self._chunks) - self._offset
+
+    def take_at(self, rate: int) -> npt.NDArray[np.int32] | None:
+        """The next 20 ms at ``rate`` (the room's), or None when nothing is queued."""
+        frame = self.take()
+        if frame is None or rate == RATE:
+            return frame
+        if self._down is None or self._down.to_rate != rate:
+            self._down = Resampler(RATE, rate)
+        return self._down.process(_clip(frame)).astype(np.int32)
 
     def take(self) -> npt.NDArray[np.int32] | None:
         if not self._chunks:
@@ -115,11 +137,23 @@ def _clip(x: npt.NDArray[np.int32] | npt.NDArray[np.float32]) -> Frame:
 
 
 class Mixer:
-    def __init__(self) -> None:
+    def __init__(self, rate: int = RATE) -> None:
         self.legs: dict[str, MixLeg] = {}
         self.room_overlay = _Overlay()
         self.recorders: list[Callable[[Frame], None]] = []
         self.ticks = 0
+        self.rate = RATE
+        self.frame = FRAME
+        self._record_up: Resampler | None = None
+        self.set_rate(rate)
+
+    def set_rate(self, rate: int) -> None:
+        """Mix at ``rate`` from the next tick (48 kHz or ``NARROW``); the engine has the
+        legs deliver and take frames at that rate."""
+        assert rate in (RATE, NARROW), rate
+        self.rate = rate
+        self.frame = rate // 50
+        self._record_up = None if rate == RATE else Resampler(rate, RATE)
 
     def add_leg(self, leg_id: str, *, listening: bool = True) -> MixLeg:
         leg = MixLeg(leg_id, listening=listening)
@@ -151,24 +185,27 @@ class Mixer:
                 continue
             speaking[leg_id] = frame.astype(np.int32)
             leg.last_spoke = self.ticks
+        rate = self.rate
         if speaking:
-            total = sum(speaking.values(), np.zeros(FRAME, dtype=np.int32))
+            total = sum(speaking.values(), np.zeros(self.frame, dtype=np.int32))
         else:
-            total = np.zeros(FRAME, dtype=np.int32)
-        room = self.room_overlay.take()
+            total = np.zeros(self.frame, dtype=np.int32)
+        room = self.room_overlay.take_at(rate) if self.room_overlay._chunks else None
         if self.recorders:
             # Voices only: prompts and announcements are the bridge talking, not the
             # meeting (issue 12: "mixed audio, no prompts").
             recorded = _clip(total)
+            if self._record_up is not None:
+                recorded = self._record_up.process(recorded)
             for record in self.recorders:
                 record(recorded)
 
         groups: dict[Hashable, OutputGroup] = {}
         ticks = self.ticks
         for leg in self.legs.values():
-            own = leg.overlay.take() if leg.overlay._chunks else None
+            own = leg.overlay.take_at(rate) if leg.overlay._chunks else None
             if not leg.listening or leg.overlay_only:
-                base: npt.NDArray[np.int32] = np.zeros(FRAME, dtype=np.int32)
+                base: npt.NDArray[np.int32] = np.zeros(self.frame, dtype=np.int32)
                 key: Hashable = None
             elif leg.id in speaking:
                 base = total - speaking[leg.id]
