@@ -157,7 +157,8 @@ class JitterBuffer:
         self.resync_after = max(resync_after, 2 * max_delay)
         self.target_delay = min(max(initial_delay, min_delay), max_delay)
         self.stats = JitterStats()
-        self._window: npt.NDArray[np.float64] = np.zeros(window, np.float64)
+        #: a ring of transits (a list: a numpy element write costs several times more)
+        self._window: list[float] = [0.0] * window
         self._restart()
 
     # -- state -------------------------------------------------------------------------
@@ -254,16 +255,20 @@ class JitterBuffer:
         self._buffered_seqs.discard(entry.sequence)
 
     def _record_transit(self, transit: float) -> None:
-        self._window[self._cursor] = transit
-        self._cursor = (self._cursor + 1) % self._window.size
-        self._filled = min(self._filled + 1, self._window.size)
+        window = self._window
+        cursor = self._cursor
+        window[cursor] = transit
+        cursor += 1
+        self._cursor = 0 if cursor == len(window) else cursor
+        if self._filled < len(window):
+            self._filled += 1
         self._since_retarget += 1
         if self._since_retarget >= _RETARGET_EVERY:
             self._since_retarget = 0
             self._retarget()
 
     def _retarget(self) -> None:
-        transits = self._window[: self._filled]
+        transits = np.array(self._window[: self._filled])
         self._base = float(transits.min())
         relative = _quantile(transits - self._base, self.quantile)
         desired = self._clamp(relative + self.frame_samples / self.clock_rate)
@@ -358,10 +363,12 @@ class JitterBuffer:
         f = self.frame_samples
         r = self.samples_per_unit
         start = self._position
-        if self._carry is None and self._keys and self._keys[0] == start:
+        keys = self._keys
+        if self._carry is None and keys and keys[0] == start:
             # the usual case, one whole packet due now: no gap, nothing carried over
-            entry = self._entries[start]
-            self._drop(start)
+            entry = self._entries.pop(start)
+            del keys[0]
+            self._buffered_seqs.discard(entry.sequence)
             self._consumed(entry.sequence)
             pcm = self._decode(entry.payload)
             if pcm.size == f * r:
