@@ -365,3 +365,42 @@ async def test_keyboard_shortcuts_and_speaker_view(
     await host.wait_for_selector("#tiles.speaker-view")
     await host.click("#view-toggle")
     await host.wait_for_selector("#tiles.tile-view")
+
+
+OUTBOUND_AUDIO_JS = """
+async () => {
+  let sent = 0;
+  const pc = window.confero.publishPc;
+  if (pc) (await pc.getStats()).forEach(s => {
+    if (s.type === 'outbound-rtp' && s.kind === 'audio') sent += s.packetsSent;
+  });
+  return sent;
+}
+"""
+
+
+async def test_a_silent_microphone_sends_opus_dtx_not_fifty_packets_a_second(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    """Issue 15 P2: our answer asks for DTX (``usedtx=1``), so a browser whose
+    microphone is silent sends a packet every few hundred ms; one that talks sends 50
+    a second. Counted by Chromium itself (``getStats``)."""
+    quiet = await chromium(invite(served, room), tone_hz=0)
+    await enter(quiet, "Quiet")
+    talker = await chromium(invite(served, room), tone_hz=440)
+    await enter(talker, "Talker")
+
+    async def sending() -> bool:
+        return bool(await quiet.evaluate(OUTBOUND_AUDIO_JS)) and bool(
+            await talker.evaluate(OUTBOUND_AUDIO_JS)
+        )
+
+    await eventually(sending, 20)
+    await quiet.wait_for_timeout(1000)  # past the start of the stream
+    quiet0 = await quiet.evaluate(OUTBOUND_AUDIO_JS)
+    talker0 = await talker.evaluate(OUTBOUND_AUDIO_JS)
+    await quiet.wait_for_timeout(3000)
+    quiet_sent = await quiet.evaluate(OUTBOUND_AUDIO_JS) - quiet0
+    talker_sent = await talker.evaluate(OUTBOUND_AUDIO_JS) - talker0
+    assert talker_sent > 120, talker_sent  # ~150 in 3 s
+    assert quiet_sent < 40, quiet_sent  # DTX: ~8 in 3 s
