@@ -204,7 +204,13 @@ class JitterBuffer:
             return self._discontinuity(packet, arrival, transit)
         self._candidate = None
         seq = self._seq.peek(packet.sequence)
-        if seq in self._buffered_seqs or ts in self._entries or seq in self._recent_set:
+        newest = self._seq.highest
+        if (newest is None or seq <= newest) and (
+            seq in self._buffered_seqs or seq in self._recent_set
+        ):  # (a sequence number past every one seen cannot be a duplicate)
+            self.stats.duplicates += 1
+            return False
+        if ts in self._entries:
             self.stats.duplicates += 1
             return False
         if self._started and ts < self._position:
