@@ -163,3 +163,33 @@ def test_a_g722_listener_hears_one_clean_stream_as_it_starts_and_stops_talking()
         assert tone_snr_db(window, 16_000, 500) > 20
     shared = [p.payload for p in wires["pcmu1"].sent]
     assert shared == [p.payload for p in wires["pcmu2"].sent], "G.711 listeners share"
+
+
+def test_quiet_g711_skips_decoding_and_the_gate_still_opens_and_closes() -> None:
+    """Issue 15 P1: a payload with no sample at the gate's threshold is silence without
+    a decode; anything louder is decoded exactly, and the gate behaves as before."""
+    from confero.media.g711 import PCMU as ULAW
+    from confero.media.leg import _QuietFirst
+    from confero.media.vad import HANGOVER
+
+    quiet_first = _QuietFirst(ULAW)
+    hum = ULAW.encode(sine(50, 0.02, 8000, amplitude=0.002))  # about -57 dBFS peak
+    voice = ULAW.encode(sine(300, 0.02, 8000, amplitude=0.05))
+    assert not quiet_first.decode(hum).any()
+    assert np.array_equal(quiet_first.decode(voice), ULAW.decode(voice))
+    almost = bytes([0xFF] * 159 + [ULAW.encode(np.array([120], np.int16))[0]])
+    assert np.array_equal(quiet_first.decode(almost), ULAW.decode(almost)), "one loud sample"
+
+    clock = [100.0]
+    leg = RtpAudioLeg("q", PCMU, clock=lambda: clock[0])
+    leg.set_remote(("127.0.0.1", 4000))
+    sender = RtpSender(0)
+    heard = []
+    for i in range(60):
+        payload = voice if 10 <= i < 20 else hum
+        leg.datagram_received(sender.next(payload, 160).to_bytes(), ("127.0.0.1", 4000))
+        heard.append(leg.pull(clock[0]) is not None)
+        clock[0] += 0.02
+    first = heard.index(True)
+    assert sum(heard) == 10 + HANGOVER, "open for the voice and the hang-over, no longer"
+    assert all(heard[first : first + 10 + HANGOVER])

@@ -171,6 +171,12 @@ class G711Codec:
             return self.decode_table.take(np.frombuffer(payload, np.uint8))
         return self.decode_table[_codes(payload)]
 
+    def codes_below(self, level: int) -> bytes:
+        """Every code whose sample is quieter than ``level`` (absolute value)."""
+        return bytes(
+            int(c) for c in np.flatnonzero(np.abs(self.decode_table.astype(np.int32)) < level)
+        )
+
     def silence(self, samples: int) -> bytes:
         """A payload of ``samples`` codes of digital silence."""
         return bytes([self.silence_code]) * samples

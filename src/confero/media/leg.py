@@ -46,7 +46,7 @@ from confero.media.phone_codecs import PhoneCodec, codec_for
 from confero.media.resample import Resampler
 from confero.media.rtcp_session import REPORT_INTERVAL, CallQuality, RtcpSession
 from confero.media.rtp import RtpError, RtpPacket, RtpReceiverFilter, RtpSender, Verdict, is_rtcp
-from confero.media.vad import SpeechGate
+from confero.media.vad import SpeechGate, threshold_level
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,11 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
     def _use(self, codec: PhoneCodec) -> None:
         self.codec = codec
         self._encoder = codec.make_encoder()
+        decoder = codec.make_decoder()
+        if isinstance(decoder, G711Codec):
+            decoder = _QuietFirst(decoder)
         self._jitter = JitterBuffer(
-            codec.make_decoder().decode,
+            decoder.decode,
             clock_rate=codec.clock_rate,
             samples_per_unit=codec.samples_per_unit,
         )
@@ -320,9 +323,12 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         if self.held:  # issue 13: a leg on hold is not mixed (its music on hold unheard)
             return None
         frame = self._jitter.pop(now)
-        if frame is None or not self._gate(frame.pcm):
+        if frame is None:
             return None
-        return frame.pcm if self._up is None else self._up.process(frame.pcm)
+        pcm = frame.pcm
+        if not (self._gate.quiet() if pcm is _QUIET.get(pcm.size) else self._gate(pcm)):
+            return None
+        return pcm if self._up is None else self._up.process(pcm)
 
     def send_frame(self, frame: Frame) -> None:
         """Resample, encode and send this leg's own mix (mix-minus, a private prompt)."""
@@ -363,6 +369,36 @@ class SharedEncoder:
 
     def encode(self, frame: Frame) -> bytes:
         return self._encoder.encode(frame if self._down is None else self._down.process(frame))
+
+
+#: One read-only frame of silence per length, what ``_QuietFirst`` hands out.
+_QUIET: dict[int, Frame] = {}
+
+
+def _quiet_frame(samples: int) -> Frame:
+    frame = _QUIET.get(samples)
+    if frame is None:
+        frame = np.zeros(samples, np.int16)
+        frame.setflags(write=False)
+        _QUIET[samples] = frame
+    return frame
+
+
+class _QuietFirst:
+    """G.711 decoding that answers a payload whose every sample is below the speech
+    gate's threshold with a shared frame of silence, without decoding it; the leg then
+    tells the gate "quiet" without measuring. Most legs of a meeting are quiet most of
+    the time, and this is where their decode and gate cost went (issue 15 P1). What
+    changes is inaudible: samples under -50 dBFS in frames that have nothing louder."""
+
+    def __init__(self, codec: G711Codec) -> None:
+        self._codec = codec
+        self._quiet_codes = codec.codes_below(round(threshold_level()))
+
+    def decode(self, payload: bytes) -> Frame:
+        if not payload.strip(self._quiet_codes):  # every code is a quiet one
+            return _quiet_frame(len(payload))
+        return self._codec.decode(payload)
 
 
 def _resampler(from_rate: int, to_rate: int) -> Resampler | None:

@@ -17,9 +17,15 @@ THRESHOLD_DBFS = -50.0
 HANGOVER = 15  # frames: 300 ms at 20 ms per frame
 
 
+def threshold_level(threshold_dbfs: float = THRESHOLD_DBFS) -> float:
+    """The gate's threshold as a linear sample value: a frame none of whose samples
+    reaches it is quiet without being measured (its RMS cannot be higher)."""
+    return float(32768.0 * 10 ** (threshold_dbfs / 20))
+
+
 class SpeechGate:
     def __init__(self, threshold_dbfs: float = THRESHOLD_DBFS, hangover: int = HANGOVER) -> None:
-        level = 32768.0 * 10 ** (threshold_dbfs / 20)
+        level = threshold_level(threshold_dbfs)
         self._threshold_sq = level * level
         self._hangover = hangover
         self._quiet_for = hangover + 1
@@ -32,4 +38,9 @@ class SpeechGate:
         else:
             loud = False
         self._quiet_for = 0 if loud else self._quiet_for + 1
+        return self._quiet_for <= self._hangover
+
+    def quiet(self) -> bool:
+        """As ``self(frame)`` for a frame known to be below the threshold."""
+        self._quiet_for += 1
         return self._quiet_for <= self._hangover
