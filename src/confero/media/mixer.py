@@ -180,8 +180,10 @@ class Mixer:
         self.ticks += 1
         speaking: dict[str, npt.NDArray[np.int32]] = {}
         for leg_id, frame in inputs.items():
+            if frame is None:
+                continue  # (most legs, most ticks: checked first)
             leg = self.legs.get(leg_id)
-            if leg is None or leg.muted or frame is None or not leg.listening:
+            if leg is None or leg.muted or not leg.listening:
                 continue
             speaking[leg_id] = frame.astype(np.int32)
             leg.last_spoke = self.ticks
