@@ -40,6 +40,7 @@ test: install
 	scripts/test-shards.sh $(PY)
 
 bench: install
+	scripts/system-deps.sh bench || echo "bench: Janus could not be installed; the side-by-side prints Confero alone"
 	$(PY) -m bench
 
 # The soak and fault suite (issue 14; about 20 minutes, wants the machine to itself):

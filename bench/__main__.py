@@ -1,9 +1,14 @@
 """``make bench``: every benchmark in one run, so ratios compare like with like.
 
-Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall (default: all, in
-that order, about a minute and a half). Each runs in a fresh process, so one's memory
-and garbage do not show up in the next one's figures; each module also runs alone with
-its own arguments, e.g. ``python -m bench.opus_legs 10,100,400 5``.
+Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser
+(default: all, in that order, about six minutes). ``janus`` is the side-by-side run
+against Janus AudioBridge on the same core (``bench.side_by_side``;
+``scripts/system-deps.sh bench`` installs Debian's janus; without it the run prints
+"janus: skipped" and Confero's column alone). ``browser`` is a real ``confero serve``
+with aiortc peers joining through the WebSocket signaling (``bench.browser_legs``).
+Each runs in a fresh process, so one's memory and garbage do not show up in the next
+one's figures; each module also runs alone with its own arguments, e.g.
+``python -m bench.opus_legs 10,100,400 5``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ BENCHES: dict[str, list[str]] = {
     "opus": ["bench.opus_legs", "10,50,100,200,300,400,600", "4"],
     "sfu": ["bench.sfu_forward", "1,10"],
     "muteall": ["bench.mute_all", "50", "5"],
+    "janus": ["bench.side_by_side", "--counts", "100,150,200,300"],
+    "browser": ["bench.browser_legs", "--counts", "10,20,40"],
 }
 
 if __name__ == "__main__":

@@ -5,21 +5,31 @@ of 10 RTP legs on UDP; ``bench.loadgen`` in its own process plays the phones. Fo
 leg count it reports the share of ticks that started more than 5 ms late, the server
 process's CPU use, and resident memory per leg. "Legs per core" is the largest count
 whose late ticks stay under 1% and CPU under 80% of one core.
+
+Usage: python -m bench.media_legs [COUNTS] [SECONDS] [--json] [--pin-loadgen CORE]
+           [--room-size N] [--talk-every N] [--talkers-per-room K] [--probe A,B]
+           [--warmup S]
+``--json`` prints one JSON result line per step instead of the text line;
+``--pin-loadgen`` runs the load generator under ``taskset -c CORE``; the talker, probe
+and warm-up options go to ``bench.loadgen`` (see there). ``bench.side_by_side`` uses
+all of these.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from confero.media.engine import MediaEngine
 from confero.media.g711 import PCMU
 from confero.media.leg import RtpAudioLeg
+from confero.server import settle_heap
 
 HOST = "127.0.0.1"
 PER_ROOM = 10
@@ -35,6 +45,8 @@ class Result:
     tick_ms: float
     rss_mb: float
     received_share: float
+    room_size: int = PER_ROOM
+    loadgen: dict[str, float] = field(default_factory=dict)  # probe figures, late ticks
 
 
 def _rss_mb() -> float:
@@ -45,21 +57,32 @@ def _rss_mb() -> float:
     return 0.0
 
 
-async def run(legs: int, seconds: float) -> Result:
+async def run(
+    legs: int,
+    seconds: float,
+    room_size: int = PER_ROOM,
+    loadgen_args: list[str] | None = None,
+    pin_loadgen: str | None = None,
+) -> Result:
     engine = MediaEngine()
     opened: list[RtpAudioLeg] = []
     for i in range(legs):
         leg = RtpAudioLeg(f"leg{i}", PCMU)
         await leg.open(HOST)
-        engine.add_leg(f"room{i // PER_ROOM}", leg)
+        engine.add_leg(f"room{i // room_size}", leg)
         opened.append(leg)
+    pin = ["taskset", "-c", pin_loadgen] if pin_loadgen is not None else []
     proc = await asyncio.create_subprocess_exec(
+        *pin,
         sys.executable,
         "-m",
         "bench.loadgen",
         HOST,
         ",".join(str(leg.local_port) for leg in opened),
         str(seconds),
+        "--room-size",
+        str(room_size),
+        *(loadgen_args or []),
         stdout=subprocess.PIPE,
     )
     assert proc.stdout is not None
@@ -67,6 +90,7 @@ async def run(legs: int, seconds: float) -> Result:
     for leg, port in zip(opened, first["addresses"], strict=True):
         leg.set_remote((HOST, port))
     await asyncio.sleep(0.5)  # let the jitter buffers fill
+    settle_heap()  # as ``confero serve`` does once it runs
     engine.start()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0 = time.monotonic()
@@ -88,6 +112,8 @@ async def run(legs: int, seconds: float) -> Result:
         tick_ms=(engine.stats.busy - busy0) / max(ticks, 1) * 1000,
         rss_mb=_rss_mb(),
         received_share=last["received"] / max(last["sent"], 1),
+        room_size=room_size,
+        loadgen={k: v for k, v in last.items() if k not in ("sent", "received", "seconds")},
     )
     await engine.stop()
     for leg in opened:
@@ -95,18 +121,31 @@ async def run(legs: int, seconds: float) -> Result:
     return result
 
 
-async def main(counts: list[int], seconds: float) -> None:
+async def main(
+    counts: list[int],
+    seconds: float,
+    *,
+    as_json: bool = False,
+    room_size: int = PER_ROOM,
+    loadgen_args: list[str] | None = None,
+    pin_loadgen: str | None = None,
+) -> None:
     base_rss = _rss_mb()
     results = []
     for legs in counts:
-        r = await run(legs, seconds)
+        r = await run(legs, seconds, room_size, loadgen_args, pin_loadgen)
         results.append(r)
+        if as_json:
+            print(json.dumps(asdict(r)), flush=True)
+            continue
         print(
             f"{r.legs:5d} legs: late ticks {r.late_share:6.2%}  max late {r.max_late_ms:6.1f} ms"
             f"  cpu {r.cpu_share:6.1%}  tick {r.tick_ms:6.2f} ms"
             f"  rss {r.rss_mb:6.1f} MB  returned {r.received_share:6.1%}",
             flush=True,
         )
+    if as_json:
+        return
     ok = [r for r in results if r.late_share < 0.01 and r.cpu_share < 0.8]
     if ok:
         best = max(ok, key=lambda r: r.legs)
@@ -119,6 +158,28 @@ async def main(counts: list[int], seconds: float) -> None:
 if __name__ == "__main__":
     import uvloop
 
-    counts = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "10,50,100,200").split(",")]
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
-    uvloop.run(main(counts, seconds))
+    p = argparse.ArgumentParser(prog="python -m bench.media_legs")
+    p.add_argument("counts", nargs="?", default="10,50,100,200")
+    p.add_argument("seconds", nargs="?", type=float, default=10.0)
+    p.add_argument("--json", action="store_true", help="one JSON result line per step")
+    p.add_argument("--pin-loadgen", metavar="CORE", help="run the load generator on CORE")
+    p.add_argument("--room-size", type=int, default=PER_ROOM)
+    p.add_argument("--talk-every", type=int)
+    p.add_argument("--talkers-per-room", type=int)
+    p.add_argument("--probe", metavar="A,B")
+    p.add_argument("--warmup", type=float, help="seconds the loadgen leaves out of its counts")
+    a = p.parse_args()
+    extra: list[str] = []
+    for name in ("talk_every", "talkers_per_room", "probe", "warmup"):
+        if (value := getattr(a, name)) is not None:
+            extra += ["--" + name.replace("_", "-"), str(value)]
+    uvloop.run(
+        main(
+            [int(x) for x in a.counts.split(",")],
+            a.seconds,
+            as_json=a.json,
+            room_size=a.room_size,
+            loadgen_args=extra,
+            pin_loadgen=a.pin_loadgen,
+        )
+    )

@@ -2,6 +2,7 @@
 # Installs the Debian packages a profile needs, only those that are missing.
 #   base: what `make run` needs (a Python with venv)
 #   test: what the test suite's real peers need
+#   bench: what `make bench` compares against (Janus, for the side-by-side phone bench)
 set -euo pipefail
 profile=${1:-base}
 
@@ -22,6 +23,10 @@ case "$profile" in
     [ -x /usr/bin/chromium ] || need+=(chromium)
     command -v chromedriver >/dev/null || need+=(chromium-driver)
     fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+    ;;
+  bench)
+    # Janus AudioBridge: the reference mixer of bench/side_by_side.py (bench/janus.py)
+    [ -x /usr/bin/janus ] || need+=(janus)
     ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac
