@@ -53,7 +53,7 @@ from types import FrameType
 from typing import Any
 
 import httpx
-from soak.server import PASSWORD, Server
+from soak.server import PASSWORD, Server, end_process
 
 OWNER = "bench@confero.test"
 TICK_MS = 20.0
@@ -144,11 +144,7 @@ class Load:
         with contextlib.suppress(OSError):
             if self.process.stdin is not None:
                 self.process.stdin.close()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        end_process(self.process, 30, terminate=False)  # it was told to quit
         self.process = None
 
     def tail(self) -> str:

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from soak.server import end_process
 
 JANUS = "/usr/bin/janus"
 LIBDIR = Path("/usr/lib/x86_64-linux-gnu/janus")
@@ -160,13 +161,7 @@ class Janus:
         raise JanusUnavailable(f"janus did not answer on {self.url} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc, 5)
         self.proc = None
         if self._dir is not None:
             self._dir.cleanup()

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,6 +35,23 @@ def free_port() -> int:
                 continue
         return port
     raise RuntimeError("no free port")
+
+
+def end_process(
+    process: subprocess.Popen[Any] | None, grace: float, *, terminate: bool = True
+) -> None:
+    """SIGTERM (unless the caller already asked it to quit), then SIGKILL after
+    ``grace`` seconds; nothing if it already ended. For every process the soak and the
+    benchmarks start."""
+    if process is None or process.poll() is not None:
+        return
+    if terminate:
+        process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 @dataclass(frozen=True)
@@ -132,13 +150,7 @@ class Server:
         self.process = None
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process, 30)
         self.process = None
 
     def health(self) -> dict[str, object]:
