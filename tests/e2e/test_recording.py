@@ -115,6 +115,7 @@ async def test_a_caller_and_two_pages_are_recorded_and_everyone_is_told(
         await eventually(lambda: ("recording_started",) in said, 5)
         await asyncio.sleep(5.0)
         await host.click("#record")
+        stopped = time.monotonic()
         for page in (host, guest):
             await expect(page.locator("#recording-indicator")).to_be_hidden(timeout=SOON)
             await page.locator("#recordings .recording").wait_for(timeout=SOON)
@@ -135,7 +136,9 @@ async def test_a_caller_and_two_pages_are_recorded_and_everyone_is_told(
     assert on_disk(settings.data_dir / "files") == [rec.blob]
     assert on_disk(settings.data_dir / "recording") == [], "no working file left"
     pcm = decode(path)
-    assert 4.0 < pcm.size / 48_000 < 8.0 and abs(rec.seconds - pcm.size / 48_000) < 0.5
+    # as long as it ran (the clicks are seconds apart on a loaded machine), no longer
+    assert 4.0 < pcm.size / 48_000 < stopped - started + 1.0
+    assert abs(rec.seconds - pcm.size / 48_000) < 0.5
     middle = pcm[pcm.size // 2 - 24_000 : pcm.size // 2 + 24_000]
     for hz in (CALLER_HZ, HOST_HZ, GUEST_HZ):
         assert tone_prominence_db(middle, hz) > 30, hz

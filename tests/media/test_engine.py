@@ -116,7 +116,7 @@ async def test_muted_caller_reaches_nobody(engine: MediaEngine) -> None:
     mixer = engine.mixer("room")
     assert mixer is not None
     mixer.legs["a"].muted = True
-    await talk(a, leg_a, 440, 1.0, b)
+    await talk(a, leg_a, 440, 1.5, b)
     assert rms(tail(b)) < 50
     leg_a.close()
     leg_b.close()
@@ -211,8 +211,8 @@ async def test_a_recording_holds_the_rooms_voices(engine: MediaEngine, tmp_path:
     recorder.start()
     assert engine.add_recorder("room", recorder.feed)
     assert not engine.add_recorder("no-such-room", recorder.feed)
-    await talk(a, leg_a, 440, 1.0, b)
-    await talk(b, leg_b, 1000, 1.0, a)
+    await talk(a, leg_a, 440, 1.5, b)
+    await talk(b, leg_b, 1000, 1.5, a)
     engine.remove_recorder("room", recorder.feed)
     stats = await recorder.close()
     assert stats.dropped == 0 and 1.6 < stats.seconds < 2.6
@@ -264,19 +264,19 @@ async def test_an_all_g711_room_mixes_at_8k_and_a_wideband_leg_lifts_it_to_48k(
     leg_b = await connect(engine, "b", b, [])
     mixer = engine.mixer("room")
     assert mixer is not None and mixer.rate == 8000
-    await talk(a, leg_a, 440, 1.0, b)
+    await talk(a, leg_a, 440, 1.5, b)
     assert abs(detect_frequency(tail(b), 8000) - 440) < 10
     wide = RtpAudioLeg("w", G722)
     await wide.open("127.0.0.1")
     engine.add_leg("room", wide)
     assert mixer.rate == 48000
-    await talk(b, leg_b, 1000, 1.0, a)
+    await talk(b, leg_b, 1000, 1.5, a)
     assert abs(detect_frequency(tail(a), 8000) - 1000) < 10
     assert rms(tail(a)) > 1000
     engine.remove_leg("room", "w")
     wide.close()
     assert mixer.rate == 8000
-    await talk(a, leg_a, 700, 1.0, b)
+    await talk(a, leg_a, 700, 1.5, b)
     assert abs(detect_frequency(tail(b), 8000) - 700) < 10
     leg_a.close()
     leg_b.close()
