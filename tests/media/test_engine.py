@@ -82,9 +82,11 @@ async def talk(
     frames = int(seconds * 50)
     tone = sine(freq, seconds, 8000, amplitude=8000) if freq else np.zeros(160 * frames)
     tone = tone.astype(np.int16)
+    start = time.monotonic()
     for i in range(frames):
         speaker.send_audio(tone[i * 160 : (i + 1) * 160], ("127.0.0.1", to.local_port))
-        await asyncio.sleep(0.02)
+        # paced by the wall clock, as a phone's own: a loaded loop's timers fire early
+        await asyncio.sleep(max(0.0, start + (i + 1) * 0.02 - time.monotonic()))
         for p in (speaker, *listeners):
             p.drain()
 
