@@ -5,6 +5,8 @@ the conference authorizes."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from types import SimpleNamespace
 from typing import cast
 
@@ -152,6 +154,28 @@ async def test_after_the_grace_the_token_rejoins_with_the_same_role(
     assert back.id != mod.id and back.identity == mod.identity and back.token == mod.token
     live = services.conferences.participant(room.id, back.id)
     assert live is not None and live.role is M, "the same role, as the conference recalls"
+
+
+async def test_a_session_that_left_is_not_kept_alive_by_its_token(
+    services: Services,
+) -> None:
+    """A room whose conference never ends (callers come and go all day) must not keep
+    every participant who left: the token keeps an identity, not the session and what
+    the channel linked to it (a phone call, its media leg)."""
+    room = await a_room(services)
+    channel = Channel(services)
+    await channel.join(room, "Host", M)
+    caller = await channel.join(room, "Caller")
+    token, identity = caller.token, caller.identity
+    caller.link = "the channel's call object"
+    gone = weakref.ref(caller)
+    await caller.leave()
+    assert channel.sessions.get(caller.id) is None
+    del caller
+    gc.collect()
+    assert gone() is None, "the session outlived its participant"
+    back = await channel.join(room, "Caller again", resume=token)
+    assert back.identity == identity, "the token still rejoins as the same identity"
 
 
 # ---------------------------------------------------------------- following

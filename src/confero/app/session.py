@@ -257,6 +257,18 @@ class ParticipantSession(Generic[T]):
 
 
 # ---------------------------------------------------------------- the map
+@dataclass(frozen=True)
+class _Token:
+    """What a resume token keeps once its session is gone: enough to rejoin as the same
+    identity, never the session itself (the soak of issue 14 found every ended phone
+    call, its leg and its SIP call, held here until the conference ended: 130 KB a
+    call, and the full collections that walked them stalled the media tick)."""
+
+    participant_id: str
+    room_id: str
+    identity: str
+
+
 class Sessions(Generic[T]):
     """A channel's participants on this node: participant id -> session, the resume
     tokens, and the grace of dropped participants."""
@@ -266,8 +278,8 @@ class Sessions(Generic[T]):
         #: How long a dropped participant stays in the conference, waiting to come back.
         self.grace = grace
         self._by_id: dict[str, ParticipantSession[T]] = {}
-        #: token -> the last session that used it (its identity, its room).
-        self._tokens: dict[str, ParticipantSession[T]] = {}
+        #: token -> the last participant that used it (its identity, its room).
+        self._tokens: dict[str, _Token] = {}
 
     def get(self, participant_id: str) -> ParticipantSession[T] | None:
         return self._by_id.get(participant_id)
@@ -295,7 +307,7 @@ class Sessions(Generic[T]):
         its identity (so the conference gives its role back). ``attach`` makes the
         channel's object before the join: the join's own events may come at once."""
         old = self._tokens.get(resume) if resume else None
-        if old is not None and old.room.id != room.id:
+        if old is not None and old.room_id != room.id:
             old = None
         session: ParticipantSession[T] = ParticipantSession.start(
             self._conferences,
@@ -306,7 +318,7 @@ class Sessions(Generic[T]):
             default_name=default_name,
             identity=old.identity if old is not None else identity,
             account_id=account_id,
-            token=old.token if old is not None else None,
+            token=resume if old is not None else None,
         )
         if attach is not None:
             session.link = attach(session)
@@ -316,14 +328,15 @@ class Sessions(Generic[T]):
         except DomainError:
             self._by_id.pop(session.id, None)
             raise
-        self._tokens[session.token] = session
+        self._tokens[session.token] = _Token(session.id, room.id, session.identity)
         return session, events
 
     def resume(self, token: str | None, room_id: str) -> ParticipantSession[T] | None:
         """The same participant, still in the conference (dropped within its grace, or
         on another socket): its grace stops."""
-        s = self._tokens.get(token) if token else None
-        if s is None or s.room.id != room_id or s.id not in self._by_id:
+        known = self._tokens.get(token) if token else None
+        s = self._by_id.get(known.participant_id) if known is not None else None
+        if s is None or s.room.id != room_id:
             return None
         if self._conferences.participant(room_id, s.id) is None:
             return None
@@ -365,8 +378,8 @@ class Sessions(Generic[T]):
                     self.forget(s.id)
                 # The conference forgets who was in it (F-EN2: back into a locked room
                 # only by knocking), so the room's tokens mean nothing any more.
-                for token, s in list(self._tokens.items()):
-                    if s.room.id == room_id:
+                for token, known in list(self._tokens.items()):
+                    if known.room_id == room_id:
                         del self._tokens[token]
 
     def close(self) -> None:

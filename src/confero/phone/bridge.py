@@ -118,12 +118,15 @@ class PhoneBridge:
         """Issue 14: one task for every call ends those whose phone fell silent."""
         while True:
             await asyncio.sleep(max(0.05, min(1.0, self.media_timeout / 4 or 1.0)))
-            now = time.monotonic()
-            for call in list(self.calls):
-                try:
-                    call.check_media(now, self.media_timeout, self.media_hold_timeout)
-                except Exception:  # one call's failure must not stop the watch
-                    log.exception("media check of call %s failed", call.sip.call_id)
+            self._check_media(time.monotonic())
+
+    def _check_media(self, now: float) -> None:
+        """(Out of the loop: its variables would hold the last call while it sleeps.)"""
+        for call in list(self.calls):
+            try:
+                call.check_media(now, self.media_timeout, self.media_hold_timeout)
+            except Exception:  # one call's failure must not stop the watch
+                log.exception("media check of call %s failed", call.sip.call_id)
 
     async def stop(self) -> None:
         self.ua.on_invite = None

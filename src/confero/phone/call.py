@@ -498,6 +498,18 @@ class PhoneCall:
         self.leg.close()
         self.sip.hangup()
         self.bridge.forget(self)
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Undo the links that point back at this call (the leg's and the SIP call's
+        callbacks, the session's link): the ended call is then freed as its task ends,
+        by reference counting, not left for a full pass of the cycle collector (issue
+        14: see confero/heap.py)."""
+        self.leg.on_digit = None
+        sip = self.sip
+        sip.on_digit = sip.on_end = sip.on_offer = sip.on_answer = sip.make_offer = None
+        if self.session is not None:
+            self.session.link = None
 
 
 def _menu_prompt(keys: str) -> str:

@@ -270,6 +270,9 @@ class SipCall:
             return
         self.state = "ended"
         self.end_reason = reason
+        # the transactions call back into this call: let go of them, so the two are not a
+        # cycle that only the cycle collector frees (issue 14, confero/heap.py)
+        self.server_txn = self.client_txn = None
         if self.dialog is not None:
             self.ua._dialogs.pop(self.dialog.id, None)
         self.ua._forget(self)
