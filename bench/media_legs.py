@@ -26,10 +26,10 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from confero.heap import settle_heap
 from confero.media.engine import MediaEngine
 from confero.media.g711 import PCMU
 from confero.media.leg import RtpAudioLeg
-from confero.server import settle_heap
 
 HOST = "127.0.0.1"
 PER_ROOM = 10

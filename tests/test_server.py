@@ -154,7 +154,7 @@ def test_the_start_up_heap_is_kept_out_of_full_collections() -> None:
     tick by 20-160 ms; after start-up the heap is frozen (``gc.freeze``)."""
     import gc
 
-    from confero.server import settle_heap
+    from confero.heap import settle_heap
 
     gc.unfreeze()
     assert gc.get_freeze_count() == 0

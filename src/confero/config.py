@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     #: Seconds a browser that dropped (reload, network loss) stays in the conference,
     #: waiting to come back as the same participant (F-EN7).
     resume_grace: float = Field(default=30.0, ge=0, le=3600)
+    #: Seconds between moves of the surviving heap out of the cycle collector's reach
+    #: (confero/heap.py: its full passes stalled the media tick); 0: CPython's own policy.
+    heap_freeze_every: float = Field(default=5.0, ge=0, le=3600)
     #: Mail for invitations (F-RS5): the SMTP server; empty host: mail is not sent and
     #: every mail notice fails with "mail is not configured".
     smtp_host: str = ""

@@ -7,7 +7,6 @@ creates the first admin on first start, and runs the HTTP server on uvloop.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from confero.bus.presence import MemoryPresence
 from confero.config import Settings
 from confero.domain.events import Event, InviteRequested
 from confero.domain.notices import MAIL_NOT_CONFIGURED, Invitation
+from confero.heap import HeapKeeper, settle_heap
 from confero.media.engine import MediaEngine
 from confero.media.recording import EngineRecorder
 from confero.media.sfu import Sfu
@@ -265,16 +265,6 @@ def http_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     )
 
 
-def settle_heap() -> None:
-    """Everything built at start-up lives as long as the process: move it out of the
-    garbage collector's reach (``gc.freeze``). Its full collections walk every tracked
-    object and stop the event loop meanwhile (20-160 ms seen): in 3 minutes of the
-    120-caller soak 51 media ticks were late by more than 20 ms, 17 with the heap frozen
-    (issue 14)."""
-    gc.collect()
-    gc.freeze()
-
-
 async def serve(settings: Settings) -> None:
     services = await build(settings)
     first = await first_start(services, settings)
@@ -289,6 +279,10 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(http_config(app, settings))
     await node.start()
     settle_heap()
+    keeper = None
+    if settings.heap_freeze_every > 0:
+        keeper = HeapKeeper(settings.heap_freeze_every, idle=lambda: node.engine.leg_count() == 0)
+        keeper.start()
     phone = node.phone
     if first is not None:
         print(
@@ -312,6 +306,8 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
+        if keeper is not None:
+            await keeper.stop()
         await node.stop()
 
 
