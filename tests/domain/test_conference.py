@@ -7,6 +7,8 @@ refusal is checked for its stable error code and for leaving the state untouched
 from __future__ import annotations
 
 import copy
+import gc
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar
@@ -963,3 +965,18 @@ def test_events_serialise_to_plain_data() -> None:
     assert "audience" not in data
     assert data["participant"]["id"] == "host" and data["participant"]["role"] == "moderator"
     assert data["announce_to"] == []
+
+
+def test_an_ended_conference_is_freed_without_the_cycle_collector() -> None:
+    """A server's heap keeper (confero/heap.py) leaves frozen cycles alone: a
+    conference must not be one (its command table belongs to the class)."""
+    conf = make()
+    join(conf, "ann", M)
+    conf.apply(c.Leave(by="ann"))
+    gone = weakref.ref(conf)
+    gc.disable()
+    try:
+        del conf
+        assert gone() is None
+    finally:
+        gc.enable()

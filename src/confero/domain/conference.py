@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from confero.domain import commands as c
 from confero.domain import events as ev
@@ -134,36 +134,6 @@ class Conference:
         self.end_reason: str | None = None
         self._remembered: dict[str, Role] = {}
         self._seq = 0
-        self._handlers: dict[type[c.Command], Callable[[Any], list[ev.Event]]] = {
-            c.Join: self._join,
-            c.Leave: self._leave,
-            c.ToggleMute: self._toggle_mute,
-            c.Mute: self._mute,
-            c.Unmute: self._unmute,
-            c.ToggleAnnouncements: self._toggle_announcements,
-            c.ListParticipants: self._list,
-            c.Menu: self._menu,
-            c.VolumeDown: lambda cmd: self._volume(cmd, -1),
-            c.VolumeUp: lambda cmd: self._volume(cmd, +1),
-            c.RaiseHand: self._raise_hand,
-            c.LowerHand: self._lower_hand,
-            c.Invite: self._invite,
-            c.EndForAll: lambda cmd: self._end(cmd.reason, cmd.by),
-            c.EndForAllButMe: self._end_all_but_me,
-            c.KickLast: self._kick_last,
-            c.Kick: self._kick,
-            c.Lock: self._lock,
-            c.Unlock: self._unlock,
-            c.MuteAll: self._mute_all,
-            c.UnmuteAll: self._unmute_all,
-            c.Admit: self._admit,
-            c.Deny: self._deny,
-            c.AdmitNext: self._admit_next,
-            c.Reset: self._reset,
-            c.RecordStart: self._record_start,
-            c.RecordStop: self._record_stop,
-            c.CloseWindow: lambda cmd: self._end("window_closed", None),
-        }
 
     # ------------------------------------------------------------------ queries
     def role_of(self, participant_id: str) -> Role | None:
@@ -205,12 +175,12 @@ class Conference:
     def apply(self, cmd: c.Command) -> list[ev.Event]:
         if self.ended:
             raise DomainError("conference.ended", "the conference has ended")
-        handler = self._handlers.get(type(cmd))
+        handler = Conference._handlers.get(type(cmd))
         if handler is None:
             raise DomainError("command.unknown", f"unknown command {cmd.name!r}")
         if not isinstance(cmd, c.Join | c.Leave):
             self._authorize(cmd, cmd.required_role)
-        return handler(cmd)
+        return handler(self, cmd)
 
     def _issuer_role(self, cmd: c.Command) -> Role | None:
         if cmd.by is not None:
@@ -594,3 +564,36 @@ class Conference:
         events = self._end("reset", cmd.by)
         events.append(self._event(ev.RoomResetRequested, set(), by=cmd.by))
         return events
+
+    #: Command type -> its handler: a table of the class (house rule 3), not of each
+    #: conference, whose bound methods would make every conference a reference cycle.
+    _handlers: ClassVar[dict[type[c.Command], Callable[[Any, Any], list[ev.Event]]]] = {
+        c.Join: _join,
+        c.Leave: _leave,
+        c.ToggleMute: _toggle_mute,
+        c.Mute: _mute,
+        c.Unmute: _unmute,
+        c.ToggleAnnouncements: _toggle_announcements,
+        c.ListParticipants: _list,
+        c.Menu: _menu,
+        c.VolumeDown: lambda self, cmd: self._volume(cmd, -1),
+        c.VolumeUp: lambda self, cmd: self._volume(cmd, +1),
+        c.RaiseHand: _raise_hand,
+        c.LowerHand: _lower_hand,
+        c.Invite: _invite,
+        c.EndForAll: lambda self, cmd: self._end(cmd.reason, cmd.by),
+        c.EndForAllButMe: _end_all_but_me,
+        c.KickLast: _kick_last,
+        c.Kick: _kick,
+        c.Lock: _lock,
+        c.Unlock: _unlock,
+        c.MuteAll: _mute_all,
+        c.UnmuteAll: _unmute_all,
+        c.Admit: _admit,
+        c.Deny: _deny,
+        c.AdmitNext: _admit_next,
+        c.Reset: _reset,
+        c.RecordStart: _record_start,
+        c.RecordStop: _record_stop,
+        c.CloseWindow: lambda self, cmd: self._end("window_closed", None),
+    }
