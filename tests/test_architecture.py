@@ -12,6 +12,7 @@ The rules, per top-level package of ``confero`` (its *layer*):
 - the other adapters import ``app``, ``domain``, the settings and the package's version,
   and no other adapter, except ``phone -> sip, media`` and ``webrtc -> media``;
 - ``server`` and ``cli`` (the composition root) may import everything;
+- ``heap`` (the process's garbage-collector policy) imports nothing of ours;
 - no import cycle between modules.
 """
 
@@ -37,6 +38,7 @@ ALLOWED: dict[str, frozenset[str] | None] = {
     "app": frozenset({"domain"}),
     "sip": frozenset(),
     "config": frozenset(),
+    "heap": frozenset(),
     ROOT: frozenset(),
     "server": None,
     "cli": None,
