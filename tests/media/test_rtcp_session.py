@@ -275,3 +275,51 @@ async def test_rtcp_from_another_host_is_ignored_and_muxed_rtcp_uses_the_rtp_por
         ticks.cancel()
         leg.close()
         phone.close()
+
+
+async def test_no_report_goes_to_an_sdp_address_that_has_not_sent_us_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: the SDP names another host than the SIP's (``proven_only``), with an
+    ``a=rtcp`` port. Neither RTP nor RTCP (not even the BYE) goes there until that host's
+    own RTP arrives; then reports follow the RTP. (A report scheduled during the IVR's
+    welcome once reached such an address.)"""
+    monkeypatch.setattr(RtpAudioLeg, "RTCP_INTERVAL", 0.1)
+    leg = RtpAudioLeg("l3", PCMU)
+    port = await leg.open("127.0.0.1")
+    rtp, rtp_in = await _socket()
+    rtcp, rtcp_in = await _socket(rtp.get_extra_info("sockname")[1] + 1)
+    sdp = rtp.get_extra_info("sockname")
+    ticks = _ticking(leg)
+    try:
+        leg.set_remote(sdp, peer_host="192.0.2.1", proven_only=True)
+        leg.set_rtcp_remote((sdp[0], sdp[1] + 1), mux=False)
+        await asyncio.sleep(0.8)  # several report intervals
+        assert (rtp_in.got.qsize(), rtcp_in.got.qsize()) == (0, 0), "nothing reflected"
+        rtp.sendto(RtpSender(0).next(b"\xff" * 160, 160).to_bytes(), ("127.0.0.1", port))
+        packets, _ = await _report(rtcp_in)
+        assert isinstance(packets[0], ReceiverReport | SenderReport)
+        assert not rtp_in.got.empty(), "and the RTP too"
+    finally:
+        ticks.cancel()
+        leg.close()
+        rtp.close()
+        rtcp.close()
+
+
+async def test_an_unproven_leg_closes_without_a_bye() -> None:
+    leg = RtpAudioLeg("l4", PCMU)
+    await leg.open("127.0.0.1")
+    rtp, rtp_in = await _socket()
+    rtcp, rtcp_in = await _socket(rtp.get_extra_info("sockname")[1] + 1)
+    sdp = rtp.get_extra_info("sockname")
+    try:
+        leg.set_remote(sdp, peer_host="192.0.2.1", proven_only=True)
+        leg.set_rtcp_remote((sdp[0], sdp[1] + 1), mux=False)
+        leg.send_encoded(b"\xff" * 160)
+        leg.close()
+        await asyncio.sleep(0.1)
+        assert (rtp_in.got.qsize(), rtcp_in.got.qsize()) == (0, 0)
+    finally:
+        rtp.close()
+        rtcp.close()

@@ -268,7 +268,9 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
 
     def _rtcp_target(self) -> Address | None:
         rtp = self.remote
-        if self._rtcp_mux:
+        if rtp is None or self._rtcp_mux:
+            # no RTP target (none yet, or an SDP host that has not proven it wants our
+            # media, issue 14): no reports either, whatever ``a=rtcp`` said
             return rtp
         sdp = self._filter.expected
         if rtp is not None and sdp is not None and rtp != sdp:
@@ -277,7 +279,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
             return self._rtcp_source or (rtp[0], rtp[1] + 1)
         if self._rtcp_given:
             return self._rtcp_remote
-        return (rtp[0], rtp[1] + 1) if rtp is not None else None
+        return rtp[0], rtp[1] + 1
 
     def _send_rtcp(self, data: bytes) -> None:
         target = self._rtcp_target()
