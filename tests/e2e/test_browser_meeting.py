@@ -138,9 +138,7 @@ async def test_chat_and_raised_hand_reach_the_others(
     await host.wait_for_selector("#participants .participant.hand")
 
 
-async def test_locked_room_knock_and_admit(
-    served: Served, room: Room, chromium: Launch
-) -> None:
+async def test_locked_room_knock_and_admit(served: Served, room: Room, chromium: Launch) -> None:
     host = await host_page(chromium, served, room)
     await enter(host)
     await host.click("#lock-toggle")
@@ -250,9 +248,7 @@ async def test_reload_keeps_the_participant_and_role(
     assert await count_participants(ann) == 2, "Ann never saw the host leave"
 
 
-async def test_a_guest_page_cannot_moderate(
-    served: Served, room: Room, chromium: Launch
-) -> None:
+async def test_a_guest_page_cannot_moderate(served: Served, room: Room, chromium: Launch) -> None:
     host = await host_page(chromium, served, room)
     await enter(host)
     guest = await chromium(invite(served, room))

@@ -277,4 +277,3 @@ async def browsers() -> AsyncIterator[list[Browser]]:
     yield made
     for b in made:
         await b.close()
-
