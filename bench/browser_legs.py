@@ -73,6 +73,8 @@ class Load:
     cpu: int | None
     log: Path
     offer_dtx: bool = False
+    #: more arguments for ``bench.browser_load`` (``bench.video_legs``: ``--cameras``)
+    extra: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
     lines: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
 
@@ -84,6 +86,7 @@ class Load:
         ]  # fmt: skip
         if self.offer_dtx:
             command.append("--offer-dtx")
+        command += self.extra
         if self.cpu is not None and shutil.which("taskset"):
             command = ["taskset", "-c", str(self.cpu), *command]
         with self.log.open("ab") as err:

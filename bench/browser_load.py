@@ -21,6 +21,15 @@ Lean on purpose, so the client is not what runs out of CPU first:
   ``sendonly`` without a track) get a track that never yields, so their senders sleep
   instead of polling every 20 ms.
 
+Video (``bench.video_legs``, issue 15 P3): with ``--cameras K`` the first K peers of
+each room get a camera that sends pre-encoded VP8 (640x360, 30 fps, about 500 kbit/s,
+encoded once by aiortc's ``Vp8Encoder`` for every camera; a key frame when the server
+asks for one with a PLI, as a browser's encoder does) once the orchestrator says
+``cameras``. Every ``subscribe`` the server sends gets a receive-only connection, as
+the room page makes one; its packets are unprotected only until the first key frame
+arrives (the time from the ``subscribe`` message to it is reported), then counted and
+dropped. ``late`` adds one more peer to the first room, a late subscriber.
+
 Protocol with the orchestrator: JSON lines on stdout (``ready`` once every peer is
 connected or failed, ``mark`` in answer to each ``mark`` line on stdin), ``quit`` or the
 end of stdin closes everything and exits.
@@ -49,7 +58,8 @@ import av
 import numpy as np
 import websockets
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtpPacket
 
 from confero.media.opus import FRAME, OpusEncoder, to_mono
 from confero.media.tone import has_tone, sine
@@ -70,9 +80,11 @@ def _emit(event: str, **fields: Any) -> None:
 
 
 class Clock:
-    """One 20 ms clock for every sender: one timer, the waiting tracks woken together."""
+    """One clock for every sender (20 ms for audio, a 30 fps one for cameras): one
+    timer, the waiting tracks woken together."""
 
-    def __init__(self) -> None:
+    def __init__(self, period: float = TICK) -> None:
+        self.period = period
         self.index = 0
         self.late = 0  #: ticks that fired more than 5 ms late (the client's loop lags)
         self._waiting: dict[int, asyncio.Future[None]] = {}
@@ -85,12 +97,12 @@ class Clock:
         loop = asyncio.get_running_loop()
         start = loop.time()
         while True:
-            due = start + (self.index + 1) * TICK
+            due = start + (self.index + 1) * self.period
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -1.0:  # the process stalled for a second: do not burst to catch up
-                start = loop.time() - (self.index + 1) * TICK
+                start = loop.time() - (self.index + 1) * self.period
             if loop.time() - due > 0.005:
                 self.late += 1
             self.index += 1
@@ -188,6 +200,120 @@ class NoCamera(MediaStreamTrack):
         self._stopped.set()
 
 
+# -- a camera, encoded once for every publisher ---------------------------------------------
+
+FPS = 30
+
+
+class VideoSource:
+    """Pre-encoded VP8: one key frame and three seconds of delta frames of the synthetic
+    camera of ``bench.sfu_forward`` (aiortc's ``Vp8Encoder``, as a browser's camera)."""
+
+    def __init__(self, seconds: float = 3.0) -> None:
+        from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+
+        from bench.sfu_forward import camera
+
+        encoder = Vp8Encoder()
+        self.frames: list[bytes] = []
+        for n, picture in enumerate(camera(round(seconds * FPS))):
+            payloads, _ = encoder.encode(picture, force_keyframe=n == 0)
+            self.frames.append(b"".join(vp8_depayload(p) for p in payloads))
+        assert not self.frames[0][0] & 1, "the first frame is a key frame"
+        self._cache: tuple[int, bool, Any] = (-1, False, None)
+
+    def packet(self, index: int, keyframe: bool) -> Any:  # av.Packet
+        if self._cache[:2] != (index, keyframe):
+            deltas = len(self.frames) - 1
+            data = self.frames[0] if keyframe else self.frames[1 + index % deltas]
+            packet = av.Packet(data)
+            packet.pts = index * (90_000 // FPS)
+            packet.time_base = VIDEO_TIME_BASE
+            self._cache = (index, keyframe, packet)
+        return self._cache[2]
+
+
+class Camera(MediaStreamTrack):
+    """A camera that sends nothing until ``start``, then the shared pre-encoded stream on
+    the shared 30 fps clock, beginning with a key frame and sending one whenever the
+    server asks with a PLI (aiortc's sender sets a flag it only hands to encoders of raw
+    frames: this track reads it)."""
+
+    kind = "video"
+
+    def __init__(self, clock: Clock, source: VideoSource) -> None:
+        super().__init__()
+        self.clock = clock
+        self.source = source
+        self.sender: Any = None
+        self.sent = 0
+        self.keyframes = 0
+        self._started = asyncio.Event()
+        self._last = 0
+
+    def start(self) -> None:
+        self._started.set()
+
+    async def recv(self) -> Any:  # av.Packet, pre-encoded
+        await self._started.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = await self.clock.until(self._last + 1)
+        self._last = now
+        keyframe = self.sent == 0
+        flag = "_RTCRtpSender__force_keyframe"
+        if self.sender is not None and getattr(self.sender, flag, False):
+            setattr(self.sender, flag, False)
+            keyframe = True
+        self.sent += 1
+        self.keyframes += keyframe
+        return self.source.packet(now, keyframe)
+
+
+def vp8_keyframe_start(payload: bytes) -> bool:
+    """Whether an RTP payload (RFC 7741) starts a VP8 key frame."""
+    if len(payload) < 2:
+        return False
+    first, pos = payload[0], 1
+    if not first & 0x10 or first & 0x07:  # not the start of partition 0
+        return False
+    if first & 0x80:  # extended control bits
+        ext, pos = payload[1], 2
+        if ext & 0x80 and len(payload) > pos:  # picture id, 7 or 15 bits
+            pos += 2 if payload[pos] & 0x80 else 1
+        pos += bool(ext & 0x40) + bool(ext & 0x30)
+    return len(payload) > pos and not payload[pos] & 0x01
+
+
+class Watched:
+    """One receive-only connection for one remote camera: the time from the server's
+    ``subscribe`` to the first key frame, then a packet count. Until that key frame its
+    packets are unprotected and parsed; after it they are counted unread, like
+    ``PacketCounter`` (client work that tells nothing about the server)."""
+
+    def __init__(self, stream_id: str, pc: RTCPeerConnection) -> None:
+        self.stream_id = stream_id
+        self.pc = pc
+        self.asked = time.monotonic()
+        self.first_keyframe_ms: float | None = None
+        self.packets = 0
+
+    def hook(self) -> None:
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+        dtls._handle_rtp_data = self._rtp  # type: ignore[method-assign]
+
+    async def _rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        self.packets += 1
+        if self.first_keyframe_ms is not None:
+            return
+        with contextlib.suppress(ValueError):
+            if vp8_keyframe_start(RtpPacket.parse(data).payload):
+                self.first_keyframe_ms = (time.monotonic() - self.asked) * 1000
+                dtls = self.pc.getTransceivers()[0].receiver.transport
+                if dtls._rx_srtp is not None:  # from now on: count, do not unprotect
+                    dtls._rx_srtp = PacketCounter(dtls._rx_srtp)  # type: ignore[assignment]
+
+
 # -- receiving without decoding ------------------------------------------------------------
 
 
@@ -249,8 +375,18 @@ class Listener:
 
 
 class Peer:
-    def __init__(self, index: int, url: str, mic: Microphone, talker: bool, sampling: bool) -> None:
+    def __init__(
+        self,
+        index: int,
+        url: str,
+        mic: Microphone,
+        talker: bool,
+        sampling: bool,
+        camera: Camera | None = None,
+    ) -> None:
         self.index = index
+        self.camera = camera
+        self.watched: dict[str, Watched] = {}
         self.url = url
         self.mic = mic
         self.talker = talker
@@ -278,7 +414,16 @@ class Peer:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for text in self.ws:
                 msg = json.loads(text)
-                fut = self._waiters.pop(msg.get("type"), None)
+                kind = msg.get("type")
+                if kind == "subscribe":
+                    self._tasks.append(asyncio.create_task(self._subscribe(msg)))
+                    continue
+                if kind == "unsubscribe":
+                    gone = self.watched.pop(msg.get("stream_id", ""), None)
+                    if gone is not None:
+                        self._tasks.append(asyncio.create_task(gone.pc.close()))
+                    continue
+                fut = self._waiters.pop(kind, None)
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
                 elif msg.get("type") == "error":
@@ -306,7 +451,9 @@ class Peer:
                 connected.set_result(pc.connectionState)
 
         pc.addTransceiver(self.mic, direction="sendrecv")
-        pc.addTransceiver(NoCamera(), direction="sendonly")
+        camera = pc.addTransceiver(self.camera or NoCamera(), direction="sendonly")
+        if self.camera is not None:
+            self.camera.sender = camera.sender
         pc.addTransceiver(NoCamera(), direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         sdp = pc.localDescription.sdp
@@ -334,7 +481,37 @@ class Peer:
             dtls._rx_srtp = self.counter  # type: ignore[assignment]
             dtls._handle_rtp_data = _drop_rtp  # type: ignore[method-assign]
 
+    async def _subscribe(self, msg: dict[str, Any]) -> None:
+        """A receive-only connection for a remote camera, as the room page makes one."""
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        watched = self.watched[msg["stream_id"]] = Watched(msg["stream_id"], pc)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(msg["sdp"], "offer"))
+            watched.hook()
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self.ws.send(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "type": "subscribe_answer",
+                        "stream_id": msg["stream_id"],
+                        "sdp": pc.localDescription.sdp,
+                    }
+                )
+            )
+        except Exception as exc:
+            self.error = self.error or f"subscribe: {exc!r}"
+
+    async def cameras_on(self) -> None:
+        """Turn the camera on, as the page's camera button does."""
+        if self.camera is not None:
+            self.camera.start()
+            await self.ws.send(json.dumps({"v": 1, "type": "media", "camera": True}))
+
     async def close(self) -> None:
+        for watched in list(self.watched.values()):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(watched.pc.close(), 5)
         with contextlib.suppress(Exception):
             if self.ws is not None:
                 await asyncio.wait_for(self.ws.close(), 5)
@@ -364,6 +541,10 @@ async def main(args: argparse.Namespace, urls: list[str]) -> None:
     clock = Clock()
     clock.start()
     tone, silence = encoded_sources()
+    video_clock = Clock(1 / FPS)
+    video = VideoSource() if args.cameras else None
+    if video is not None:
+        video_clock.start()
     peers: list[Peer] = []
     for i in range(args.peers):
         seat = i % args.room_size
@@ -371,7 +552,8 @@ async def main(args: argparse.Namespace, urls: list[str]) -> None:
         talker = seat % args.talk_every == 0
         sampling = seat == 1  # one listener per room decodes and checks the tone
         mic = Microphone(clock, tone if talker else silence)
-        peers.append(Peer(args.first + i, url, mic, talker, sampling))
+        camera = Camera(video_clock, video) if video is not None and seat < args.cameras else None
+        peers.append(Peer(args.first + i, url, mic, talker, sampling, camera))
 
     # The first peer tells whether the server negotiates DTX; the silent ones then use it.
     first = peers[0]
@@ -414,7 +596,20 @@ async def main(args: argparse.Namespace, urls: list[str]) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while True:
         line = (await reader.readline()).decode().strip()
-        if line == "mark":
+        if line == "cameras":
+            await asyncio.gather(*(p.cameras_on() for p in peers if p.connected))
+            _emit("cameras", publishing=sum(p.camera is not None and p.connected for p in peers))
+        elif line == "late":
+            late = Peer(args.first + len(peers), urls[0], Microphone(clock, silence), False, False)
+            late.mic.every = DTX_EVERY if dtx else 1
+            try:
+                await late.join(args.offer_dtx)
+            except Exception as exc:
+                late.error = late.error or repr(exc)
+            peers.append(late)
+            _emit("late", connected=late.connected, error=late.error)
+        elif line == "mark":
+            watched = [w for p in peers for w in p.watched.values()]
             _emit(
                 "mark",
                 at=time.monotonic(),
@@ -429,10 +624,22 @@ async def main(args: argparse.Namespace, urls: list[str]) -> None:
                 sampling=[
                     [p.listener.heard, p.listener.checks] for p in peers if p.listener is not None
                 ],
+                video_sent=sum(p.camera.sent for p in peers if p.camera is not None),
+                video_keyframes=sum(p.camera.keyframes for p in peers if p.camera is not None),
+                video_clock_late=video_clock.late,
+                watched={
+                    f"{p.index}/{w.stream_id}": w.packets for p in peers for w in p.watched.values()
+                },
+                watched_connected=sum(w.pc.connectionState == "connected" for w in watched),
+                first_keyframe_ms=[w.first_keyframe_ms for w in watched],
+                late_first_keyframe_ms=[
+                    w.first_keyframe_ms for p in peers[args.peers :] for w in p.watched.values()
+                ],
             )
         elif line in ("quit", ""):
             break
     clock.stop()
+    video_clock.stop()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(p.close() for p in peers)), 20)
     _emit("closed")
@@ -446,6 +653,9 @@ def cli() -> None:
     parser.add_argument("--talk-every", type=int, default=10)
     parser.add_argument("--first", type=int, default=0, help="the first peer's number")
     parser.add_argument("--concurrency", type=int, default=8, help="joins at a time")
+    parser.add_argument(
+        "--cameras", type=int, default=0, help="peers per room with a camera (sent on 'cameras')"
+    )
     parser.add_argument(
         "--offer-dtx", action="store_true", help="offer usedtx=1 as a DTX-asking page would"
     )
