@@ -96,3 +96,53 @@ def test_unpublish_ends_every_subscription() -> None:
     sfu.unpublish("room", "p-camera")
     assert sfu.publications("room") == []
     assert sub._queue.get_nowait() is None, "the forward track sees the end"
+
+
+class _Sink:
+    """A connection that comes up when told to, and may drop out."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.sent: list[EncodedFrame] = []
+
+    def ready(self) -> bool:
+        return self.up
+
+    def send(self, frame: EncodedFrame) -> bool:
+        if self.up:
+            self.sent.append(frame)
+        return self.up
+
+
+def test_a_sink_gets_frames_at_once_from_a_key_frame_and_its_connection_asks_when_up() -> None:
+    """Issue 15 P3: frames sent as they come (no queue). A subscriber whose connection
+    is not up asks for no key frame (one that never connects must not make the
+    publisher send key frames forever); once up it asks, starts at a key frame, and
+    starts again at one when a frame could not be sent."""
+    requests: list[float] = []
+    clock = Clock()
+    pub = Publication("p-camera", "p", "camera", lambda: requests.append(clock.now), clock)
+    sub = pub.subscribe("s")
+    sink = _Sink()
+    sub.sink = sink
+    for t in range(10):
+        clock.now += 0.1
+        pub.forward(delta(t))
+    assert requests == [100.0], "only the subscribe's own request while not connected"
+    pub.forward(key(10))
+    assert sink.sent == [] and sub.waiting_for_keyframe
+    sink.up = True
+    clock.now += 1
+    pub.forward(delta(11))
+    assert len(requests) == 2, "connected: it asks"
+    pub.forward(key(12))
+    pub.forward(delta(13))
+    assert sink.sent == [key(12), delta(13)] and drain(sub) == []
+    sink.up = False
+    pub.forward(delta(14))
+    sink.up = True
+    pub.forward(delta(15))
+    assert sink.sent[-1] == delta(13), "after a frame it could not send: a key frame first"
+    pub.forward(key(16))
+    assert sink.sent[-1] == key(16)
+    assert (sub.stats.forwarded, sub.stats.dropped) == (3, 14)

@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 #: The least time between two key-frame requests to one publisher.
 KEYFRAME_INTERVAL = 0.3
@@ -35,6 +36,19 @@ def vp8_keyframe(data: bytes) -> bool:
     return bool(data) and not data[0] & 0x01
 
 
+class FrameSink(Protocol):
+    """Where a subscription's frames go when they are sent as they come (no queue)."""
+
+    def ready(self) -> bool:
+        """Whether a frame sent now would reach the subscriber."""
+        ...
+
+    def send(self, frame: EncodedFrame) -> bool:
+        """Send ``frame``; False when it could not be (then the subscriber restarts at a
+        key frame)."""
+        ...
+
+
 @dataclass
 class ForwardStats:
     forwarded: int = 0
@@ -51,8 +65,13 @@ class Subscription:
         self.waiting_for_keyframe = True
         self.stats = ForwardStats()
         self._queue: asyncio.Queue[EncodedFrame | None] = asyncio.Queue()
+        #: Sends each frame at once instead of queueing it (``webrtc.forward``).
+        self.sink: FrameSink | None = None
 
     def push(self, frame: EncodedFrame) -> None:
+        if self.sink is not None:
+            self._deliver(frame, self.sink)
+            return
         if self._queue.qsize() >= MAX_QUEUED:  # fell behind: drop, restart at a key frame
             while not self._queue.empty():
                 self._queue.get_nowait()
@@ -66,6 +85,22 @@ class Subscription:
             self.waiting_for_keyframe = False
         self.stats.forwarded += 1
         self._queue.put_nowait(frame)
+
+    def _deliver(self, frame: EncodedFrame, sink: FrameSink) -> None:
+        """No queue: the frame goes out now or not at all. A subscriber whose connection
+        is not up yet asks for no key frame (one that never connects would have the
+        publisher send key frames forever); it asks once it is."""
+        if self.waiting_for_keyframe and not frame.keyframe:
+            self.stats.dropped += 1
+            if sink.ready():
+                self.publication.request_keyframe()
+            return
+        if sink.send(frame):
+            self.waiting_for_keyframe = False
+            self.stats.forwarded += 1
+        else:
+            self.waiting_for_keyframe = True
+            self.stats.dropped += 1
 
     def picture_lost(self) -> None:
         """The subscriber's decoder lost its picture (PLI/FIR from its browser)."""

@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from confero.media.sfu import Subscription
 from confero.webrtc.audio import BrowserAudioLeg
+from confero.webrtc.forward import SubscriberStream
 from confero.webrtc.video import ForwardTrack, PublishedTrack, vp8_only
 
 log = logging.getLogger(__name__)
@@ -155,10 +156,10 @@ class BrowserMedia:
         """A receive-only connection for the browser to watch one stream: our offer."""
         await self.unwatch(stream_id)
         pc = peer_connection(self.ice_servers)
-        forward = ForwardTrack(subscription)
-        transceiver = pc.addTransceiver(forward, direction="sendonly")
+        # The track only gives the offer its stream; frames go out by SubscriberStream.
+        transceiver = pc.addTransceiver(ForwardTrack(subscription), direction="sendonly")
         transceiver.setCodecPreferences(vp8_only(RTCRtpSender.getCapabilities("video")))
-        forward.bind(transceiver.sender)
+        SubscriberStream(transceiver.sender, subscription)
         self.watching[stream_id] = (pc, subscription)
         offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
