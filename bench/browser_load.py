@@ -25,8 +25,9 @@ Video (``bench.video_legs``, issue 15 P3): with ``--cameras K`` the first K peer
 each room get a camera that sends pre-encoded VP8 (640x360, 30 fps, about 500 kbit/s,
 encoded once by aiortc's ``Vp8Encoder`` for every camera; a key frame when the server
 asks for one with a PLI, as a browser's encoder does) once the orchestrator says
-``cameras``. Every ``subscribe`` the server sends gets a receive-only connection, as
-the room page makes one; its packets are unprotected only until the first key frame
+``cameras``, each at its own phase of the 30 fps clock, as independent cameras are.
+Every ``subscribe`` the server sends gets a receive-only connection, as the room page
+makes one; its packets are unprotected only until the first key frame
 arrives (the time from the ``subscribe`` message to it is reported), then counted and
 dropped. ``late`` adds one more peer to the first room, a late subscriber.
 
@@ -241,10 +242,12 @@ class Camera(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, clock: Clock, source: VideoSource) -> None:
+    def __init__(self, clock: Clock, source: VideoSource, phase: float = 0.0) -> None:
         super().__init__()
         self.clock = clock
         self.source = source
+        #: seconds after the shared clock's tick: real cameras are not in step
+        self.phase = phase
         self.sender: Any = None
         self.sent = 0
         self.keyframes = 0
@@ -259,6 +262,8 @@ class Camera(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         now = await self.clock.until(self._last + 1)
+        if self.phase:
+            await asyncio.sleep(self.phase)
         self._last = now
         keyframe = self.sent == 0
         flag = "_RTCRtpSender__force_keyframe"
@@ -552,7 +557,10 @@ async def main(args: argparse.Namespace, urls: list[str]) -> None:
         talker = seat % args.talk_every == 0
         sampling = seat == 1  # one listener per room decodes and checks the tone
         mic = Microphone(clock, tone if talker else silence)
-        camera = Camera(video_clock, video) if video is not None and seat < args.cameras else None
+        camera = None
+        if video is not None and seat < args.cameras:  # spread over the frame interval
+            phase = (i * 0.618034) % 1.0 / FPS
+            camera = Camera(video_clock, video, phase)
         peers.append(Peer(args.first + i, url, mic, talker, sampling, camera))
 
     # The first peer tells whether the server negotiates DTX; the silent ones then use it.

@@ -27,6 +27,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from confero.media.sfu import Subscription
+from confero.webrtc import inline_decoding
 from confero.webrtc.audio import BrowserAudioLeg
 from confero.webrtc.forward import SubscriberStream
 from confero.webrtc.video import ForwardTrack, PublishedTrack, vp8_only
@@ -114,6 +115,9 @@ class BrowserMedia:
             await self._close_publish()
             raise SignalingError("the offer must have audio, then camera and screen video")
         slots = {t: SLOTS[i] for i, t in enumerate(transceivers[:3])}
+        for t in transceivers:
+            if t.receiver._track is not None:  # it receives: decode on the loop, no thread
+                inline_decoding.install(t.receiver)
         video_codecs = vp8_only(RTCRtpSender.getCapabilities("video"))
         for t in transceivers:
             if t.kind == "video":
