@@ -18,6 +18,7 @@ import uvicorn
 import websockets
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
+from aiortc.rtp import RtpPacket, is_rtcp
 
 from confero.app.services import Services
 from confero.config import Settings
@@ -269,6 +270,22 @@ class Browser:
 
 class _Silence(AudioStreamTrack):
     pass
+
+
+class SeenRtp:
+    """Every RTP packet a browser's connection decrypts (its DTLS transport ``dtls``),
+    parsed with the header extensions it negotiated."""
+
+    def __init__(self, dtls: Any) -> None:
+        self.packets: list[RtpPacket] = []
+        self._extensions = dtls._rtp_header_extensions_map
+        self._handle = dtls._handle_rtp_data
+        dtls._handle_rtp_data = self._rtp
+
+    async def _rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        if not is_rtcp(data):
+            self.packets.append(RtpPacket.parse(data, self._extensions))
+        await self._handle(data, arrival_time_ms)
 
 
 @pytest.fixture

@@ -9,27 +9,13 @@ import itertools
 import time
 from typing import Any
 
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket, is_rtcp
+from aiortc.rtp import RtpPacket
 
 from confero.domain.rooms import Room
-from confero.webrtc.forward import NTP_OFFSET, SubscriberStream
+from confero.webrtc.direct_sender import NTP_OFFSET
+from confero.webrtc.forward import SubscriberStream
 from tests.phone.support import eventually
-from tests.webrtc.support import Browser, Served
-
-
-class _Seen:
-    """Bob's side of one watched stream: every RTP packet his connection decrypts."""
-
-    def __init__(self, dtls: Any, extensions: HeaderExtensionsMap) -> None:
-        self.packets: list[RtpPacket] = []
-        self._extensions = extensions
-        self._handle = dtls._handle_rtp_data
-        dtls._handle_rtp_data = self._rtp
-
-    async def _rtp(self, data: bytes, arrival_time_ms: int) -> None:
-        if not is_rtcp(data):
-            self.packets.append(RtpPacket.parse(data, self._extensions))
-        await self._handle(data, arrival_time_ms)
+from tests.webrtc.support import Browser, SeenRtp, Served
 
 
 async def test_a_forwarded_camera_is_decoded_repaired_and_reported(
@@ -47,8 +33,7 @@ async def test_a_forwarded_camera_is_decoded_repaired_and_reported(
     pc = bob.watching[stream_id]
     transceiver = pc.getTransceivers()[0]
     receiver = transceiver.receiver
-    # the extension ids Bob negotiated, as his DTLS transport parses them
-    seen = _Seen(receiver.transport, receiver.transport._rtp_header_extensions_map)
+    seen = SeenRtp(receiver.transport)
     await eventually(lambda: bob.video_frames.get(stream_id, 0) >= 15, 15)
 
     pub = served.node.gateway.sfu.get(room.id, stream_id)

@@ -5,8 +5,8 @@ that the 20 ms tick drains. Quiet frames count as silence (``media.vad``): the l
 joins the shared full mix (encoded once for all such listeners) and the talking
 indicator stays dark.
 Outbound: the engine hands us either our own mix-minus (we encode it) or the shared
-mix's Opus payload; both leave as pre-encoded packets, which aiortc's sender only
-packetizes.
+mix's Opus payload; both leave as pre-encoded packets, written straight to the
+connection (``webrtc.direct_sender``: no queue, task or awaits per packet, issue 15 P2).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from confero.media.opus import FRAME, OPUS, OpusCodec, OpusEncoder, to_mono
 from confero.media.vad import SpeechGate
+from confero.webrtc.direct_sender import DirectRtpSender
 
 Frame = npt.NDArray[np.int16]
 TIME_BASE = fractions.Fraction(1, 48_000)
@@ -48,6 +49,10 @@ class MixTrack(MediaStreamTrack):
         while self._queue.qsize() >= MAX_OUTBOUND:
             self._queue.get_nowait()
         self._queue.put_nowait(packet)
+
+    def drop_pending(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
 
     async def recv(self) -> Any:
         if self.readyState != "live":
@@ -75,6 +80,10 @@ class BrowserAudioLeg:
         self._encoder: OpusEncoder | None = None
         self._pts = 0
         self._reader: asyncio.Task[None] | None = None
+        #: Writes our packets straight to the connection (``webrtc.direct_sender``);
+        #: without one they go through aiortc's sender via ``track``.
+        self.direct: DirectRtpSender | None = None
+        self._talkspurt = True
 
     @property
     def codec(self) -> OpusCodec:
@@ -128,7 +137,21 @@ class BrowserAudioLeg:
         if payload:
             self.send_encoded(payload)
 
+    def send_directly(self, direct: DirectRtpSender) -> None:
+        """From now on our packets go out by ``direct``; what waited for aiortc's sender
+        (made before the connection) is stale."""
+        self.direct = direct
+        self.track.drop_pending()
+
     def send_encoded(self, payload: bytes) -> None:
+        direct = self.direct
+        if direct is not None:
+            # RFC 3551 4.1: the marker bit on the first packet of a talkspurt
+            if direct.send_payloads((payload,), self._pts, marker=self._talkspurt):
+                self._talkspurt = False
+                self.sent += 1
+            self._pts += FRAME
+            return
         packet = av.Packet(payload)
         packet.pts = self._pts
         packet.time_base = TIME_BASE

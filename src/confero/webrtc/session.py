@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from confero.media.sfu import Subscription
 from confero.webrtc import inline_decoding
 from confero.webrtc.audio import BrowserAudioLeg
+from confero.webrtc.direct_sender import DirectRtpSender
 from confero.webrtc.forward import SubscriberStream
 from confero.webrtc.video import ForwardTrack, PublishedTrack, vp8_only
 
@@ -122,7 +123,8 @@ class BrowserMedia:
         for t in transceivers:
             if t.kind == "video":
                 t.setCodecPreferences(video_codecs)
-        transceivers[0].sender.replaceTrack(self.leg.track)
+        transceivers[0].sender.replaceTrack(self.leg.track)  # for the offer's stream
+        self.leg.send_directly(DirectRtpSender(transceivers[0].sender))
         transceivers[0].direction = "sendrecv"
 
         @pc.on("track")
