@@ -47,15 +47,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from soak.server import PASSWORD, Server, end_process
 
 OWNER = "bench@confero.test"
+T = TypeVar("T")
 TICK_MS = 20.0
 
 
@@ -421,6 +423,28 @@ def _stop_all(running: list[Server | Load]) -> None:
     running.clear()
 
 
+def run_steps(step: Callable[[int, list[Server | Load]], T], counts: list[int]) -> list[T]:
+    """``step`` for each count, each with a list where it keeps what it started; on
+    Ctrl-C, SIGTERM or a failure what has been measured is kept and every process stopped."""
+    running: list[Server | Load] = []
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    rows: list[T] = []
+    try:
+        for count in counts:
+            rows.append(step(count, running))
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    except Exception as exc:
+        print(f"failed: {exc!r}", flush=True)
+    finally:
+        _stop_all(running)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser_legs")
     parser.add_argument("--counts", default="20,50,100", help="browser legs per step")
@@ -434,40 +458,26 @@ def main() -> int:
     args = parser.parse_args()
     counts = [int(x) for x in args.counts.split(",") if x]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="confero-browser-legs-"))
-    running: list[Server | Load] = []
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     print(
         f"browser legs end to end: rooms of {args.room_size}, one in ten talking,"
         f" {args.seconds:g} s per step, server on CPU {args.server_core},"
         f" load on CPU {args.load_core}, in {workdir}",
         flush=True,
     )
-    rows: list[Row] = []
-    try:
-        for legs in counts:
-            rows.append(
-                run_count(
-                    workdir / f"legs-{legs}",
-                    legs,
-                    seconds=args.seconds,
-                    room_size=args.room_size,
-                    server_core=args.server_core,
-                    load_core=args.load_core,
-                    load_procs=args.load_procs,
-                    offer_dtx=args.offer_dtx,
-                    running=running,
-                )
-            )
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-    except Exception as exc:
-        print(f"failed: {exc}", flush=True)
-    finally:
-        _stop_all(running)
+    rows = run_steps(
+        lambda legs, running: run_count(
+            workdir / f"legs-{legs}",
+            legs,
+            seconds=args.seconds,
+            room_size=args.room_size,
+            server_core=args.server_core,
+            load_core=args.load_core,
+            load_procs=args.load_procs,
+            offer_dtx=args.offer_dtx,
+            running=running,
+        ),
+        counts,
+    )
     if not rows:
         return 1
     first = rows[0]

@@ -33,19 +33,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from soak.server import Server
 
-from bench.browser_legs import Load, _media, _stop_all, _waited, make_rooms, start_server
+from bench.browser_legs import Load, _media, _waited, make_rooms, run_steps, start_server
 
 FPS = 30
 
@@ -238,39 +236,25 @@ def main() -> int:
     args = parser.parse_args()
     counts = [int(x) for x in args.rooms.split(",") if x]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="confero-video-legs-"))
-    running: list[Server | Load] = []
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     print(
         f"video end to end: rooms of {args.room_size} with {args.cameras} cameras (VP8"
         f" 640x360, {FPS} fps), {args.seconds:g} s per window, server on CPU"
         f" {args.server_core}, load on CPU {args.load_core}, in {workdir}",
         flush=True,
     )
-    rows: list[Row] = []
-    try:
-        for rooms in counts:
-            rows.append(
-                run_count(
-                    workdir / f"rooms-{rooms}",
-                    rooms,
-                    room_size=args.room_size,
-                    cameras=args.cameras,
-                    seconds=args.seconds,
-                    server_core=args.server_core,
-                    load_core=args.load_core,
-                    running=running,
-                )
-            )
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-    except Exception as exc:
-        print(f"failed: {exc!r}", flush=True)
-    finally:
-        _stop_all(running)
+    rows = run_steps(
+        lambda rooms, running: run_count(
+            workdir / f"rooms-{rooms}",
+            rooms,
+            room_size=args.room_size,
+            cameras=args.cameras,
+            seconds=args.seconds,
+            server_core=args.server_core,
+            load_core=args.load_core,
+            running=running,
+        ),
+        counts,
+    )
     if not rows:
         return 1
     print()

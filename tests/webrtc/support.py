@@ -288,6 +288,18 @@ class SeenRtp:
         await self._handle(data, arrival_time_ms)
 
 
+async def ann_and_bob(
+    served: Served, room: Room, browsers: list[Browser]
+) -> tuple[Browser, Browser]:
+    """Two scripted browsers in ``room``, joined (neither publishing yet)."""
+    ann, bob = Browser(served.ws_url(room)), Browser(served.ws_url(room))
+    browsers += [ann, bob]
+    for b, name in ((ann, "Ann"), (bob, "Bob")):
+        await b.connect()
+        await b.join(name)
+    return ann, bob
+
+
 @pytest.fixture
 async def browsers() -> AsyncIterator[list[Browser]]:
     made: list[Browser] = []

@@ -10,17 +10,13 @@ import itertools
 from confero.domain.rooms import Room
 from confero.webrtc.direct_sender import DirectRtpSender
 from tests.phone.support import eventually
-from tests.webrtc.support import Browser, SeenRtp, Served
+from tests.webrtc.support import Browser, SeenRtp, Served, ann_and_bob
 
 
 async def test_a_browser_hears_the_room_through_the_direct_sender(
     served: Served, room: Room, browsers: list[Browser]
 ) -> None:
-    ann, bob = Browser(served.ws_url(room)), Browser(served.ws_url(room))
-    browsers += [ann, bob]
-    for b, name in ((ann, "Ann"), (bob, "Bob")):
-        await b.connect()
-        await b.join(name)
+    ann, bob = await ann_and_bob(served, room, browsers)
     await bob.publish()
     assert bob.pc is not None
     transceiver = bob.pc.getTransceivers()[0]

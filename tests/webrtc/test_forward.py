@@ -15,17 +15,13 @@ from confero.domain.rooms import Room
 from confero.webrtc.direct_sender import NTP_OFFSET
 from confero.webrtc.forward import SubscriberStream
 from tests.phone.support import eventually
-from tests.webrtc.support import Browser, SeenRtp, Served
+from tests.webrtc.support import Browser, SeenRtp, Served, ann_and_bob
 
 
 async def test_a_forwarded_camera_is_decoded_repaired_and_reported(
     served: Served, room: Room, browsers: list[Browser]
 ) -> None:
-    ann, bob = Browser(served.ws_url(room)), Browser(served.ws_url(room))
-    browsers += [ann, bob]
-    for b, name in ((ann, "Ann"), (bob, "Bob")):
-        await b.connect()
-        await b.join(name)
+    ann, bob = await ann_and_bob(served, room, browsers)
     await bob.publish()
     await ann.publish(camera=True)
     stream_id = f"{ann.pid}-camera"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from confero.domain.rooms import Room
 from tests.phone.support import eventually
-from tests.webrtc.support import Browser, Served
+from tests.webrtc.support import Browser, Served, ann_and_bob
 
 
 async def test_camera_is_forwarded_without_decoding_and_late_subscriber_gets_key_frame(
@@ -44,11 +44,7 @@ async def test_camera_is_forwarded_without_decoding_and_late_subscriber_gets_key
 async def test_screen_share_is_a_stream_of_its_own(
     served: Served, room: Room, browsers: list[Browser]
 ) -> None:
-    ann, bob = Browser(served.ws_url(room)), Browser(served.ws_url(room))
-    browsers += [ann, bob]
-    for b, name in ((ann, "Ann"), (bob, "Bob")):
-        await b.connect()
-        await b.join(name)
+    ann, bob = await ann_and_bob(served, room, browsers)
     await bob.publish()
     await ann.publish(camera=True, screen=True)
     camera, screen = f"{ann.pid}-camera", f"{ann.pid}-screen"
