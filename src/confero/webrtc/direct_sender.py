@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import struct
 import time
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 from aiortc.utils import random32
 
+log = logging.getLogger(__name__)
 #: Seconds from 1900 (NTP's epoch) to 1970 (Unix's).
 NTP_OFFSET = 2_208_988_800
 _HEADER = struct.Struct("!BBHII")
@@ -134,7 +136,9 @@ class DirectRtpSender:
             header = _HEADER.pack(first, bit | self._payload_type, sequence, timestamp, self._ssrc)
             try:
                 sendto(srtp.protect(header + extension + payload), address)
-            except (OSError, RuntimeError):  # the socket closed under us: stop here
+            except Exception:  # the media tick, or a publisher's frames, must never stop
+                # over one connection (a closed socket, an SRTP error)
+                log.debug("RTP to %s not sent", address, exc_info=True)
                 return False
             kept = RtpPacket(self._payload_type, bit >> 7, sequence, timestamp, self._ssrc, payload)
             kept.extensions.mid = self._mid
