@@ -141,6 +141,7 @@ class BrowserAudioLeg:
         """From now on our packets go out by ``direct``; what waited for aiortc's sender
         (made before the connection) is stale."""
         self.direct = direct
+        self._talkspurt = True  # a new connection's stream starts here
         self.track.drop_pending()
 
     def send_encoded(self, payload: bytes) -> None:

@@ -6,9 +6,10 @@ frame untouched, so the remote track yields ``EncodedFrame``s. This is a module-
 hook in aiortc (``rtcrtpreceiver.get_decoder``), installed once: Confero never wants
 decoded video on the server. Audio keeps aiortc's real Opus decoder.
 
-Outbound, ``ForwardTrack`` yields ``av.Packet``s: aiortc's sender then only packetizes
-(``Vp8Encoder.pack``). A subscriber's PLI/FIR reaches our subscription instead of the
-sender's encoder (we replace that sender's ``_send_keyframe``).
+Outbound, frames go to each subscriber's connection directly (``webrtc.forward``).
+``ForwardTrack`` is the subscriber's track there only for the offer's stream; as a
+track whose ``recv`` yields ``av.Packet``s from the subscription's queue (aiortc's
+sender then only packetizes) it is what ``bench.sfu_forward`` measures against.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import fractions
 from typing import Any
 
 import av
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCRtpReceiver
 from aiortc import rtcrtpreceiver as _receiver_module
 from aiortc.codecs.base import Decoder
 from aiortc.jitterbuffer import JitterFrame
@@ -117,7 +118,3 @@ class ForwardTrack(MediaStreamTrack):
         packet.pts = frame.timestamp
         packet.time_base = VIDEO_TIME_BASE
         return packet
-
-    def bind(self, sender: RTCRtpSender) -> None:
-        """PLI/FIR from the subscriber go to the publisher, not to an encoder we lack."""
-        sender._send_keyframe = self.subscription.picture_lost  # type: ignore[method-assign]
