@@ -22,6 +22,7 @@ from typing import TypedDict, Unpack
 
 from confero.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from confero.app.ratelimit import Backoff, RateLimiter
+from confero.app.token_cache import TokenCache
 from confero.domain.accounts import (
     Account,
     check_not_self_lockout,
@@ -93,10 +94,14 @@ class AccountService:
         clock: Clock,
         limiter: RateLimiter,
         backoff: Backoff | None = None,
+        tokens: TokenCache | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._limiter = limiter
+        #: Resolved tokens (issue 17): every write below that ends a token or changes an
+        #: account forgets it here, after its commit.
+        self._tokens = tokens or TokenCache()
         #: Sign-in per account (issue 14): slowed down, never locked.
         self.backoff = backoff or Backoff()
 
@@ -179,22 +184,33 @@ class AccountService:
     async def resolve_token(self, token: str) -> Account | None:
         if not token or len(token) > 200:
             return None
+        hashed = token_hash(token)
+        now = self._clock.now()
+        cached = self._tokens.get(hashed, now)
+        if cached is not None:
+            return cached
+        generation = self._tokens.generation
         async with self._uow() as uow:
-            found = await uow.tokens.get(token_hash(token))
+            found = await uow.tokens.get(hashed)
             if found is None:
                 return None
             account_id, expires_at = found
-            if expires_at <= self._clock.now():
-                await uow.tokens.delete(token_hash(token))
+            if expires_at <= now:
+                await uow.tokens.delete(hashed)
                 await uow.commit()
                 return None
             account = await uow.accounts.get(account_id)
-            return None if account is None or account.disabled else account
+        if account is None or account.disabled:
+            return None
+        self._tokens.put(hashed, account, expires_at, now, generation)
+        return account
 
     async def revoke_token(self, token: str) -> None:
+        hashed = token_hash(token)
         async with self._uow() as uow:
-            await uow.tokens.delete(token_hash(token))
+            await uow.tokens.delete(hashed)
             await uow.commit()
+        self._tokens.forget(hashed)
 
     async def ensure_admin(self, email: str) -> str | None:
         """On first start, create the admin with a random password and return it once."""
@@ -229,6 +245,7 @@ class AccountService:
             keep = token_hash(keep_token) if keep_token else None
             await uow.tokens.delete_for_account(account.id, except_hash=keep)
             await uow.commit()
+        self._tokens.forget_account(account.id)
 
     # ---------------------------------------------------------- administrators
     @staticmethod
@@ -258,6 +275,7 @@ class AccountService:
             await uow.accounts.update(replace(target, password_hash=new_hash))
             await uow.tokens.delete_for_account(target.id)
             await uow.commit()
+        self._tokens.forget_account(account_id)
 
     @staticmethod
     async def _existing(uow: UnitOfWork, account_id: str) -> Account:
@@ -297,4 +315,5 @@ class AccountService:
             if after.disabled and not target.disabled:
                 await uow.tokens.delete_for_account(target.id)
             await uow.commit()
+        self._tokens.forget_account(account_id)
         return after

@@ -116,8 +116,10 @@ async def create_token(body: Credentials, request: Request, svc: ServicesDep) ->
 
 
 @router.get("/me", response_model=AccountOut)
-async def me(account: AccountDep) -> AccountOut:
-    return AccountOut.of(account)
+async def me(account: AccountDep, svc: ServicesDep) -> AccountOut:
+    # Read afresh: the signed-in account may come from the token cache, whose SMS
+    # counters can be a minute old (app/token_cache.py).
+    return AccountOut.of(await svc.accounts.get(account.id) or account)
 
 
 @router.patch("/me", response_model=AccountOut)
