@@ -1,13 +1,14 @@
 """``make bench``: every benchmark in one run, so ratios compare like with like.
 
-Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser, video
+Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser, video, web
 (default: all, in that order, about nine minutes). ``janus`` is the side-by-side run
 against Janus AudioBridge on the same core (``bench.side_by_side``;
 ``scripts/system-deps.sh bench`` installs Debian's janus; without it the run prints
 "janus: skipped" and Confero's column alone). ``browser`` is a real ``confero serve``
 with aiortc peers joining through the WebSocket signaling (``bench.browser_legs``);
 ``video`` the same with cameras on, each forwarded to every other peer of its room
-(``bench.video_legs``).
+(``bench.video_legs``). ``web`` is the REST API under ``wrk`` against a trivial FastAPI
+route on the same core, on SQLite and PostgreSQL (``bench.web_api``).
 Each runs in a fresh process, so one's memory and garbage do not show up in the next
 one's figures; each module also runs alone with its own arguments, e.g.
 ``python -m bench.opus_legs 10,100,400 5``.
@@ -27,6 +28,7 @@ BENCHES: dict[str, list[str]] = {
     "janus": ["bench.side_by_side", "--counts", "100,150,200,300"],
     "browser": ["bench.browser_legs", "--counts", "10,20,40"],
     "video": ["bench.video_legs", "--rooms", "1,2,3"],
+    "web": ["bench.web_api"],
 }
 
 if __name__ == "__main__":

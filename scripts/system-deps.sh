@@ -2,7 +2,7 @@
 # Installs the Debian packages a profile needs, only those that are missing.
 #   base: what `make run` needs (a Python with venv)
 #   test: what the test suite's real peers need
-#   bench: what `make bench` compares against (Janus, for the side-by-side phone bench)
+#   bench: what `make bench` compares against and loads with (Janus, wrk)
 set -euo pipefail
 profile=${1:-base}
 
@@ -27,6 +27,8 @@ case "$profile" in
   bench)
     # Janus AudioBridge: the reference mixer of bench/side_by_side.py (bench/janus.py)
     [ -x /usr/bin/janus ] || need+=(janus)
+    # wrk: the HTTP load of bench/web_api.py (issue 17)
+    command -v wrk >/dev/null || need+=(wrk)
     ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac

@@ -13,6 +13,9 @@ The rules, per top-level package of ``confero`` (its *layer*):
   and no other adapter, except ``phone -> sip, media`` and ``webrtc -> media``;
 - ``server`` and ``cli`` (the composition root) may import everything;
 - ``heap`` (the process's garbage-collector policy) imports nothing of ours;
+- ``observe`` (metrics and logs, issue 18) imports nothing of ours, and every adapter
+  but ``sip`` may use it, like a library; ``domain`` and ``app`` may not (the app
+  reports through plain callbacks the composition root points at the metrics);
 - no import cycle between modules.
 """
 
@@ -30,7 +33,7 @@ ROOT = "confero"  # the package itself: ``from confero import __version__``
 
 ADAPTERS = frozenset({"store", "bus", "media", "sip", "notify", "web", "webrtc", "phone"})
 #: Not adapters: the settings (pydantic, no I/O) and the package root (its version).
-SHARED = frozenset({"config", ROOT})
+SHARED = frozenset({"config", ROOT, "observe"})
 SIDEWAYS = {"phone": frozenset({"sip", "media"}), "webrtc": frozenset({"media"})}
 #: Layer -> the layers it may import besides itself; None: any.
 ALLOWED: dict[str, frozenset[str] | None] = {
@@ -39,6 +42,7 @@ ALLOWED: dict[str, frozenset[str] | None] = {
     "sip": frozenset(),
     "config": frozenset(),
     "heap": frozenset(),
+    "observe": frozenset(),
     ROOT: frozenset(),
     "server": None,
     "cli": None,

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     #: Empty means an SQLite file in ``data_dir``.
     database_url: str = ""
+    #: Database connections kept open, and how many more a burst may open (issue 17:
+    #: with SQLAlchemy's 5 + 10, 32 concurrent requests opened and closed a connection
+    #: for every request past the fifth, a thread and a connect each on SQLite).
+    database_pool_size: int = Field(default=20, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     #: Where people reach the server; used in invite links. Empty: http://host:port.
@@ -141,6 +146,18 @@ class Settings(BaseSettings):
     ws_max_per_address: int = Field(default=50, ge=1, le=100_000)
     ws_max_per_room: int = Field(default=300, ge=1, le=100_000)
     log_level: str = "info"
+    #: Logs (issue 18, observe/logs.py): ``text`` (time level logger message, as always)
+    #: or ``json`` (one object per line with request, call, room and participant ids).
+    #: Either way secrets (PINs, tokens, passwords, invite links) are masked.
+    log_format: Literal["text", "json"] = "text"
+    #: Prometheus metrics (issue 18, observe/metrics.py), off by default. A port opens a
+    #: listener of their own on ``metrics_host`` (loopback by default) that serves only
+    #: ``/metrics``: the safe way. ``metrics=true`` without a port serves ``/metrics`` on
+    #: the main HTTP port, answered only to loopback clients that came through no proxy
+    #: (web/observe.py says why).
+    metrics: bool = False
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def settings_customise_sources(

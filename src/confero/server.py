@@ -2,13 +2,22 @@
 
 ``build`` wires the store, the bus and the services from ``Settings``; ``serve`` migrates,
 creates the first admin on first start, and runs the HTTP server on uvloop.
+
+Observability (issue 18): ``run`` sets up the logs (observe/logs.py: text or JSON, secrets
+masked; uvicorn gets no logging config of its own, so its lines go the same way). With
+``CONFERO_METRICS`` or ``CONFERO_METRICS_PORT`` one ``Metrics`` is made here and handed
+to whatever counts (the engine's tick, the phone bridge, the notice worker, the HTTP
+middleware, the database pool) and told how to read the node's state when scraped; the
+separate metrics listener is a second uvicorn server that leaves signals to the main
+one and stops with it. Readiness checks are registered here too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,23 +42,34 @@ from confero.media.recording import EngineRecorder
 from confero.media.sfu import Sfu
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import HttpSmsGateway, sms_text
+from confero.observe import logs
+from confero.observe.metrics import Metrics
 from confero.phone.stack import PhoneStack
 from confero.store.blobs import DirectoryBlobs
-from confero.store.database import create_engine, upgrade
+from confero.store.database import create_engine, observe_pool_wait, ping, upgrade
 from confero.store.outbox import OutboxSmsGateway
 from confero.store.uow import make_uow_factory
 from confero.web.app import create_app
 from confero.web.http_server import guarded_http
+from confero.web.observe import exposition_app
 from confero.webrtc.gateway import BrowserGateway
 
 log = logging.getLogger("confero")
 
 
-async def build(settings: Settings, clock: Clock | None = None) -> Services:
-    """Services on a migrated database."""
+async def build(
+    settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
+) -> Services:
+    """Services on a migrated database (``metrics``: what they count goes there)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     await upgrade(engine)
+    if metrics is not None:
+        observe_pool_wait(engine, metrics.db_pool_wait.observe)
     # Shared files and recordings (issue 12); unfinished uploads of a crash go at start.
     blobs = DirectoryBlobs(settings.data_dir / "files")
     blobs.sweep()
@@ -75,6 +95,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         recording_blobs=blobs,
     )
     services.on_close(engine.dispose)
+    services.ready_checks["database"] = lambda: ping(engine)
     services.room_state.blobs = blobs  # Reset deletes files' and recordings' bytes too
     services.sms_outbox = not settings.sms_url
     worker = NoticeWorker(
@@ -84,13 +105,26 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         mailer=mailer(settings),
         sms=sms_gateway(settings, services.uow, services.clock),
         sms_text=sms_text,
+        **({"on_outcome": metrics.notice} if metrics is not None else {}),
     )
+    if metrics is not None:
+        metrics.refresh_with(_queued_notices(services, metrics))
     worker.start()
     services.on_close(worker.stop)
     services.people.start()  # presence sweeper and bus subscription (F-WB3)
     services.recordings.start()  # follows record_start/record_stop (issue 12)
     services.on_close(services.people.close)
     return services
+
+
+def _queued_notices(services: Services, metrics: Metrics) -> Callable[[], Awaitable[None]]:
+    """The scrape's refresher of ``confero_notices_queued`` (a database count)."""
+
+    async def refresh() -> None:
+        async with services.uow() as uow:
+            metrics.notices_queued.set(await uow.notices.queued())
+
+    return refresh
 
 
 def guess_policy(settings: Settings) -> GuessPolicy:
@@ -176,11 +210,12 @@ class Node:
     recordings: RecordingService | None = None
 
     @classmethod
-    def build(cls, services: Services, settings: Settings) -> Node:
+    def build(cls, services: Services, settings: Settings, metrics: Metrics | None = None) -> Node:
         engine = MediaEngine()
+        sfu = Sfu()
         gateway = BrowserGateway(
             engine,
-            Sfu(),
+            sfu,
             services.rooms,
             services.conferences,
             services.bus,
@@ -194,11 +229,31 @@ class Node:
         recorder = EngineRecorder(engine, settings.data_dir / "recording")
         recorder.sweep()  # unfinished recordings of a crash
         services.recordings.attach(recorder)
+        if metrics is not None:
+            watch(metrics, services, engine, sfu, gateway)
         if settings.sip_enabled:
-            phone = PhoneStack.build(services, settings, engine)
+            phone = PhoneStack.build(services, settings, engine, metrics)
             services.media_quality = phone.bridge  # phone legs' RTCP in the API (issue 13)
-            return cls(engine, gateway, phone, recordings=services.recordings)
-        return cls(engine, gateway, None, NoDialOut(services), services.recordings)
+            node = cls(engine, gateway, phone, recordings=services.recordings)
+        else:
+            node = cls(engine, gateway, None, NoDialOut(services), services.recordings)
+        node.register_checks(services)
+        return node
+
+    def register_checks(self, services: Services) -> None:
+        """Readiness (issue 18): the media tick runs; SIP listens when it is on."""
+
+        async def media() -> bool:
+            return self.engine.running
+
+        services.ready_checks["media"] = media
+        phone = self.phone
+        if phone is not None:
+
+            async def sip() -> bool:
+                return phone.ua.listening
+
+            services.ready_checks["sip"] = sip
 
     async def start(self) -> None:
         self.engine.start()
@@ -217,6 +272,52 @@ class Node:
             await self.phone.stop()
         await self.gateway.stop()
         await self.engine.stop()
+
+
+def watch(
+    metrics: Metrics, services: Services, engine: MediaEngine, sfu: Sfu, gateway: BrowserGateway
+) -> None:
+    """Hand the node's counting points and state readers to ``metrics`` (issue 18)."""
+    engine.on_tick = metrics.observe_tick
+    metrics.watch_legs(engine.leg_count)
+    metrics.watch_sfu(lambda: (sfu.totals.forwarded, sfu.totals.keyframe_requests))
+    registry = services.registry
+
+    def channels() -> Iterator[list[str]]:
+        for room_id in registry.live_rooms():
+            actor = registry.get(room_id)
+            if actor is not None:
+                yield [p.channel for p in actor.snapshot().participants]
+
+    metrics.watch_conferences(channels)
+    metrics.watch_sockets(lambda: {"room": sum(len(v) for v in gateway.visitors.values())})
+
+
+class SideServer(uvicorn.Server):
+    """A second uvicorn server in the process (the metrics listener): the main server
+    owns the signals and this one stops when told (``should_exit``)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def metrics_server(metrics: Metrics, settings: Settings) -> SideServer:
+    """The listener of ``CONFERO_METRICS_PORT`` on ``CONFERO_METRICS_HOST``: ``/metrics``
+    and nothing else (web/observe.py says why it is the safe default)."""
+    return SideServer(
+        uvicorn.Config(
+            exposition_app(metrics),
+            host=settings.metrics_host,
+            port=settings.metrics_port,
+            loop="none",
+            lifespan="off",
+            log_config=None,
+            log_level=settings.log_level,
+            access_log=False,
+            proxy_headers=False,
+        )
+    )
 
 
 @dataclass
@@ -255,6 +356,9 @@ def http_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         port=settings.http_port,
         loop="uvloop",
         log_level=settings.log_level,
+        # The root logger's handler (observe/logs.py) formats and redacts uvicorn's lines
+        # too (its access log printed invite tokens in paths before issue 18).
+        log_config=None,
         lifespan="on",
         # X-Forwarded-For is read by web/deps.py, from CONFERO_TRUSTED_PROXIES only
         # (uvicorn's own default believes it from 127.0.0.1: issue 14).
@@ -266,17 +370,24 @@ def http_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
 
 
 async def serve(settings: Settings) -> None:
-    services = await build(settings)
+    metrics = Metrics() if settings.metrics or settings.metrics_port else None
+    services = await build(settings, metrics=metrics)
     first = await first_start(services, settings)
-    node = Node.build(services, settings)
+    node = Node.build(services, settings, metrics)
     app = create_app(
         services,
         secure_cookies=settings.secure_cookies,
         signaling=node.gateway,
         ice_servers=settings.ice_server_list(),
         max_body=settings.max_body_kb * 1024,
+        metrics=metrics,
+        metrics_route=settings.metrics and not settings.metrics_port,
     )
+    if metrics is not None:
+        metrics.watch_sockets(lambda: {"people": sum(people_pages(app).values())})
     server = uvicorn.Server(http_config(app, settings))
+    side = metrics_server(metrics, settings) if metrics and settings.metrics_port else None
+    side_task = asyncio.create_task(side.serve(), name="metrics") if side else None
     await node.start()
     settle_heap()
     keeper = None
@@ -303,19 +414,39 @@ async def serve(settings: Settings) -> None:
             f"Phone dial-in: SIP on {settings.sip_host}:{phone.ua.port} UDP and TCP{number}",
             flush=True,
         )
+    if side is not None:
+        print(
+            f"Metrics: http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+            flush=True,
+        )
+    elif metrics is not None:
+        print(f"Metrics: {settings.base_url}/metrics (to loopback clients only)", flush=True)
     try:
         await server.serve()
     finally:
+        if side is not None and side_task is not None:
+            side.should_exit = True
+            with contextlib.suppress(Exception):
+                await side_task
         if keeper is not None:
             await keeper.stop()
         await node.stop()
 
 
+def people_pages(app: object) -> dict[str, int]:
+    """The main app's open people sockets per account (web/people_socket.py keeps them
+    in the app's state; none before the first opens)."""
+    state = getattr(app, "state", None)
+    pages = getattr(state, "people_pages", None)
+    return dict(pages) if pages else {}
+
+
 def run(settings: Settings | None = None) -> None:
     import uvloop
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvloop.run(serve(settings or Settings()))
+    settings = settings or Settings()
+    logs.configure(settings.log_format, settings.log_level)
+    uvloop.run(serve(settings))
 
 
 if __name__ == "__main__":  # pragma: no cover

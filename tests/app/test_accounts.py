@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from confero.app.services import Services
 from confero.domain.errors import DomainError
+from tests.clock import FakeClock
 
 
 async def _longest_gap(work: asyncio.Future[object], tick: float = 0.002) -> float:
@@ -43,3 +45,52 @@ async def test_sign_in_does_not_stop_the_event_loop(services: Services) -> None:
     assert gap < max(took / 2, 0.004), (
         f"the loop stood still {gap * 1000:.1f} ms of {took * 1000:.1f}"
     )
+
+
+async def _drop_tokens_elsewhere(services: Services, account_id: str) -> None:
+    """What another process (the CLI, another node) does: the rows go, this process's
+    cache is not told."""
+    async with services.uow() as uow:
+        await uow.tokens.delete_for_account(account_id)
+        await uow.commit()
+
+
+async def test_a_token_is_resolved_from_memory_for_at_most_a_minute(
+    services: Services, clock: FakeClock
+) -> None:
+    host = await services.accounts.create("host@example.org", "long-secret", "Host")
+    token = await services.accounts.issue_token(host, "api")
+    assert await services.accounts.resolve_token(token) == host
+    await _drop_tokens_elsewhere(services, host.id)
+    assert await services.accounts.resolve_token(token) == host  # no query: remembered
+    clock.advance(timedelta(seconds=61))
+    assert await services.accounts.resolve_token(token) is None
+
+
+async def test_what_this_process_changes_is_seen_at_once(services: Services) -> None:
+    admin = await services.accounts.create("admin@example.org", "long-secret", is_admin=True)
+    host = await services.accounts.create("host@example.org", "long-secret", "Host")
+    kept = await services.accounts.issue_token(host, "session")
+    ended = await services.accounts.issue_token(host, "session")
+    assert await services.accounts.resolve_token(kept) == host
+    assert await services.accounts.resolve_token(ended) == host
+
+    await services.accounts.revoke_token(ended)  # signed out
+    assert await services.accounts.resolve_token(ended) is None
+
+    await services.accounts.update_own(host, display_name="Hostess")
+    renamed = await services.accounts.resolve_token(kept)
+    assert renamed is not None and renamed.display_name == "Hostess"
+
+    await services.accounts.update(admin, host.id, disabled=True)
+    assert await services.accounts.resolve_token(kept) is None
+
+
+async def test_a_new_password_ends_the_other_sessions_at_once(services: Services) -> None:
+    host = await services.accounts.create("host@example.org", "long-secret", "Host")
+    here = await services.accounts.issue_token(host, "session")
+    there = await services.accounts.issue_token(host, "session")
+    assert await services.accounts.resolve_token(there) == host
+    await services.accounts.change_password(host, "long-secret", "newer-secret", keep_token=here)
+    assert await services.accounts.resolve_token(there) is None
+    assert await services.accounts.resolve_token(here) is not None

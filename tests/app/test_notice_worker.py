@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confero.app.notice_worker import NoticeWorker
@@ -28,6 +29,7 @@ from confero.domain.notices import Channel, Invitation, Kind, Notice, State
 from confero.domain.reservations import Reservation
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import sms_text
+from confero.observe.metrics import Metrics
 from confero.server import build, mailer, sms_gateway
 from confero.store.database import upgrade
 from confero.store.uow import make_uow_factory
@@ -583,3 +585,55 @@ async def test_a_stop_mid_send_finishes_that_notice_and_hands_back_the_rest(
 async def _all_notices(uow: UnitOfWorkFactory) -> list[Notice]:
     async with uow() as u:
         return [n for i in range(4) if (n := await u.notices.get(f"notice{i:03d}")) is not None]
+
+
+# ---------------------------------------------------------------- metrics (issue 18)
+
+
+async def test_outcomes_and_the_queue_reach_the_nodes_metrics(
+    settings: Settings,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,  # noqa: F811
+) -> None:
+    """A try that fails for now (retried), one refused for good (failed), one delivered
+    (sent), each counted by channel; the queue is a database count at scrape time."""
+    metrics = Metrics()
+    services = await build(settings, clock=clock, metrics=metrics)
+
+    async def scrape() -> dict[tuple[str, ...], float]:
+        out: dict[tuple[str, ...], float] = {}
+        exposed = (await metrics.exposition()).decode()
+        for family in text_string_to_metric_families(exposed):
+            for s in family.samples:
+                if s.name in ("confero_notices_total", "confero_notices_queued"):
+                    out[(s.name, *s.labels.values())] = s.value
+        return out
+
+    try:
+        host = await host_with_sms(services)
+        smtp_sink.stop()
+        smtp_sink.refuse("bob@example.org")
+        start = clock.now() + 2 * DAY
+        r, _ = await services.reservations.book(host, start, start + HOUR, invitee_emails=[ANN])
+        await first_notice_when(services, r, lambda n: n.attempts == 1)
+        seen = await scrape()
+        assert seen[("confero_notices_total", "email", "retried")] == 1
+        assert seen[("confero_notices_queued",)] == 2  # now (to retry) and 1 h before
+        smtp_sink.start()
+        clock.advance(MINUTE)
+        await all_sent(services, r, 1)
+        r2, _ = await services.reservations.book(
+            host, start + DAY, start + DAY + HOUR, invitee_emails=["bob@example.org"]
+        )
+
+        async def failed() -> bool:
+            return (await notices_of(services, r2))[0].state is State.FAILED
+
+        await eventually(failed)
+        seen = await scrape()
+        assert seen[("confero_notices_total", "email", "sent")] == 1
+        assert seen[("confero_notices_total", "email", "failed")] == 1
+        assert seen[("confero_notices_total", "sms", "sent")] == 0
+        assert seen[("confero_notices_queued",)] == 2  # both reminders, not yet due
+    finally:
+        await services.close()

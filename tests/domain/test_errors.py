@@ -61,6 +61,7 @@ PUBLISHED_STATUS = {
     "chat.rate_limited": 429,
     "socket.too_many": 429,
     "server.busy": 503,
+    "server.not_ready": 503,  # issue 18: the readiness probe
     "board.full": 409,
     "file.type_refused": 415,
     "file.too_large": 413,

@@ -298,3 +298,18 @@ async def test_a_tap_in_a_narrowband_room_gets_48k_frames(engine: MediaEngine) -
     await talk(a, leg_a, 440, 0.6, b)
     assert got and all(f.size == 960 for f in got)
     assert abs(detect_frequency(np.concatenate(got[-10:]), 48000) - 440) < 10
+
+
+async def test_each_tick_is_reported_once_and_running_says_the_clock_ticks() -> None:
+    """Issue 18: the metrics hear every tick (lateness, duration), once per tick."""
+    e = MediaEngine()
+    heard: list[tuple[float, float]] = []
+    e.on_tick = lambda late, took: heard.append((late, took))
+    assert not e.running
+    e.start()
+    assert e.running
+    await asyncio.sleep(0.3)
+    await e.stop()
+    assert not e.running
+    assert len(heard) == e.stats.ticks >= 5
+    assert all(took >= 0 and late > -0.02 for late, took in heard)

@@ -323,3 +323,27 @@ async def test_an_unproven_leg_closes_without_a_bye() -> None:
     finally:
         rtp.close()
         rtcp.close()
+
+
+def test_each_report_hands_the_intervals_loss_and_jitter_to_the_metrics() -> None:
+    """Issue 18: one (loss, jitter) sample per leg and report interval, in base units;
+    nothing before we heard the phone, and the next interval starts afresh."""
+    s = session()
+    sender = RtpSender(0)
+    heard: list[tuple[float, float]] = []
+    s.on_interval = lambda loss, jitter: heard.append((loss, jitter))
+    s.report(101.0, sender)
+    assert heard == [], "no stream from the phone yet: nothing to tell"
+    for i in range(100):
+        if i in (10, 11, 50):
+            continue
+        late = 0.004 if i % 2 else 0.0
+        s.on_rtp(audio(i, 160 * i), 102.0 + 0.02 * i + late)
+    s.report(105.0, sender)
+    (loss, jitter), *_ = heard
+    assert loss == ((3 << 8) // 100) / 256  # RFC 3550's 8-bit fraction, as a ratio
+    assert 0.002 < jitter < 0.005  # seconds, at 8 kHz
+    for i in range(100, 150):
+        s.on_rtp(audio(i, 160 * i), 102.0 + 0.02 * i)
+    s.report(110.0, sender)
+    assert heard[1][0] == 0.0, "the second interval lost nothing"

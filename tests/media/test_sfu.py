@@ -146,3 +146,24 @@ def test_a_sink_gets_frames_at_once_from_a_key_frame_and_its_connection_asks_whe
     pub.forward(key(16))
     assert sink.sent[-1] == key(16)
     assert (sub.stats.forwarded, sub.stats.dropped) == (3, 14)
+
+
+def test_the_node_totals_count_every_publication_and_outlive_it() -> None:
+    """Issue 18: frames forwarded and key frames requested, node-wide, for the metrics."""
+    clock = Clock()
+    sfu = Sfu()
+    asked: list[str] = []
+    pub = sfu.publish(
+        "room",
+        Publication("cam", "p1", "camera", lambda: asked.append("pli"), clock=clock),
+    )
+    a, b = pub.subscribe("a"), pub.subscribe("b")
+    pub.forward(delta(1))  # both wait for a key frame: one request (rate-limited)
+    clock.now += KEYFRAME_INTERVAL
+    pub.forward(key(2))
+    pub.forward(delta(3))
+    assert len(drain(a)) == len(drain(b)) == 2
+    assert sfu.totals.forwarded == 4
+    assert sfu.totals.keyframe_requests == len(asked) == pub.keyframe_requests
+    sfu.unpublish("room", "cam")
+    assert sfu.totals.forwarded == 4, "the totals stay when the publication goes"

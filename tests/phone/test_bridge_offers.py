@@ -10,6 +10,7 @@ import asyncio
 from confero.app.services import Services
 from confero.domain.rooms import Room
 from confero.media.tone import rms
+from confero.observe.metrics import Metrics
 from confero.phone.stack import PhoneStack
 from confero.sip import offer_answer, sdp
 from confero.sip.message import Response
@@ -119,3 +120,33 @@ async def test_a_held_caller_is_not_heard_and_resumes_by_a_reinvite_without_sdp(
         await a.hangup()
         await b.hangup()
     await eventually(lambda: not people(services, room))
+
+
+async def test_refused_offers_and_an_admitted_caller_are_counted(
+    phone: PhoneStack, services: Services, room: Room
+) -> None:
+    """Issue 18: a 488 counts as refused for ``no_codec``; a caller through the voice
+    menu as admitted."""
+    metrics = Metrics()
+    phone.bridge.metrics = metrics
+    ua = UserAgent("127.0.0.1", 0, timers=FAST)
+    await ua.start(tcp=False)
+    try:
+        refused = await ua.call(
+            f"sip:5000@127.0.0.1:{phone.ua.port}",
+            Peer("UDP", ("127.0.0.1", phone.ua.port)),
+            G729_ONLY,
+        )
+        assert refused.end_reason == "failed:488"
+    finally:
+        await ua.stop()
+    sample = metrics.registry.get_sample_value
+    assert sample("confero_calls_refused_total", {"reason": "no_codec"}) == 1
+    assert sample("confero_calls_admitted_total") == 0
+    caller = await join(phone, room, room.pin, services)
+    try:
+        assert sample("confero_calls_admitted_total") == 1
+        assert sample("confero_calls_refused_total", {"reason": "full"}) == 0
+        assert sample("confero_pin_failures_total") == 0
+    finally:
+        await caller.hangup()

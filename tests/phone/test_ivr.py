@@ -274,3 +274,24 @@ async def test_a_rooms_own_number_is_welcomed_after_the_pin_in_the_rooms_languag
     admitted = await dial(services, io, room=room, shared_number=False).run()
     assert admitted is not None and io.language == "de"
     assert io.heard == ["enter_pin", "welcome", "record_name", "beep", SayCount(0)]
+
+
+async def test_each_wrong_pin_is_told_and_why_the_caller_was_turned_away(
+    services: Services,
+) -> None:
+    """Issue 18's counters: every wrong PIN as it happens, and the reason at the end
+    (wrong_pin after the last try, rate_limited at a lock-out, None when admitted)."""
+    _, room = await setup(services)
+    failures: list[str] = []
+    io = ScriptedCaller(["1", room.conference_number, "000000", "111", "999999"])
+    script = dial(services, io, on_pin_failure=lambda: failures.append("x"))
+    assert await script.run() is None
+    assert (len(failures), script.refused) == (3, "wrong_pin")
+    locked = dial(services, ScriptedCaller(["1", room.conference_number, room.pin]))
+    for _ in range(2):  # more failures from this number: it is locked out now
+        await dial(services, ScriptedCaller(["1", room.conference_number, "1", "2", "3"])).run()
+    assert await locked.run() is None
+    assert locked.refused == "rate_limited"
+    welcome = dial(services, ScriptedCaller(["1", room.conference_number, room.pin], caller="+4"))
+    assert await welcome.run() is not None
+    assert welcome.refused is None

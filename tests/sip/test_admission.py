@@ -329,3 +329,23 @@ async def test_when_unacked_calls_hold_half_the_places_the_oldest_makes_room(
     finally:
         for raw in (*silent, caller):
             raw.close()
+
+
+def test_each_refusal_says_its_kind_for_the_metrics() -> None:
+    """Issue 18: refused calls are counted by reason: rate, ban, call limit, overload."""
+    clock = Clock()
+    policy = SipAdmission(
+        AdmissionLimits(invite_rate=1, invite_burst=1, ban_after=2, ban_seconds=30, max_calls=1),
+        clock,
+    )
+    assert policy.check("10.0.0.1") is None
+    policy.started("10.0.0.1")
+    rate = policy.check("10.0.0.1")
+    ban = policy.check("10.0.0.1")
+    assert rate is not None and ban is not None
+    assert (rate.kind, ban.kind) == ("rate_limited", "rate_limited")
+    full = policy.check("10.0.0.2")
+    assert full is not None and full.kind == "full"
+    policy.overloaded = lambda: True
+    shed = policy.check("10.0.0.3")
+    assert shed is not None and shed.kind == "overloaded"

@@ -14,6 +14,10 @@ fails the notice with its error for the panel to show: ``last_error`` starts wit
 code the panel translates (``confero.domain.notices``), the adapter's words after it. An
 SMS takes one credit of the account's allowance when it is sent, atomically; a failed SMS
 gives it back.
+
+Issue 18: each try's outcome (sent, retried, failed) goes to ``on_outcome`` with the
+notice's channel, a plain callback the composition root points at the metrics; the app
+knows nothing of Prometheus.
 """
 
 from __future__ import annotations
@@ -56,6 +60,12 @@ PAUSE_AFTER_ERROR = 5.0
 SEND_TIMEOUT = 60.0
 
 SmsText = Callable[[Invitation], str]
+#: (channel, outcome): ``email``/``sms`` and ``sent``/``retried``/``failed``.
+Outcome = Callable[[str, str], None]
+
+
+def _ignore(channel: str, outcome: str) -> None:
+    pass
 
 
 class NoticeWorker:
@@ -68,6 +78,7 @@ class NoticeWorker:
         mailer: Mailer,
         sms: SmsGateway,
         sms_text: SmsText,
+        on_outcome: Outcome = _ignore,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -75,6 +86,7 @@ class NoticeWorker:
         self._mailer = mailer
         self._sms = sms
         self._sms_text = sms_text
+        self._on_outcome = on_outcome
         self._wake = notices.subscribe()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -178,6 +190,7 @@ class NoticeWorker:
             await uow.notices.mark_sent(notice.id, self._clock.now())
             await uow.commit()
         log.info("notice %s (%s %s) sent", notice.id, notice.channel, notice.kind)
+        self._on_outcome(notice.channel.value, "sent")
 
     async def _send(self, notice: Notice, invitation: Invitation) -> None:
         if notice.channel is Channel.EMAIL:
@@ -210,6 +223,7 @@ class NoticeWorker:
                 next_try = self._clock.now() + delay
                 await uow.notices.mark_retry(notice.id, attempts, next_try, why)
             await uow.commit()
+        self._on_outcome(notice.channel.value, "failed" if delay is None else "retried")
 
 
 def _reason(error: DeliveryError) -> str:

@@ -270,6 +270,10 @@ class NoticeRepository(Protocol):
         """SMS notices of the account still waiting to be sent."""
         ...
 
+    async def queued(self) -> int:
+        """Notices still waiting to be sent, due or not (the metrics' queue, issue 18)."""
+        ...
+
     async def next_due(self, now: datetime) -> datetime | None:
         """When the earliest pending notice may be tried: its due time, or when the
         lease of the worker holding it runs out."""

@@ -69,6 +69,9 @@ class Services:
     media_quality: MediaQuality | None = None
     #: The media engine's tick counters, for the health route (issue 14's soak).
     media_clock: MediaClock | None = None
+    #: Readiness (issue 18, ``/api/health/ready``): name -> whether that part works now;
+    #: the composition root registers the database, the SIP listener and the media tick.
+    ready_checks: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

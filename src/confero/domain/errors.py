@@ -171,6 +171,7 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("request.too_large", 413),
     K("server.error", 500),
     K("server.busy", 503),  # the database stayed locked (issue 14): try again
+    K("server.not_ready", 503),  # /api/health/ready: a check failed (issue 18)
     K("signaling.too_large"),
     K("signaling.invalid_json"),
     K("signaling.invalid"),

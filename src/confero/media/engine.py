@@ -11,6 +11,10 @@ A leg is added with the participant it carries (``add_leg(..., owner=...)``: the
 talking indicator names people, not legs) and may be tapped (``tap``: a caller's name
 is recorded from its incoming audio). Both belong to the leg and go with
 ``remove_leg``; the engine keeps them private, so no adapter writes another's.
+
+Issue 18: ``on_tick`` (the node's metrics) hears each tick's lateness and duration,
+once per tick, never per leg or packet; ``running`` tells the readiness probe the clock
+still ticks.
 """
 
 from __future__ import annotations
@@ -130,6 +134,8 @@ class MediaEngine:
         self._owners: dict[str, str] = {}
         #: leg id -> brings a tapped leg's frames up to 48 kHz in a narrowband room
         self._tap_up: dict[str, Resampler] = {}
+        #: Hears (lateness, duration) of every tick in seconds (issue 18's histograms).
+        self.on_tick: Callable[[float, float], None] | None = None
 
     def add_leg(
         self, room_id: str, leg: AudioLeg, *, listening: bool = True, owner: str | None = None
@@ -267,7 +273,15 @@ class MediaEngine:
             self.stats.lag += (late - self.stats.lag) * LAG_WEIGHT
             started = time.perf_counter()
             self.tick(time.monotonic())
-            self.stats.busy += time.perf_counter() - started
+            took = time.perf_counter() - started
+            self.stats.busy += took
+            if self.on_tick is not None:
+                self.on_tick(late, took)
+
+    @property
+    def running(self) -> bool:
+        """The tick task runs (started, not stopped, not crashed)."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         if self._task is None:

@@ -314,6 +314,11 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         """Loss, jitter and round trip of this call, both ways, as far as known."""
         return self._rtcp.quality(self.codec.name)
 
+    def observe_reception(self, observer: Callable[[float, float], None] | None) -> None:
+        """``observer`` hears the loss fraction and jitter (seconds) of what we receive,
+        once per RTCP report interval (issue 18's histograms)."""
+        self._rtcp.on_interval = observer
+
     # ---------------------------------------------------------------- per tick
     def pull(self, now: float | None = None) -> Frame | None:
         """This leg's next 20 ms at 48 kHz, or None when it has nothing to say."""

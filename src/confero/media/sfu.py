@@ -8,6 +8,10 @@ a lossy link, cannot make the publisher send nothing but key frames.
 
 Pure data flow: the WebRTC glue (``confero.webrtc.video``) feeds frames in and turns
 requests into RTCP.
+
+Issue 18: the node's totals (frames forwarded, key frames requested) are plain integers
+in ``Sfu.totals``, one object every publication of the node adds to as it goes (an
+integer increment per frame); the metrics read them when scraped.
 """
 
 from __future__ import annotations
@@ -56,6 +60,14 @@ class ForwardStats:
     keyframe_requests: int = 0
 
 
+@dataclass
+class SfuTotals:
+    """Since the node started, over every publication (they come and go; these stay)."""
+
+    forwarded: int = 0
+    keyframe_requests: int = 0
+
+
 class Subscription:
     """One subscriber's view of one publication."""
 
@@ -84,6 +96,7 @@ class Subscription:
                 return
             self.waiting_for_keyframe = False
         self.stats.forwarded += 1
+        self.publication.totals.forwarded += 1
         self._queue.put_nowait(frame)
 
     def _deliver(self, frame: EncodedFrame, sink: FrameSink) -> None:
@@ -98,6 +111,7 @@ class Subscription:
         if sink.send(frame):
             self.waiting_for_keyframe = False
             self.stats.forwarded += 1
+            self.publication.totals.forwarded += 1
         else:
             self.waiting_for_keyframe = True
             self.stats.dropped += 1
@@ -125,6 +139,8 @@ class Publication:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     frames: int = 0
     keyframe_requests: int = 0
+    #: The node's totals once published (``Sfu.publish``); its own until then.
+    totals: SfuTotals = field(default_factory=SfuTotals)
     _last_request: float = float("-inf")
 
     def subscribe(self, subscriber_id: str) -> Subscription:
@@ -151,6 +167,7 @@ class Publication:
             return
         self._last_request = now
         self.keyframe_requests += 1
+        self.totals.keyframe_requests += 1
         self.send_keyframe_request()
 
     def close(self) -> None:
@@ -164,8 +181,10 @@ class Sfu:
 
     def __init__(self) -> None:
         self._rooms: dict[str, dict[str, Publication]] = {}
+        self.totals = SfuTotals()
 
     def publish(self, room_id: str, publication: Publication) -> Publication:
+        publication.totals = self.totals
         room = self._rooms.setdefault(room_id, {})
         old = room.pop(publication.id, None)
         if old is not None:

@@ -19,6 +19,13 @@ the caller's ACK confirms the dialog, so an INVITE that names someone else's add
 its SDP and never ACKs makes us send nothing there; a phone not heard (no RTP, no RTCP)
 for ``media_timeout`` seconds (``media_hold_timeout`` while it holds the call) is hung
 up by one watchdog task for all calls (``PhoneCall.check_media``).
+
+Observability (issue 18): each call's task carries its SIP Call-ID in the log context
+(observe/logs.py), so every line logged while handling the call names it; and with
+``metrics`` set the bridge counts what became of calls: admitted (into a conference or
+its lobby), refused by reason (``no_codec`` for a 488, ``wrong_pin`` when the IVR gives
+up at the PIN, ``rate_limited`` at a PIN lock-out, ``full`` at a room's cap), each wrong
+PIN, and hands every leg's RTCP intervals (loss, jitter) to the histograms.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from confero.media.engine import MediaEngine
 from confero.media.leg import RtpAudioLeg
 from confero.media.phone_codecs import PCMU, codec_for
 from confero.media.prompts import PromptLibrary
+from confero.observe import logs
+from confero.observe.metrics import Metrics
 from confero.phone.call import PhoneCall, Samples
 from confero.phone.call_media import CallMedia
 from confero.phone.ivr import Admitted, DialIn
@@ -70,6 +79,8 @@ class PhoneBridge:
     media_hold_timeout: float = 600.0
     #: The codecs we offer and accept, best first (wideband, then G.711: issue 13).
     codecs: tuple[str, ...] = offer_answer.PREFERENCE
+    #: The node's metrics (issue 18); None: nothing is counted.
+    metrics: Metrics | None = None
 
     def __init__(
         self,
@@ -173,6 +184,8 @@ class PhoneBridge:
                 prefer=self.codecs,
             )
         except sdp.NoUsableMedia as exc:
+            log.info("call %s refused: no codec in common", sip_call.call_id)
+            self._refused("no_codec")
             sip_call.reject(488, f"Not Acceptable Here ({exc})"[:100])
             return
         except sdp.SdpError as exc:
@@ -186,6 +199,9 @@ class PhoneBridge:
         sip_call: SipCall,
         answered: tuple[sdp.SessionDescription, offer_answer.Negotiated] | None,
     ) -> None:
+        # This task (and every task it starts) logs with the call's id (issue 18).
+        logs.bind(call_id=sip_call.call_id)
+        log.info("incoming call from %s", sip_call.peer.address[0])
         if self.ring_seconds > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sip_call.ended.wait(), self.ring_seconds)
@@ -216,7 +232,7 @@ class PhoneBridge:
                 return
             sip_call.answer(media.origin.stamp(answer))
         media.follow(sip_call)  # a re-INVITE or a digit may come right after the ACK
-        call = PhoneCall(self, sip_call, media.leg)
+        call = self._call(sip_call, media.leg)
         if not await _confirmed(sip_call):  # issue 14: no RTP (no IVR) before the ACK
             media.leg.close()
             return
@@ -286,8 +302,13 @@ class PhoneBridge:
             number=called if direct else None,
             address=call.sip.peer.address[0],
             time_zone=self.time_zone,
+            on_pin_failure=self._pin_failed,
         )
-        return await script.run()
+        admitted = await script.run()
+        if script.refused is not None:
+            log.info("call %s refused at the PIN (%s)", call.sip.call_id, script.refused)
+            self._refused(script.refused)
+        return admitted
 
     async def _invited_flow(self, call: PhoneCall, room: Room) -> Admitted | None:
         call.language = room.language.value
@@ -304,19 +325,30 @@ class PhoneBridge:
 
     async def join(self, call: PhoneCall) -> tuple[ParticipantSession[PhoneCall], list[Event]]:
         assert call.room is not None
-        if self.max_calls_per_room and self.calls_in(call.room.id, but=call) >= (
-            self.max_calls_per_room
-        ):
-            raise DomainError("room.full", "this room takes no more phone calls")
-        return await self.sessions.join(
-            call.room,
-            channel="phone",
-            role=call.role,
-            name=None,
-            default_name=f"Phone {call.caller}",
-            identity=f"phone:{call.sip.call_id}",
-            attach=lambda _: call,  # before the join: its events may come at once
-        )
+        try:
+            if self.max_calls_per_room and self.calls_in(call.room.id, but=call) >= (
+                self.max_calls_per_room
+            ):
+                raise DomainError("room.full", "this room takes no more phone calls")
+            joined = await self.sessions.join(
+                call.room,
+                channel="phone",
+                role=call.role,
+                name=None,
+                default_name=f"Phone {call.caller}",
+                identity=f"phone:{call.sip.call_id}",
+                attach=lambda _: call,  # before the join: its events may come at once
+            )
+        except DomainError as exc:
+            log.info("call %s not admitted: %s", call.sip.call_id, exc.code)
+            if exc.code == "room.full":
+                self._refused("full")
+            raise
+        logs.bind(room_id=call.room.id, participant_id=joined[0].id)
+        log.info("call %s admitted", call.sip.call_id)
+        if self.metrics is not None:
+            self.metrics.calls_admitted.inc()
+        return joined
 
     def calls_in(self, room_id: str, *, but: PhoneCall | None = None) -> int:
         """Live phone calls admitted to ``room_id`` (joined, joining or knocking)."""
@@ -398,6 +430,7 @@ class PhoneBridge:
         except BaseException:
             leg.close()
             raise
+        logs.bind(call_id=sip_call.call_id)  # this dial-out task logs with its call (issue 18)
         if sip_call.state != "confirmed":
             leg.close()
             return False
@@ -411,12 +444,27 @@ class PhoneBridge:
         media = CallMedia(leg, sip_call.peer.address[0], self.media_host, origin=origin)
         media.use(negotiated)
         media.follow(sip_call)
-        call = PhoneCall(self, sip_call, media.leg)
+        call = self._call(sip_call, media.leg)
         call.caller = number  # the callee: the From of our own INVITE is us
         self._invited[call] = room
         self.calls.add(call)
         await call.run()
         return True
+
+    # ------------------------------------------------------------------ metrics
+    def _call(self, sip_call: SipCall, leg: RtpAudioLeg) -> PhoneCall:
+        """The call of ``sip_call`` on ``leg``, its RTCP intervals in the histograms."""
+        if self.metrics is not None:
+            leg.observe_reception(self.metrics.observe_leg)
+        return PhoneCall(self, sip_call, leg)
+
+    def _refused(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.refuse(reason)
+
+    def _pin_failed(self) -> None:
+        if self.metrics is not None:
+            self.metrics.pin_failures.inc()
 
     # ------------------------------------------------------------------ quality
     def quality_of(self, participant_id: str) -> dict[str, object] | None:

@@ -18,11 +18,16 @@ the room's language is switched to only once the PIN opened it; likewise a direc
 number (``number``) is never looked up before the PIN. The script talks to the
 call only through ``CallIO`` (play, collect digits, record, hang up), so the same flow
 runs over SIP/RTP and in tests with a scripted caller.
+
+What became of the call, for the metrics (issue 18): ``on_pin_failure`` hears each wrong
+PIN as it happens, and ``refused`` says why the script gave up at the PIN
+(``wrong_pin`` after the last try, ``rate_limited`` at a lock-out); None otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -37,6 +42,8 @@ from confero.domain.rooms import Room
 # Defined with the prompts so the media side can say them without importing this module.
 from confero.media.prompts.speech import SayCount as SayCount
 from confero.media.prompts.speech import SayTime as SayTime
+
+log = logging.getLogger(__name__)
 
 MAX_FAILURES = 3
 FIRST_DIGIT_TIMEOUT = 10.0
@@ -91,6 +98,7 @@ class DialIn:
         address: str | None = None,
         time_zone: tzinfo = UTC,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_pin_failure: Callable[[], None] | None = None,
     ) -> None:
         self.io = io
         self.rooms = rooms
@@ -105,6 +113,9 @@ class DialIn:
         self.sleep = sleep
         #: Times are spoken as the callers' clocks show them.
         self.time_zone = time_zone
+        self.on_pin_failure = on_pin_failure
+        #: Why the caller was turned away at the PIN, if they were (see the module).
+        self.refused: str | None = None
 
     async def run(self) -> Admitted | None:
         try:
@@ -159,11 +170,17 @@ class DialIn:
                 )
             except DomainError as exc:
                 if exc.code != "access.invalid":
+                    self.refused = "rate_limited"
                     break  # locked: the caller, the source or the room
+                log.info("wrong conference number or PIN, try %d of %d", attempt + 1, MAX_FAILURES)
+                if self.on_pin_failure is not None:
+                    self.on_pin_failure()
                 delay = exc.context.get("delay", 0.0)
                 if attempt < MAX_FAILURES - 1 and isinstance(delay, int | float) and delay > 0:
                     await self.sleep(float(delay))
                 await self.io.play("invalid_pin")
+        else:
+            self.refused = "wrong_pin"
         await self.io.play("too_many_attempts", "goodbye")
         raise Goodbye
 

@@ -1,6 +1,7 @@
 """The phone side of one node, started and stopped as one: SIP user agent, media engine
 and bridge (the composition root builds it from ``Settings``), and the registration at
-the trunk when ``CONFERO_SIP_TRUNK_REGISTER`` asks for it (issue 13)."""
+the trunk when ``CONFERO_SIP_TRUNK_REGISTER`` asks for it (issue 13); with the node's
+metrics, INVITEs refused by admission control are counted by their kind (issue 18)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from confero.app.services import Services
 from confero.config import Settings
 from confero.media.engine import MediaEngine
 from confero.media.prompts import PromptLibrary
+from confero.observe.metrics import Metrics
 from confero.phone.bridge import PhoneBridge
 from confero.sip.admission import AdmissionLimits, SipAdmission
 from confero.sip.digest import Credentials
@@ -73,7 +75,11 @@ class PhoneStack:
 
     @classmethod
     def build(
-        cls, services: Services, settings: Settings, engine: MediaEngine | None = None
+        cls,
+        services: Services,
+        settings: Settings,
+        engine: MediaEngine | None = None,
+        metrics: Metrics | None = None,
     ) -> PhoneStack:
         ua = UserAgent(settings.sip_host, settings.sip_port)
         trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
@@ -98,6 +104,9 @@ class PhoneStack:
         bridge.media_timeout = settings.media_timeout
         bridge.media_hold_timeout = settings.media_hold_timeout
         bridge.max_calls_per_room = settings.sip_max_calls_per_room
+        if metrics is not None:
+            bridge.metrics = metrics
+            ua.on_refused = lambda refusal: metrics.refuse(refusal.kind)
         registration = None
         if settings.sip_trunk_register and trunk is not None and credentials is not None:
             registration = Registration(ua, trunk, credentials)

@@ -70,6 +70,10 @@ class Refusal:
     status: int
     reason: str
     retry_after: int
+    #: Why, as a short stable word for counting (issue 18's metrics): ``rate_limited``
+    #: (the source's INVITE rate, or its ban), ``full`` (a call limit), ``overloaded``
+    #: (the node sheds load, calls that never ACK, too many sources).
+    kind: str = "overloaded"
 
 
 @dataclass
@@ -102,7 +106,12 @@ class SipAdmission:
         if entry is None:
             return Refusal(503, "Service Unavailable (overloaded)", limits.busy_retry_after)
         if entry.banned_until > now:
-            return Refusal(403, "Forbidden (too many calls)", math.ceil(entry.banned_until - now))
+            return Refusal(
+                403,
+                "Forbidden (too many calls)",
+                math.ceil(entry.banned_until - now),
+                "rate_limited",
+            )
         if limits.invite_rate > 0:
             entry.tokens = min(
                 float(limits.invite_burst),
@@ -116,16 +125,23 @@ class SipAdmission:
                 if limits.ban_after > 0 and entry.refused >= limits.ban_after:
                     entry.banned_until = now + limits.ban_seconds
                     entry.refused = 0
-                    return Refusal(403, "Forbidden (too many calls)", math.ceil(limits.ban_seconds))
+                    return Refusal(
+                        403,
+                        "Forbidden (too many calls)",
+                        math.ceil(limits.ban_seconds),
+                        "rate_limited",
+                    )
                 wait = math.ceil((1.0 - entry.tokens) / limits.invite_rate)
-                return Refusal(503, "Service Unavailable (too many calls)", max(1, wait))
+                return Refusal(
+                    503, "Service Unavailable (too many calls)", max(1, wait), "rate_limited"
+                )
             entry.tokens -= 1.0
         if self.overloaded is not None and self.overloaded():
             return Refusal(503, "Service Unavailable (overloaded)", limits.busy_retry_after)
         if limits.max_calls and self.calls >= limits.max_calls:
-            return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
+            return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after, "full")
         if limits.max_calls_per_source and entry.calls >= limits.max_calls_per_source:
-            return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after)
+            return Refusal(503, "Service Unavailable (call limit)", limits.busy_retry_after, "full")
         pending_cap = limits.max_pending_per_source
         if pending_cap and entry.pending >= pending_cap:
             return Refusal(503, "Service Unavailable (calls not answered)", limits.busy_retry_after)

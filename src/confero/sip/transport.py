@@ -127,6 +127,12 @@ class SipTransport:
         self._udp = udp
         self.port = port
 
+    @property
+    def listening(self) -> bool:
+        """The UDP socket is open, and the TCP listener serves (when there is one)."""
+        udp = self._udp is not None and not self._udp.is_closing()
+        return udp and (self._tcp is None or self._tcp.is_serving())
+
     async def stop(self) -> None:
         if self._udp is not None:
             self._udp.close()

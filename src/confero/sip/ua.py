@@ -26,7 +26,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from confero.sip.admission import SipAdmission
+from confero.sip.admission import Refusal, SipAdmission
 from confero.sip.dialog import Dialog
 from confero.sip.digest import Credentials, DigestSession
 from confero.sip.info_dtmf import InfoDtmfError, parse_info_body
@@ -315,6 +315,8 @@ class UserAgent:
         self._tasks: set[asyncio.Task[None]] = set()
         #: admission control of new INVITEs (issue 14); None: every INVITE is taken
         self.admission: SipAdmission | None = None
+        #: hears every INVITE refused by admission or taken by nobody (issue 18)
+        self.on_refused: Callable[[Refusal], None] | None = None
 
     async def start(self, *, tcp: bool = True) -> None:
         await self.transport.start(tcp=tcp)
@@ -330,6 +332,11 @@ class UserAgent:
     @property
     def port(self) -> int:
         return self.transport.port
+
+    @property
+    def listening(self) -> bool:
+        """SIP is open for calls (the readiness probe, issue 18)."""
+        return self.transport.listening
 
     @property
     def calls(self) -> int:
@@ -409,6 +416,8 @@ class UserAgent:
         source = txn.peer.address[0]
         refusal = self.admission.check(source) if self.admission is not None else None
         if refusal is not None:  # stateless (RFC 3261 8.2.7): one answer, no retransmits
+            if self.on_refused is not None:
+                self.on_refused(refusal)
             txn.reply(
                 refusal.status,
                 refusal.reason,

@@ -162,6 +162,10 @@ class SqlNotices:
         )
         return int(count.scalar_one())
 
+    async def queued(self) -> int:
+        count = await self._s.execute(select(func.count()).select_from(NoticeRow).where(_pending()))
+        return int(count.scalar_one())
+
     async def next_due(self, now: datetime) -> datetime | None:
         now = utc(now)
         free = (

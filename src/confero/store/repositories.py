@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confero.domain.accounts import Account
@@ -167,26 +168,31 @@ class SqlTokens:
         await self._s.execute(query)
 
 
-_MEMBERS_OF_ROOMS = select(MemberRow.room_id, MemberRow.account_id, MemberRow.role).where(
-    MemberRow.room_id.in_(bindparam("room_ids", expanding=True))
+# Rooms are read as plain rows (the table, not the mapped class): the domain ``Room`` is
+# built from them at once, and the ORM's identity map and instance loading cost as much
+# again as the query (issue 17).
+_ROOMS = RoomRow.__table__
+_MEMBERS = MemberRow.__table__
+_MEMBERS_OF_ROOMS = select(_MEMBERS.c.room_id, _MEMBERS.c.account_id, _MEMBERS.c.role).where(
+    _MEMBERS.c.room_id.in_(bindparam("room_ids", expanding=True))
 )
-_ROOM_BY_ID = select(RoomRow).where(RoomRow.id == bindparam("value"))
-_ROOM_BY_INVITE = select(RoomRow).where(RoomRow.invite_token == bindparam("value"))
-_ROOM_BY_NUMBER = select(RoomRow).where(
-    RoomRow.conference_number == bindparam("value"), RoomRow.kind == RoomKind.ROOM.value
+_ROOM_BY_ID = select(_ROOMS).where(_ROOMS.c.id == bindparam("value"))
+_ROOM_BY_INVITE = select(_ROOMS).where(_ROOMS.c.invite_token == bindparam("value"))
+_ROOM_BY_NUMBER = select(_ROOMS).where(
+    _ROOMS.c.conference_number == bindparam("value"), _ROOMS.c.kind == RoomKind.ROOM.value
 )
 _ROOMS_OF_ACCOUNT = (
-    select(RoomRow)
+    select(_ROOMS)
     .where(
         or_(
-            RoomRow.owner_id == bindparam("account_id"),
-            RoomRow.id.in_(
-                select(MemberRow.room_id).where(MemberRow.account_id == bindparam("account_id"))
+            _ROOMS.c.owner_id == bindparam("account_id"),
+            _ROOMS.c.id.in_(
+                select(_MEMBERS.c.room_id).where(_MEMBERS.c.account_id == bindparam("account_id"))
             ),
         ),
-        RoomRow.kind == RoomKind.ROOM.value,
+        _ROOMS.c.kind == RoomKind.ROOM.value,
     )
-    .order_by(RoomRow.created_at, RoomRow.id)
+    .order_by(_ROOMS.c.created_at, _ROOMS.c.id)
 )
 
 
@@ -194,7 +200,7 @@ class SqlRooms:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def _rooms(self, rows: Sequence[RoomRow]) -> list[Room]:
+    async def _rooms(self, rows: Sequence[Row[Any]]) -> list[Room]:
         """Rooms with their members, read in one query for all of them."""
         if not rows:
             return []
@@ -205,7 +211,7 @@ class SqlRooms:
         return [self._room(row, members[row.id]) for row in rows]
 
     @staticmethod
-    def _room(row: RoomRow, members: dict[str, Role]) -> Room:
+    def _room(row: Row[Any], members: dict[str, Role]) -> Room:
         return Room(
             id=row.id,
             owner_id=row.owner_id,
@@ -254,8 +260,8 @@ class SqlRooms:
             self._s.add(MemberRow(room_id=room.id, account_id=account_id, role=role.value))
         await self._s.flush()
 
-    async def _one(self, statement: Select[RoomRow], value: str) -> Room | None:
-        rows = (await self._s.execute(statement, {"value": value})).scalars().all()
+    async def _one(self, statement: Select[Any], value: str) -> Room | None:
+        rows = (await self._s.execute(statement, {"value": value})).all()
         found = await self._rooms(rows)
         return found[0] if found else None
 
@@ -277,7 +283,7 @@ class SqlRooms:
 
     async def list_for_account(self, account_id: str) -> Sequence[Room]:
         found = await self._s.execute(_ROOMS_OF_ACCOUNT, {"account_id": account_id})
-        return await self._rooms(found.scalars().all())
+        return await self._rooms(found.all())
 
     async def update(self, room: Room) -> None:
         row = await self._s.get(RoomRow, room.id)
@@ -377,21 +383,27 @@ class SqlReservations:
         await self._s.execute(delete(ReservationRow).where(ReservationRow.id == reservation_id))
 
 
+#: One statement for a chat post, its id back in the same round trip (SQLite 3.35+ and
+#: PostgreSQL both return it): the ORM's add and flush cost more than the insert.
+_ADD_CHAT = insert(ChatRow).returning(ChatRow.id)
+
+
 class SqlChat:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
     async def add(self, m: ChatMessage) -> ChatMessage:
-        row = ChatRow(
-            room_id=m.room_id,
-            account_id=m.account_id,
-            author_name=m.author_name,
-            text=m.text,
-            created_at=utc(m.created_at),
+        added = await self._s.execute(
+            _ADD_CHAT,
+            {
+                "room_id": m.room_id,
+                "account_id": m.account_id,
+                "author_name": m.author_name,
+                "text": m.text,
+                "created_at": utc(m.created_at),
+            },
         )
-        self._s.add(row)
-        await self._s.flush()
-        m.id = row.id
+        m.id = added.scalar_one()
         return m
 
     async def list(

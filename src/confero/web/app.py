@@ -2,6 +2,9 @@
 
 Issue 14: every request passes the body cap (web/limits.py) before anything reads it, and
 every answer, the 500 of an unexpected error included, carries the security headers.
+Issue 18: outside even those, ``RequestObserver`` (web/observe.py) gives each request its
+id and measures it; ``/metrics`` is routed here only when the node serves it on the main
+port (``metrics_route``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from starlette.types import ASGIApp
 
 from confero import __version__
 from confero.app.services import Services
-from confero.web import csrf, limits, pages, panel, people_socket, problems, ws
+from confero.observe.metrics import Metrics
+from confero.web import csrf, limits, observe, pages, panel, people_socket, problems, ws
 from confero.web.api import (
     accounts,
     auth,
@@ -33,10 +37,14 @@ from confero.web.api import (
 
 class ConferoApp(FastAPI):
     """FastAPI with the security headers outside Starlette's own error middleware, so
-    that its 500 answers carry them too."""
+    that its 500 answers carry them too, and the request observer outside everything."""
+
+    #: Request durations go here (issue 18); None: request ids only.
+    metrics: Metrics | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        return limits.SecurityHeaders(super().build_middleware_stack())
+        inner = limits.SecurityHeaders(super().build_middleware_stack())
+        return observe.RequestObserver(inner, self.metrics)
 
 
 def create_app(
@@ -46,6 +54,8 @@ def create_app(
     signaling: ws.Signaling | None = None,
     ice_servers: list[dict[str, object]] | None = None,
     max_body: int = limits.MAX_BODY,
+    metrics: Metrics | None = None,
+    metrics_route: bool = False,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +68,7 @@ def create_app(
         summary="Phone and browser conferencing in one room.",
         lifespan=lifespan,
     )
+    app.metrics = metrics
     app.state.services = services
     app.state.secure_cookies = secure_cookies
     app.state.signaling = signaling
@@ -82,6 +93,8 @@ def create_app(
         recordings,
     ):
         app.include_router(module.router)
+    if metrics is not None and metrics_route:
+        app.include_router(observe.metrics_router(metrics))
     app.include_router(ws.router)
     app.include_router(people_socket.router)
     pages.install(app)
