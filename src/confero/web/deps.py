@@ -15,7 +15,9 @@ from confero.domain.errors import DomainError
 SESSION_COOKIE = "confero_session"
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool,
+    a thread hop on every request for a dictionary lookup (issue 17's profile)."""
     svc: Services = request.app.state.services
     return svc
 

@@ -33,9 +33,10 @@ from confero.web.deps import AccountDep, ServicesDep
 router = APIRouter(tags=["people"])
 
 
-def contact_service(svc: ServicesDep) -> ContactService:
+async def contact_service(svc: ServicesDep) -> ContactService:
     """The composition root's contact service; until it has one, one over the same store
-    and clock (it keeps no state of its own, so both answer the same)."""
+    and clock (it keeps no state of its own, so both answer the same). ``async`` so
+    that FastAPI does not run it in its thread pool (web/deps.py)."""
     wired = getattr(svc, "contacts", None)
     return wired if isinstance(wired, ContactService) else ContactService(svc.uow, svc.clock)
 
