@@ -1,6 +1,7 @@
 """``make bench``: every benchmark in one run, so ratios compare like with like.
 
-Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser, video, web
+Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser, video, web,
+fanout, join
 (default: all, in that order, about nine minutes). ``janus`` is the side-by-side run
 against Janus AudioBridge on the same core (``bench.side_by_side``;
 ``scripts/system-deps.sh bench`` installs Debian's janus; without it the run prints
@@ -8,7 +9,11 @@ against Janus AudioBridge on the same core (``bench.side_by_side``;
 with aiortc peers joining through the WebSocket signaling (``bench.browser_legs``);
 ``video`` the same with cameras on, each forwarded to every other peer of its room
 (``bench.video_legs``). ``web`` is the REST API under ``wrk`` against a trivial FastAPI
-route on the same core, on SQLite and PostgreSQL (``bench.web_api``).
+route on the same core, on SQLite and PostgreSQL (``bench.web_api``). ``fanout`` times a
+chat message and a mute reaching 1,000 joined sockets of one room against a trivial
+FastAPI broadcast (``bench.ws_fanout``); ``join`` the click on Join in Chromium to the
+first audio packet and a phone's 200 OK to its first prompt packet, each against a bare
+floor (``bench.join_time``; without Chromium its browser part prints "skipped").
 Each runs in a fresh process, so one's memory and garbage do not show up in the next
 one's figures; each module also runs alone with its own arguments, e.g.
 ``python -m bench.opus_legs 10,100,400 5``.
@@ -29,6 +34,8 @@ BENCHES: dict[str, list[str]] = {
     "browser": ["bench.browser_legs", "--counts", "10,20,40"],
     "video": ["bench.video_legs", "--rooms", "1,2,3"],
     "web": ["bench.web_api"],
+    "fanout": ["bench.ws_fanout", "--sockets", "1000", "--changes", "20"],
+    "join": ["bench.join_time", "--trials", "10", "--calls", "20"],
 }
 
 if __name__ == "__main__":

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from confero.domain import commands as c
+from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.webrtc.visitor import MAX_OUTBOX
 from tests.phone.support import eventually
 from tests.webrtc.support import Browser, Served
 
@@ -44,3 +55,85 @@ async def test_a_failing_handler_answers_server_error_and_the_socket_lives_on(
     await ann.send(type="ping", ref="p")
     await ann.expect("pong", ref="p")
     assert served.services.conferences.snapshot(room)["running"]
+
+
+class _PageSocket:
+    """A room page's socket in process: what the gateway sends it, and, when ``stuck``,
+    a send that never returns (a page that stopped reading: its TCP window is full)."""
+
+    def __init__(self, *, stuck: bool = False) -> None:
+        self.stuck = stuck
+        self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.sends = 0
+
+    def say(self, **message: Any) -> None:
+        self.incoming.put_nowait(json.dumps({"v": 1, **message}))
+
+    async def send_text(self, text: str) -> None:
+        self.sends += 1
+        if self.stuck:
+            await asyncio.Event().wait()
+        self.sent.append(json.loads(text))
+
+    async def receive_text(self) -> str:
+        text = await self.incoming.get()
+        if text is None:
+            raise ConnectionError("closed")
+        return text
+
+    async def close(self, code: int = 1000) -> None:
+        self.incoming.put_nowait(None)
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m.get("type") == "event" and m.get("event") == name]
+
+
+async def test_a_stuck_socket_delays_neither_the_actor_nor_the_other_sockets(
+    served: Served, room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: events reach sockets through each socket's own queue and writer, so the
+    actor never waits for a send; an event is serialized once for all the guests' sockets
+    of the room; a socket that stops reading is cut off when its queue is full."""
+    gateway = served.node.gateway
+    stuck, pages = _PageSocket(stuck=True), [_PageSocket() for _ in range(3)]
+    tasks = [
+        asyncio.create_task(gateway.serve(room, None, page, "127.0.0.1"))
+        for page in [stuck, *pages]
+    ]
+    try:
+        for n, page in enumerate([stuck, *pages]):
+            page.say(type="join", name=f"Guest {n}")
+        await eventually(lambda: all(any(m["type"] == "welcome" for m in p.sent) for p in pages))
+        await eventually(lambda: stuck.sends == 1)  # its writer hangs in the first send
+        actor = served.services.conferences.registry.get(room.id)
+        assert actor is not None and len(actor.snapshot().participants) == 4
+        target = next(m for m in pages[0].sent if m["type"] == "welcome")["participant_id"]
+
+        serialized: list[str] = []
+        real_dumps = json.dumps
+
+        def dumps(value: Any, *args: Any, **kw: Any) -> str:
+            if isinstance(value, dict) and value.get("event") == "mute_changed":
+                serialized.append(value["participant_id"])
+            return real_dumps(value, *args, **kw)
+
+        monkeypatch.setattr(json, "dumps", dumps)
+        for toggle in range(MAX_OUTBOX + 10):  # more than a socket's queue holds
+            command = c.Mute(target=target) if toggle % 2 == 0 else c.Unmute(target=target)
+            started = time.perf_counter()
+            await asyncio.wait_for(actor.send(replace(command, by_role=Role.MODERATOR)), 1)
+            assert time.perf_counter() - started < 0.5
+        monkeypatch.setattr(json, "dumps", real_dumps)
+        assert len(serialized) == MAX_OUTBOX + 10, "one serialization per event, not per socket"
+        for page in pages:
+            await eventually(lambda p=page: len(p.events("mute_changed")) == MAX_OUTBOX + 10)
+        assert stuck.sends == 1 and not stuck.events("mute_changed")
+        stuck_visitor = next(v for v in gateway.visitors[room.id] if v.conn is stuck)
+        assert stuck_visitor.closed, "a socket that stopped reading is cut off, not waited for"
+    finally:
+        for page in [stuck, *pages]:
+            page.incoming.put_nowait(None)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

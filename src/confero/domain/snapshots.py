@@ -9,7 +9,7 @@ state between two commands.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from confero.domain import events as ev
@@ -43,6 +43,20 @@ class ParticipantSnapshot:
             volume=self.volume,
             account_id=self.account_id,
         )
+
+    def view_dict(self) -> dict[str, Any]:
+        """``asdict(self.view())`` without its deep copy: a welcome to a room of 1,000
+        lists them all (issue 17)."""
+        return {
+            "id": self.id,
+            "display_name": self.display_name,
+            "role": self.role.value,
+            "channel": self.channel,
+            "muted": self.muted,
+            "hand_raised": self.hand_raised,
+            "volume": self.volume,
+            "account_id": self.account_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,7 @@ class ConferenceSnapshot:
             "ended": self.ended,
             "end_reason": self.end_reason,
             "recording": self.recording,
-            "participants": [asdict(p.view()) for p in self.participants],
+            "participants": [p.view_dict() for p in self.participants],
             "lobby": [
                 {"id": e.id, "display_name": e.display_name, "channel": e.channel}
                 for e in self.lobby

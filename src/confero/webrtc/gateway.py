@@ -38,7 +38,7 @@ from confero.webrtc.audio import BrowserAudioLeg
 from confero.webrtc.board_messages import BOARD_MESSAGES, BoardMessage, BoardMessages
 from confero.webrtc.session import BrowserMedia, SignalingError
 from confero.webrtc.streams import Streams
-from confero.webrtc.visitor import Connection, Participant, Visitor
+from confero.webrtc.visitor import Connection, Participant, Visitor, without_accounts
 
 log = logging.getLogger(__name__)
 TALKING_INTERVAL = 0.25
@@ -180,7 +180,7 @@ class BrowserGateway:
                 if message is None:
                     await v.conn.close(v.close_code)
                     return
-                await v.conn.send_text(json.dumps(message))
+                await v.conn.send_text(message if isinstance(message, str) else json.dumps(message))
 
     async def _receive(self, v: Visitor, text: str) -> None:
         try:
@@ -517,18 +517,25 @@ class BrowserGateway:
         """A fast bus subscriber, called as the actor emits: only queue and spawn."""
         room_visitors = self.visitors.get(event.room_id, set())
         if room_visitors:
+            # Serialized once for the room's members and once for its guests, not once
+            # per socket: the actor is still in ``emit`` while this loop runs, and the
+            # sockets' writers only send the text (issue 17: 1,000 sockets of a room).
             message = {"v": s.VERSION, "type": "event", **event_to_wire(event, s.VERSION)}
+            texts: dict[bool, str] = {}
+            everyone = not event.audience or isinstance(event, ROOM_WIDE)
+            content = isinstance(event, CONTENT)
             for v in room_visitors:
+                if not everyone and v.participant_id not in event.audience:
+                    continue
                 if not v.room.open_to(v.account.id if v.account else None):
                     continue
-                if isinstance(event, CONTENT) and not self._reads_content(v):
+                if content and not self._reads_content(v):
                     continue
-                if (
-                    not event.audience
-                    or isinstance(event, ROOM_WIDE)
-                    or v.participant_id in event.audience
-                ):
-                    v.push(message)
+                sees = v.sees_accounts
+                text = texts.get(sees)
+                if text is None:
+                    text = texts[sees] = json.dumps(message if sees else without_accounts(message))
+                v.push_text(text)
         for session in self.sessions.in_room(event.room_id):
             p = session.link
             for instruction in session.follow(event):

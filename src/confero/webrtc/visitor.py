@@ -21,7 +21,11 @@ from confero.media.mixer import MixLeg
 from confero.webrtc.session import BrowserMedia
 
 #: Messages waiting for a slow socket before it is cut off (it would only fall behind).
-MAX_OUTBOX = 500
+#: One ``mute_all`` in a room at the largest capacity (1,000) queues 1,001 events on every
+#: socket at once; 500 cut every page of such a room off (issue 17, bench.ws_fanout). The
+#: events are one string shared by all the room's sockets (``BrowserGateway._event``), so
+#: the bound holds references, not copies.
+MAX_OUTBOX = 2_500
 #: Chat flood guard per socket: at most this many messages per window (seconds).
 CHAT_BURST = 10
 CHAT_WINDOW = 10.0
@@ -82,7 +86,8 @@ class Visitor:
     address: str = ""
     lang: str | None = None
     participant: Participant | None = None
-    outbox: asyncio.Queue[dict[str, Any] | None] = field(
+    #: What the writer sends: a message, or one already serialized (``push_text``).
+    outbox: asyncio.Queue[dict[str, Any] | str | None] = field(
         default_factory=lambda: asyncio.Queue(MAX_OUTBOX)
     )
     closed: bool = False
@@ -106,6 +111,16 @@ class Visitor:
             return
         if message.get("type") in _CARRY_ACCOUNTS and not self.sees_accounts:
             message = without_accounts(message)
+        self._queue(message)
+
+    def push_text(self, text: str) -> None:
+        """Queue a message serialized once for many sockets (``BrowserGateway._event``:
+        the caller has already left out the account ids for a socket that may not see
+        them). Never blocks, like ``push``."""
+        if not self.closed:
+            self._queue(text)
+
+    def _queue(self, message: dict[str, Any] | str) -> None:
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
