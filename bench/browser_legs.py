@@ -64,33 +64,17 @@ TICK_MS = 20.0
 # -- the load processes ---------------------------------------------------------------------
 
 
-@dataclass
-class Load:
-    """One ``bench.browser_load`` process and the JSON lines it prints."""
+class JsonLinesProcess:
+    """A load client in its own process, optionally pinned: it takes commands on stdin
+    and prints JSON lines (``bench.browser_load``, ``bench.ws_load``)."""
 
-    rooms_file: Path
-    peers: int
-    first: int
-    room_size: int
-    cpu: int | None
     log: Path
-    offer_dtx: bool = False
-    #: more arguments for ``bench.browser_load`` (``bench.video_legs``: ``--cameras``)
-    extra: list[str] = field(default_factory=list)
-    process: subprocess.Popen[str] | None = None
-    lines: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
+    process: subprocess.Popen[str] | None
+    lines: queue.Queue[dict[str, Any]]
 
-    def start(self) -> None:
-        command = [
-            sys.executable, "-m", "bench.browser_load", str(self.rooms_file),
-            "--peers", str(self.peers), "--first", str(self.first),
-            "--room-size", str(self.room_size),
-        ]  # fmt: skip
-        if self.offer_dtx:
-            command.append("--offer-dtx")
-        command += self.extra
-        if self.cpu is not None and shutil.which("taskset"):
-            command = ["taskset", "-c", str(self.cpu), *command]
+    def launch(self, command: list[str], cpu: int | None) -> None:
+        if cpu is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", str(cpu), *command]
         with self.log.open("ab") as err:
             self.process = subprocess.Popen(
                 command,
@@ -129,6 +113,49 @@ class Load:
                 self.process.stdin.write(line + "\n")
                 self.process.stdin.flush()
 
+    def quit(self, grace: float) -> None:
+        """Tell it to quit, and make sure it did within ``grace`` seconds."""
+        if self.process is None:
+            return
+        self.tell("quit")
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        end_process(self.process, grace, terminate=False)  # it was told to quit
+        self.process = None
+
+    def tail(self) -> str:
+        with contextlib.suppress(FileNotFoundError):
+            return self.log.read_text(errors="replace")[-2000:]
+        return ""
+
+
+@dataclass
+class Load(JsonLinesProcess):
+    """One ``bench.browser_load`` process."""
+
+    rooms_file: Path
+    peers: int
+    first: int
+    room_size: int
+    cpu: int | None
+    log: Path
+    offer_dtx: bool = False
+    #: more arguments for ``bench.browser_load`` (``bench.video_legs``: ``--cameras``)
+    extra: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    lines: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "bench.browser_load", str(self.rooms_file),
+            "--peers", str(self.peers), "--first", str(self.first),
+            "--room-size", str(self.room_size),
+        ]  # fmt: skip
+        if self.offer_dtx:
+            command.append("--offer-dtx")
+        self.launch(command + self.extra, self.cpu)
+
     def mark(self) -> dict[str, Any]:
         self.tell("mark")
         return self.expect("mark", 30)
@@ -143,19 +170,7 @@ class Load:
         return 0.0
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.tell("quit")
-        with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        end_process(self.process, 30, terminate=False)  # it was told to quit
-        self.process = None
-
-    def tail(self) -> str:
-        with contextlib.suppress(FileNotFoundError):
-            return self.log.read_text(errors="replace")[-2000:]
-        return ""
+        self.quit(30)
 
 
 # -- one count ---------------------------------------------------------------------------

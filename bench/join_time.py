@@ -47,7 +47,6 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,26 +55,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from soak.server import PASSWORD, Server, end_process, free_port
+from soak.server import PASSWORD, Server, end_process
+from tests.e2e.chromium import CHROMIUM, FLAGS  # the browser exactly as the tests run it
 
+from bench import web_baseline
 from bench.browser_legs import Load
 
 OWNER = "join@confero.test"
 ACCESS_NUMBER = "5000"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 BROWSER_TARGET_MS = 1000.0
 PHONE_TARGET_MS = 100.0
 
@@ -224,17 +211,10 @@ def browser_figures(workdir: Path, args: argparse.Namespace) -> list[Figure]:
     figures: list[Figure] = []
 
     # the framework's floor
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "bench.join_baseline:app", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-    ]  # fmt: skip
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", str(args.server_core), *command]
-    with (workdir / "join-baseline.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process, port = web_baseline.serve(
+        "bench.join_baseline:app", args.server_core, workdir / "join-baseline.log"
+    )
     try:
-        wait_http(f"http://127.0.0.1:{port}/")
         times, problems = asyncio.run(
             time_joins(
                 f"http://127.0.0.1:{port}/",
@@ -304,18 +284,6 @@ def browser_figures(workdir: Path, args: argparse.Namespace) -> list[Figure]:
             load.stop()
         server.stop()
     return figures
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 # ------------------------------------------------------------------ phone

@@ -48,20 +48,20 @@ import contextlib
 import json
 import queue
 import resource
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from soak.server import PASSWORD, Server, end_process, free_port
+from soak.server import PASSWORD, Server, end_process
+
+from bench import web_baseline
+from bench.browser_legs import JsonLinesProcess
 
 OWNER = "fanout@confero.test"
 CLOCK = time.CLOCK_MONOTONIC
@@ -90,8 +90,8 @@ def waited(pid: int) -> float:
 
 
 @dataclass
-class LoadClient:
-    """One ``bench.ws_load`` process and the JSON lines it prints."""
+class LoadClient(JsonLinesProcess):
+    """One ``bench.ws_load`` process."""
 
     url: str
     sockets: int
@@ -105,59 +105,10 @@ class LoadClient:
         command = [sys.executable, "-m", "bench.ws_load", self.url, "--sockets", str(self.sockets)]
         if self.confero:
             command.append("--confero")
-        if self.cpu is not None and shutil.which("taskset"):
-            command = ["taskset", "-c", str(self.cpu), *command]
-        with self.log.open("ab") as err:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-            )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            with contextlib.suppress(json.JSONDecodeError):
-                self.lines.put(json.loads(line))
-        self.lines.put({"event": "exit"})
-
-    def expect(self, event: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                msg = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise RuntimeError(f"load client: no {event} within {timeout:.0f} s") from None
-            if msg["event"] == event:
-                return msg
-            if msg["event"] == "exit":
-                raise RuntimeError(f"load client exited: {self.tail()}")
-
-    def tell(self, line: str) -> None:
-        if self.process is not None and self.process.poll() is None:
-            assert self.process.stdin is not None
-            with contextlib.suppress(BrokenPipeError, OSError):
-                self.process.stdin.write(line + "\n")
-                self.process.stdin.flush()
+        self.launch(command, self.cpu)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.tell("quit")
-        with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        end_process(self.process, 20, terminate=False)
-        self.process = None
-
-    def tail(self) -> str:
-        with contextlib.suppress(FileNotFoundError):
-            return self.log.read_text(errors="replace")[-2000:]
-        return ""
+        self.quit(20)
 
 
 @dataclass
@@ -255,33 +206,14 @@ def split(
     ]
 
 
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def baseline(workdir: Path, args: argparse.Namespace) -> Figure:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "bench.ws_baseline:app", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-    ]  # fmt: skip
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", str(args.server_core), *command]
-    with (workdir / "baseline.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process, port = web_baseline.serve(
+        "bench.ws_baseline:app", args.server_core, workdir / "baseline.log", "/docs"
+    )
     load = LoadClient(
         f"ws://127.0.0.1:{port}/ws", args.sockets, False, args.client_core, workdir / "load-b.log"
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/docs")
         started = time.monotonic()
         load.start()
         load.expect("ready", 120)

@@ -54,6 +54,19 @@ def end_process(
         process.wait(10)
 
 
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Until ``url`` answers at all (a server that was just started), or raise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @dataclass(frozen=True)
 class Room:
     id: str

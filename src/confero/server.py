@@ -291,6 +291,7 @@ def watch(
 
     metrics.watch_conferences(channels)
     metrics.watch_sockets(lambda: {"room": sum(len(v) for v in gateway.visitors.values())})
+    gateway.observe_reception(lambda loss, jitter: metrics.observe_leg(loss, jitter, "browser"))
 
 
 class SideServer(uvicorn.Server):

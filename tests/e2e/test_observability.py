@@ -159,6 +159,9 @@ async def test_metrics_logs_and_no_secrets_with_a_caller_and_a_guest(
         assert during["confero_media_tick_lateness_seconds_count{}"] > 0
         assert during["confero_websockets_open{socket=room}"] >= 1
         assert during["confero_calls_admitted_total{}"] == 1
+        # the guest's microphone as we receive it, sampled every 5 s (webrtc/reception.py)
+        browser_loss = "confero_media_leg_receive_loss_ratio_count{channel=browser}"
+        await eventually(lambda: scrape(node)[browser_loss] >= 1, 15)
         async with guesser:
             await eventually(lambda: scrape(node)["confero_pin_failures_total{}"] >= 1, 15)
             assert await guesser.wait(30) == 0, guesser.report()

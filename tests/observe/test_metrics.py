@@ -136,11 +136,17 @@ def test_bounded_labels_for_what_clients_choose() -> None:
     assert sum(notices.values()) == 1
 
 
-def test_leg_samples_go_to_both_histograms() -> None:
+def test_leg_samples_go_to_both_histograms_by_channel() -> None:
     metrics = Metrics()
     metrics.observe_leg(0.05, 0.012)
+    metrics.observe_leg(0.0, 0.002, channel="browser")
+    metrics.observe_leg(0.5, 0.2, channel="carrier pigeon")  # not a channel: not counted
     samples = parse(metrics)
-    assert samples["confero_media_leg_receive_loss_ratio_count"][()] == 1
-    assert samples["confero_media_leg_receive_loss_ratio_bucket"][(("le", "0.02"),)] == 0
-    assert samples["confero_media_leg_receive_loss_ratio_bucket"][(("le", "0.05"),)] == 1
-    assert samples["confero_media_leg_receive_jitter_seconds_sum"][()] == 0.012
+    phone, browser = ("channel", "phone"), ("channel", "browser")
+    loss = "confero_media_leg_receive_loss_ratio"
+    assert samples[f"{loss}_count"] == {(phone,): 1, (browser,): 1}
+    assert samples[f"{loss}_bucket"][(phone, ("le", "0.02"))] == 0
+    assert samples[f"{loss}_bucket"][(phone, ("le", "0.05"))] == 1
+    assert samples[f"{loss}_bucket"][(browser, ("le", "0.0"))] == 1
+    assert samples["confero_media_leg_receive_jitter_seconds_sum"][(phone,)] == 0.012
+    assert samples["confero_media_leg_receive_jitter_seconds_sum"][(browser,)] == 0.002

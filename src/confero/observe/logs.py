@@ -140,6 +140,14 @@ def configure(
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    # uvicorn's own dictConfig (any uvicorn started in this process with its default
+    # ``log_config``) gives its loggers handlers of their own and stops them from
+    # propagating: their lines would then skip the format and the redaction.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        taken = logging.getLogger(name)
+        for old in list(taken.handlers):
+            taken.removeHandler(old)
+        taken.propagate = True
     out = handler(fmt, stream)
     root.addHandler(out)
     root.setLevel(level.upper())

@@ -120,20 +120,25 @@ class Metrics:
             buckets=TICK_BUCKETS,
             registry=r,
         )
-        self.leg_loss = Histogram(
+        leg_loss = Histogram(
             "confero_media_leg_receive_loss_ratio",
-            "Fraction of a phone leg's RTP packets lost on the way to us, one sample per "
-            "leg per RTCP interval (about 5 s).",
+            "Fraction of a leg's incoming audio packets lost on the way to us, by channel: "
+            "one sample per leg per interval (a phone's RTCP interval, about 5 s; a "
+            "browser's microphone every 5 s).",
+            ["channel"],
             buckets=LOSS_BUCKETS,
             registry=r,
         )
-        self.leg_jitter = Histogram(
+        leg_jitter = Histogram(
             "confero_media_leg_receive_jitter_seconds",
-            "Interarrival jitter of a phone leg's RTP as we receive it, one sample per leg "
-            "per RTCP interval (about 5 s).",
+            "Interarrival jitter of a leg's incoming audio as we receive it, by channel, "
+            "one sample per leg per interval (about 5 s).",
+            ["channel"],
             buckets=JITTER_BUCKETS,
             registry=r,
         )
+        self.leg_loss = {c: leg_loss.labels(c) for c in CHANNELS}
+        self.leg_jitter = {c: leg_jitter.labels(c) for c in CHANNELS}
         # ------------------------------------------------------------------- HTTP
         self.http_duration = Histogram(
             "confero_http_request_duration_seconds",
@@ -177,10 +182,11 @@ class Metrics:
         self.tick_lateness.observe(max(0.0, lateness))
         self.tick_duration.observe(duration)
 
-    def observe_leg(self, loss: float, jitter: float) -> None:
-        """One RTCP interval of one phone leg: loss fraction and jitter (seconds)."""
-        self.leg_loss.observe(loss)
-        self.leg_jitter.observe(jitter)
+    def observe_leg(self, loss: float, jitter: float, channel: str = "phone") -> None:
+        """One interval of one leg's reception: loss fraction and jitter (seconds)."""
+        if channel in self.leg_loss:
+            self.leg_loss[channel].observe(loss)
+            self.leg_jitter[channel].observe(jitter)
 
     def refuse(self, reason: str) -> None:
         """A phone call refused; an unknown reason counts as ``overloaded`` (bounded)."""

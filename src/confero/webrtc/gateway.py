@@ -15,8 +15,10 @@ import hmac
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
+
+from aiortc import RTCPeerConnection
 
 from confero.app import session as ps
 from confero.app.boards import BoardService
@@ -36,6 +38,8 @@ from confero.media.sfu import Sfu
 from confero.webrtc import signaling as s
 from confero.webrtc.audio import BrowserAudioLeg
 from confero.webrtc.board_messages import BOARD_MESSAGES, BoardMessage, BoardMessages
+from confero.webrtc.reception import EVERY as RECEPTION_EVERY
+from confero.webrtc.reception import Observe, ReceptionSampler
 from confero.webrtc.session import BrowserMedia, SignalingError
 from confero.webrtc.streams import Streams
 from confero.webrtc.visitor import Connection, Participant, Visitor, without_accounts
@@ -92,16 +96,33 @@ class BrowserGateway:
         self._tasks = Background(log, "browser")
         self._unsubscribe: Callable[[], None] = lambda: None
         self._ticker: asyncio.Task[None] | None = None
+        self._reception: ReceptionSampler | None = None
 
     # ------------------------------------------------------------ lifetime
+    def observe_reception(self, observe: Observe, every: float = RECEPTION_EVERY) -> None:
+        """Hand each browser's audio loss and jitter to ``observe`` every ``every``
+        seconds (the operators' metrics, issue 18: webrtc/reception.py)."""
+        self._reception = ReceptionSampler(self.publish_connections, observe, every)
+
+    def publish_connections(self) -> Iterator[tuple[str, RTCPeerConnection]]:
+        """The publish connection of every participant of this node's pages that has one."""
+        for session in self.sessions.all():
+            p = session.link
+            if p is not None and p.media is not None and p.media.publish_pc is not None:
+                yield p.id, p.media.publish_pc
+
     def start(self) -> None:
         self._unsubscribe = self.bus.subscribe(self._event)
         self._ticker = asyncio.create_task(self._talking_loop(), name="talking")
+        if self._reception is not None:
+            self._reception.start()
 
     async def stop(self) -> None:
         self._unsubscribe()
         if self._ticker is not None:
             self._ticker.cancel()
+        if self._reception is not None:
+            await self._reception.stop()
         for room_visitors in list(self.visitors.values()):
             for v in list(room_visitors):
                 v.closed = True
