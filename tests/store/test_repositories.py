@@ -189,6 +189,8 @@ async def test_tokens_store_hash_and_expiry(uow: UnitOfWorkFactory) -> None:
         await u.commit()
     async with uow() as u:
         assert await u.tokens.get("h" * 64) == (owner.id, T0 + timedelta(days=14))
+        assert await u.tokens.signed_in("h" * 64) == (owner, T0 + timedelta(days=14))
+        assert await u.tokens.signed_in("x" * 64) is None
         await u.tokens.delete("h" * 64)
         await u.commit()
     async with uow() as u:

@@ -191,16 +191,15 @@ class AccountService:
             return cached
         generation = self._tokens.generation
         async with self._uow() as uow:
-            found = await uow.tokens.get(hashed)
+            found = await uow.tokens.signed_in(hashed)
             if found is None:
                 return None
-            account_id, expires_at = found
+            account, expires_at = found
             if expires_at <= now:
                 await uow.tokens.delete(hashed)
                 await uow.commit()
                 return None
-            account = await uow.accounts.get(account_id)
-        if account is None or account.disabled:
+        if account.disabled:
             return None
         self._tokens.put(hashed, account, expires_at, now, generation)
         return account

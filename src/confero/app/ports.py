@@ -133,6 +133,10 @@ class TokenRepository(Protocol):
         """(account id, expiry) of a stored token."""
         ...
 
+    async def signed_in(self, token_hash: str) -> tuple[Account, datetime] | None:
+        """The token's account and the token's expiry, in one indexed query."""
+        ...
+
     async def delete(self, token_hash: str) -> None: ...
     async def delete_for_account(self, account_id: str, except_hash: str | None = None) -> None:
         """Sign the account out everywhere (but for the session ``except_hash``)."""

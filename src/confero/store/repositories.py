@@ -131,6 +131,13 @@ class SqlAccounts:
         )
 
 
+_SIGNED_IN = (
+    select(AccountRow, TokenRow.expires_at)
+    .join(TokenRow, TokenRow.account_id == AccountRow.id)
+    .where(TokenRow.token_hash == bindparam("token_hash"))
+)
+
+
 class SqlTokens:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -157,6 +164,10 @@ class SqlTokens:
     async def get(self, token_hash: str) -> tuple[str, datetime] | None:
         row = await self._s.get(TokenRow, token_hash)
         return (row.account_id, utc(row.expires_at)) if row else None
+
+    async def signed_in(self, token_hash: str) -> tuple[Account, datetime] | None:
+        found = (await self._s.execute(_SIGNED_IN, {"token_hash": token_hash})).first()
+        return (_account(found[0]), utc(found[1])) if found else None
 
     async def delete(self, token_hash: str) -> None:
         await self._s.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash))
