@@ -54,7 +54,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import httpx
-from soak.server import PASSWORD, Server, end_process
+from soak.server import Server, end_process
 
 OWNER = "bench@confero.test"
 T = TypeVar("T")
@@ -234,10 +234,7 @@ HEADER = (
 
 def make_rooms(server: Server, rooms: int, room_size: int) -> list[str]:
     """``rooms`` rooms of ``room_size`` over the REST API: their WebSocket join URLs."""
-    with httpx.Client(base_url=server.base, timeout=30) as web:
-        answer = web.post("/api/v1/tokens", json={"email": OWNER, "password": PASSWORD})
-        answer.raise_for_status()
-        web.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    with server.api(OWNER) as web:
         urls = []
         for n in range(rooms):
             made = web.post("/api/v1/rooms", json={"name": f"Load {n + 1}", "capacity": room_size})

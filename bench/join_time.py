@@ -54,8 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-from soak.server import PASSWORD, Server, end_process
+from soak.server import Server, end_process
 from tests.e2e.chromium import CHROMIUM, FLAGS  # the browser exactly as the tests run it
 
 from bench import web_baseline
@@ -240,10 +239,7 @@ def browser_figures(workdir: Path, args: argparse.Namespace) -> list[Figure]:
     server.start()
     load: Load | None = None
     try:
-        with httpx.Client(base_url=server.base, timeout=30) as web:
-            answer = web.post("/api/v1/tokens", json={"email": OWNER, "password": PASSWORD})
-            answer.raise_for_status()
-            web.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        with server.api(OWNER) as web:
             made = web.post("/api/v1/rooms", json={"name": "Join time"})
             made.raise_for_status()
             invite_url = made.json()["invite_url"]

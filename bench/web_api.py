@@ -41,7 +41,7 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from soak.server import PASSWORD, Server, end_process
+from soak.server import Server, end_process
 
 from bench import web_baseline
 
@@ -184,11 +184,9 @@ end
     return script
 
 
-def token_for(web: httpx.Client, email: str) -> str:
-    answer = web.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
-    answer.raise_for_status()
-    token: str = answer.json()["token"]
-    return token
+def bearer(web: httpx.Client) -> str:
+    """The token a ``Server.api`` client signs in with (wrk's scripts send it too)."""
+    return web.headers["Authorization"].removeprefix("Bearer ")
 
 
 def stored_messages(server: Server, pg_url: str | None) -> int:
@@ -228,12 +226,11 @@ def server_figures(
     assert server.process is not None
     pid = server.process.pid
     try:
-        with httpx.Client(base_url=server.base, timeout=30) as web:
-            reader = token_for(web, OWNER)
-            web.headers["Authorization"] = f"Bearer {reader}"
+        with server.api(OWNER) as web:
             web.post("/api/v1/rooms", json={"name": "Weekly"}).raise_for_status()
-            poster = token_for(web, POSTER)
-            web.headers["Authorization"] = f"Bearer {poster}"
+            reader = bearer(web)
+        with server.api(POSTER) as web:
+            poster = bearer(web)
             rooms = []
             for n in range(chat_rooms):
                 made = web.post("/api/v1/rooms", json={"name": f"Chat {n + 1}"})

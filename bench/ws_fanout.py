@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from soak.server import PASSWORD, Server, end_process
+from soak.server import Server, end_process
 
 from bench import web_baseline
 from bench.browser_legs import JsonLinesProcess
@@ -263,10 +263,7 @@ def confero(workdir: Path, args: argparse.Namespace) -> list[Figure]:
     assert server.process is not None
     load: LoadClient | None = None
     try:
-        with httpx.Client(base_url=server.base, timeout=30) as web:
-            answer = web.post("/api/v1/tokens", json={"email": OWNER, "password": PASSWORD})
-            answer.raise_for_status()
-            web.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        with server.api(OWNER) as web:
             made = web.post(
                 "/api/v1/rooms",
                 json={"name": "Fan-out", "capacity": max(2, min(1000, args.sockets))},

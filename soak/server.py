@@ -5,6 +5,7 @@ with the ``confero`` CLI before it starts; ``kill -9`` and a restart on the same
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,16 @@ class Server:
 
     def create_owner(self, email: str) -> None:
         self.cli("admin", "create", "--email", email, "--password", PASSWORD)
+
+    @contextlib.contextmanager
+    def api(self, email: str) -> Iterator[httpx.Client]:
+        """A REST client signed in as ``email`` (made with ``create_owner``) with a bearer
+        token from ``POST /api/v1/tokens``."""
+        with httpx.Client(base_url=self.base, timeout=30) as web:
+            answer = web.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+            answer.raise_for_status()
+            web.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+            yield web
 
     def create_room(self, owner: str, name: str, capacity: int) -> Room:
         out = self.cli(
