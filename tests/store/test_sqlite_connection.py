@@ -85,3 +85,18 @@ async def test_a_lock_never_given_back_fails_like_sqlite(opened: Opener) -> None
     await waiter.execute("INSERT INTO posts (writer) VALUES (2)")  # nothing was left held
     await waiter.commit()
     assert await _rows(waiter) == [1, 2]
+
+
+async def test_a_writer_cancelled_while_waiting_holds_nothing(opened: Opener) -> None:
+    """A request that goes away while its post waits for the lock (the client hung up)."""
+    holder, quitter, next_one = await opened(), await opened(), await opened()
+    await holder.execute("INSERT INTO posts (writer) VALUES (1)")
+    waiting = asyncio.create_task(quitter.execute("INSERT INTO posts (writer) VALUES (2)"))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await holder.commit()
+    await asyncio.wait_for(next_one.execute("INSERT INTO posts (writer) VALUES (3)"), 1.0)
+    await next_one.commit()
+    assert await _rows(next_one) == [1, 3]

@@ -38,7 +38,8 @@ import aiosqlite
 BUSY_TIMEOUT = 30.0
 
 #: Statements that only read: they need no lock (WAL readers never wait for a writer).
-_READS = ("select", "pragma", "explain", "with")
+#: (Not ``WITH``: a common table expression may lead into an INSERT.)
+_READS = ("select", "pragma", "explain")
 
 
 def _writes(sql: object) -> bool:
@@ -85,8 +86,13 @@ class SerializedWrites(aiosqlite.Connection):
         return name == "close" and isinstance(owner, sqlite3.Cursor)
 
     async def _take_lock(self) -> None:
+        # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` runs the
+        # acquire as a task of its own, and a cancel that meets its completion loses the
+        # result, leaving the lock held for good. ``Lock.acquire`` cancelled in place
+        # never does.
         try:
-            await asyncio.wait_for(self._write_lock.acquire(), self._busy_timeout)
+            async with asyncio.timeout(self._busy_timeout):
+                await self._write_lock.acquire()
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
         self._writing = True
