@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import time
 from dataclasses import replace
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from confero.domain import commands as c
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.observe import logs
 from confero.webrtc.visitor import MAX_OUTBOX
 from tests.phone.support import eventually
 from tests.webrtc.support import Browser, Served
@@ -45,13 +48,22 @@ async def test_a_failing_handler_answers_server_error_and_the_socket_lives_on(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(BrowserMedia, "accept_offer", broken)
+    lines = io.StringIO()
+    json_logs = logs.handler("json", lines)
+    logging.getLogger("confero.webrtc.gateway").addHandler(json_logs)
     ann = Browser(served.ws_url(room))
     browsers.append(ann)
     await ann.connect()
     await ann.join("Ann")
-    await ann.send(type="offer", sdp="v=0", ref="o")
-    error = await ann.expect("error", ref="o")
+    try:
+        await ann.send(type="offer", sdp="v=0", ref="o")
+        error = await ann.expect("error", ref="o")
+    finally:
+        logging.getLogger("confero.webrtc.gateway").removeHandler(json_logs)
     assert error["code"] == "server.error" and "bug" not in error["detail"]
+    # the operator's log line names the room and the participant (issue 18)
+    (logged,) = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert logged["room_id"] == room.id and logged["participant_id"] == ann.pid
     await ann.send(type="ping", ref="p")
     await ann.expect("pong", ref="p")
     assert served.services.conferences.snapshot(room)["running"]

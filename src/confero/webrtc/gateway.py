@@ -35,6 +35,7 @@ from confero.domain.rooms import Room
 from confero.media.engine import MediaEngine
 from confero.media.mixer import gain_for_level
 from confero.media.sfu import Sfu
+from confero.observe import logs
 from confero.webrtc import signaling as s
 from confero.webrtc.audio import BrowserAudioLeg
 from confero.webrtc.board_messages import BOARD_MESSAGES, BoardMessage, BoardMessages
@@ -148,6 +149,7 @@ class BrowserGateway:
             client = getattr(conn, "client", None)
             address = str(client[0]) if client else ""
         v = Visitor(room, account, conn, address=address)
+        logs.bind(room_id=room.id)  # this socket's task logs with its room (issue 18)
         if not self._admit(v):
             error = s.error("socket.too_many", "too many open pages for this room")
             with contextlib.suppress(Exception):  # gone already: nothing to tell
@@ -258,6 +260,7 @@ class BrowserGateway:
         role = v.room.role_for_account(account.id) if account is not None else None
 
         def attach(session: ps.ParticipantSession[Participant]) -> Participant:
+            logs.bind(participant_id=session.id)
             v.participant = Participant(session, visitor=v)
             return v.participant
 
@@ -506,6 +509,7 @@ class BrowserGateway:
             old.participant = None
             old.push(s.message("left", reason="replaced"))
         await self._stop_media(p)
+        logs.bind(participant_id=p.id)
         p.visitor = v
         v.participant = p
         p.entered = False
