@@ -5,10 +5,11 @@ profile (SQLite under ./var, in-process bus, HTTP on 127.0.0.1:8080)."""
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -158,6 +159,29 @@ class Settings(BaseSettings):
     metrics: bool = False
     metrics_port: int = Field(default=0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+    #: The cluster profile (issue 16, docs/CLUSTER.md): with a Redis URL this process is
+    #: one node of a cluster on a shared PostgreSQL; empty: one process, no Redis.
+    redis_url: str = ""
+    #: This node's name in the cluster, unique per node; empty: the host name and the
+    #: HTTP port (``node_name``).
+    node_id: str = ""
+    #: Where the other nodes reach this one's HTTP (``http://10.0.0.2:8080``); empty:
+    #: ``http://http_host:http_port``. Not for browsers: that is ``public_url``.
+    node_url: str = ""
+    #: The secret the nodes share to trust each other's internal requests (forwarded
+    #: sockets, relayed calls). Required with ``redis_url``; never logged.
+    cluster_secret: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _cluster_needs_secret_and_database(self) -> Settings:
+        """A cluster node on SQLite or without a shared secret would run, alone and
+        unprotected, while its operator believes it is one of several: refuse to start."""
+        if self.redis_url:
+            if not self.cluster_secret.get_secret_value():
+                raise ValueError("CONFERO_REDIS_URL needs CONFERO_CLUSTER_SECRET")
+            if not self.database_url.startswith("postgresql"):
+                raise ValueError("CONFERO_REDIS_URL needs a PostgreSQL CONFERO_DATABASE_URL")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -192,6 +216,21 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'confero.db').resolve()}"
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.redis_url)
+
+    @property
+    def node_name(self) -> str:
+        return self.node_id or f"{socket.gethostname()}-{self.http_port}"
+
+    @property
+    def internal_url(self) -> str:
+        """Where the other nodes of a cluster reach this node's HTTP."""
+        if self.node_url:
+            return self.node_url.rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,35 @@
+"""The one Redis client of a cluster node (issue 16, docs/CLUSTER.md).
+
+Why one module: every piece of shared state (leases, counters, presence, the bus) uses
+the same connection pool and the same key prefix, so two clusters (or a test and a
+developer's server) can share one Redis without reading each other's keys. Keys are
+``<prefix>:<kind>:<id>``; the prefix is ``confero`` unless the URL's path says a
+database number, which isolates better (``redis://host:6379/3``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+PREFIX = "confero"
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Key names under one prefix: ``keys.of("lease", room_id)``."""
+
+    prefix: str = PREFIX
+
+    def of(self, kind: str, *parts: str) -> str:
+        assert kind and ":" not in kind, kind
+        return ":".join((self.prefix, kind, *parts))
+
+
+def connect(url: str) -> Redis:
+    """A client with a pool of its own; ``await client.aclose()`` at shutdown.
+
+    ``decode_responses`` stays off: values are bytes (ids are ASCII; payloads are JSON
+    the reader decodes), so nothing is decoded twice."""
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
