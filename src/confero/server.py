@@ -389,8 +389,8 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(http_config(app, settings))
     side = metrics_server(metrics, settings) if metrics and settings.metrics_port else None
     side_task = asyncio.create_task(side.serve(), name="metrics") if side else None
+    settle_heap()  # a full collection: before the media clock ticks, not in its way
     await node.start()
-    settle_heap()
     keeper = None
     if settings.heap_freeze_every > 0:
         keeper = HeapKeeper(settings.heap_freeze_every, idle=lambda: node.engine.leg_count() == 0)

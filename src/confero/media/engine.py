@@ -41,6 +41,10 @@ LATE = 0.005
 VERY_LATE = 0.020
 #: Weight of one tick in ``TickStats.lag`` (about a second of ticks)
 LAG_WEIGHT = 0.02
+#: The most one tick adds to ``TickStats.lag``: a single pause (a full collection, the
+#: start-up, a debugger) is not load, and must not shed the next calls for a second;
+#: lateness that lasts still takes the lag past any threshold below this.
+LAG_CAP = 0.05
 
 
 #: A phone leg's codec (G.711, G.722, Opus for SIP) or a browser's Opus.
@@ -270,7 +274,7 @@ class MediaEngine:
             if late > VERY_LATE:
                 self.stats.late_20ms += 1
             self.stats.max_late = max(self.stats.max_late, late)
-            self.stats.lag += (late - self.stats.lag) * LAG_WEIGHT
+            self.stats.lag += (min(late, LAG_CAP) - self.stats.lag) * LAG_WEIGHT
             started = time.perf_counter()
             self.tick(time.monotonic())
             took = time.perf_counter() - started
