@@ -9,7 +9,7 @@ ifeq ($(CI),true)
 export CONFERO_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 endif
 
-.PHONY: install run test lint typecheck bench soak clean
+.PHONY: install run test lint typecheck bench soak cluster clean
 
 $(PY):
 	scripts/system-deps.sh base
@@ -48,6 +48,11 @@ bench: install
 soak: install
 	scripts/system-deps.sh test
 	$(PY) -m soak $(SOAK_ARGS)
+
+# Three nodes on PostgreSQL (database confero_cluster) and Redis behind Kamailio on one
+# machine (issue 16, docs/CLUSTER.md); Ctrl-C stops them. CLUSTER_NODES=2 for two.
+cluster: install
+	scripts/cluster.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,10 @@ What it does, in ``request_route``:
 The algorithm (``MD5`` or ``SHA-256``, RFC 8760) is the auth module's ``algorithm``.
 Every request is logged as one line (``REQ <method> cseq=<n> expires=<Expires> ...``) so a test
 can count attempts and see what was answered.
+
+:class:`SipFront` runs the cluster's SIP front instead (issue 16): ``deploy/kamailio.cfg``
+itself, unchanged, with its address, port, timers and node list given as ``-A`` defines
+as an operator would; its log says when a node is taken out and put back.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import contextlib
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +41,7 @@ from tests.e2e.peer_process import read_log, stop_process
 from tests.e2e.sipp import free_port
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
+DEPLOY_CFG = Path(__file__).resolve().parents[2] / "deploy" / "kamailio.cfg"
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 REALM = "trunk.confero.test"
 
@@ -134,22 +140,18 @@ class Seen:
     proto: str  # "udp" or "tcp"
 
 
-class Kamailio:
-    def __init__(
-        self,
-        *,
-        user: str,
-        password: str,
-        algorithm: str = "MD5",
-        callee: tuple[str, int] | None = None,
-    ) -> None:
-        self.user = user
-        self.password = password
-        self.algorithm = algorithm
-        self.callee = callee
+class _KamailioProcess:
+    """One unprivileged Kamailio on a free port of 127.0.0.1 with its own working and
+    runtime directories, its log in ``workdir``; subclasses say how it is configured."""
+
+    def __init__(self) -> None:
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp("-kamailio"))
         self.process: asyncio.subprocess.Process | None = None
+
+    def config_args(self) -> list[str]:
+        """``-f <file>`` and any ``-A`` defines (files written into ``workdir``)."""
+        raise NotImplementedError
 
     @property
     def address(self) -> tuple[str, int]:
@@ -163,43 +165,15 @@ class Kamailio:
     def log(self) -> str:
         return read_log(self.log_path)
 
-    def seen(self, method: str | None = None) -> list[Seen]:
-        """The requests received so far (only ``method`` if given), in order."""
-        out = []
-        for line in self.log.splitlines():
-            match = _REQ.search(line)
-            if match is None or (method is not None and match.group(1) != method):
-                continue
-            auth = match.group(5).replace("<null>", "").strip()
-            expires = match.group(3)
-            number = int(expires) if expires.isdigit() else None
-            out.append(Seen(match.group(1), int(match.group(2)), auth, number, match.group(4)))
-        return out
-
-    def config(self) -> str:
-        relay = f'$du = "sip:{self.callee[0]}:{self.callee[1]}";' if self.callee is not None else ""
-        return _CFG.format(
-            port=self.port,
-            modules=MODULES,
-            algorithm=self.algorithm,
-            realm=REALM,
-            user=self.user,
-            password=self.password,
-            relay=relay,
-            auth="$hdr(Proxy-Authorization)$hdr(Authorization)",
-        )
-
     async def start(self) -> Self:
         if not kamailio_available():
             raise RuntimeError(f"kamailio not found at {KAMAILIO} (apt-get install kamailio)")
-        cfg = self.workdir / "kamailio.cfg"
-        cfg.write_text(self.config())
         run = self.workdir / "run"
         run.mkdir()
         with self.log_path.open("wb") as out:
             self.process = await asyncio.create_subprocess_exec(
                 KAMAILIO,
-                "-f", str(cfg),
+                *self.config_args(),
                 "-DD", "-E",
                 "-m", "32", "-M", "4",
                 "-w", str(self.workdir),
@@ -259,3 +233,105 @@ class Kamailio:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class Kamailio(_KamailioProcess):
+    """The trunk of the dial-out tests: a registrar and a digest-challenging proxy."""
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        password: str,
+        algorithm: str = "MD5",
+        callee: tuple[str, int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.user = user
+        self.password = password
+        self.algorithm = algorithm
+        self.callee = callee
+
+    def seen(self, method: str | None = None) -> list[Seen]:
+        """The requests received so far (only ``method`` if given), in order."""
+        out = []
+        for line in self.log.splitlines():
+            match = _REQ.search(line)
+            if match is None or (method is not None and match.group(1) != method):
+                continue
+            auth = match.group(5).replace("<null>", "").strip()
+            expires = match.group(3)
+            number = int(expires) if expires.isdigit() else None
+            out.append(Seen(match.group(1), int(match.group(2)), auth, number, match.group(4)))
+        return out
+
+    def config(self) -> str:
+        relay = f'$du = "sip:{self.callee[0]}:{self.callee[1]}";' if self.callee is not None else ""
+        return _CFG.format(
+            port=self.port,
+            modules=MODULES,
+            algorithm=self.algorithm,
+            realm=REALM,
+            user=self.user,
+            password=self.password,
+            relay=relay,
+            auth="$hdr(Proxy-Authorization)$hdr(Authorization)",
+        )
+
+    def config_args(self) -> list[str]:
+        cfg = self.workdir / "kamailio.cfg"
+        cfg.write_text(self.config())
+        return ["-f", str(cfg)]
+
+
+class SipFront(_KamailioProcess):
+    """The cluster's one SIP address: ``deploy/kamailio.cfg`` as shipped, in front of
+    ``nodes`` (their SIP addresses, dispatcher set 1), with the probe and failover timers
+    given (seconds) instead of the sample's defaults."""
+
+    def __init__(
+        self,
+        nodes: list[tuple[str, int]],
+        *,
+        probe_interval: int = 1,
+        probe_threshold: int = 2,
+        node_timeout: float = 2.0,
+        domain: str = "sip.confero.test",
+    ) -> None:
+        super().__init__()
+        self.nodes = nodes
+        self.defines = {
+            "SIP_ADDR": "127.0.0.1",
+            "SIP_PORT": str(self.port),
+            "SIP_DOMAIN": f'"{domain}"',
+            "DISPATCHER_LIST": f'"{self.workdir / "dispatcher.list"}"',
+            "PROBE_INTERVAL": str(probe_interval),
+            "PROBE_THRESHOLD": str(probe_threshold),
+            "NODE_TIMEOUT": str(round(node_timeout * 1000)),
+            "CHILDREN": "2",
+        }
+
+    def config_args(self) -> list[str]:
+        lines = [f"1 sip:{host}:{port}" for host, port in self.nodes]
+        (self.workdir / "dispatcher.list").write_text("\n".join(lines) + "\n")
+        defines = [arg for name, value in self.defines.items() for arg in ("-A", f"{name}={value}")]
+        return ["-f", str(DEPLOY_CFG), *defines]
+
+    def node_events(self, node: tuple[str, int]) -> list[str]:
+        """``DOWN`` and ``UP`` as the front took ``node`` out and put it back, in order."""
+        pattern = re.compile(rf"NODE (DOWN|UP) sip:{re.escape(node[0])}:{node[1]}\b")
+        return [m.group(1) for m in pattern.finditer(self.log)]
+
+    async def wait_event(
+        self, node: tuple[str, int], event: str, *, after: int, within: float
+    ) -> float:
+        """Seconds until the front logs ``event`` ("DOWN"/"UP") for ``node`` beyond the
+        first ``after`` events of it; AssertionError after ``within`` seconds."""
+        start = time.monotonic()
+        while event not in self.node_events(node)[after:]:
+            if time.monotonic() - start > within:
+                raise AssertionError(
+                    f"no NODE {event} for {node} in {within} s:\n{self.log[-3000:]}"
+                )
+            await asyncio.sleep(0.1)
+        return time.monotonic() - start

@@ -1,0 +1,250 @@
+"""One SIP address for a cluster (issue 16, F-SC2): three real ``confero serve`` nodes on
+one PostgreSQL database behind Kamailio running ``deploy/kamailio.cfg`` as shipped (its
+address, timers and node list given as ``-A`` defines, tests/e2e/kamailio.py SipFront).
+
+What a caller and an operator notice: calls to the one address are answered by the
+nodes in turn, each caller hearing the voice menu; a node killed with ``kill -9`` is
+taken out by the front's OPTIONS probes within :data:`DETECTION` seconds, the calls
+placed meanwhile fail over to a live node and none is lost; a node started again gets
+calls again as soon as it answers a probe. And the front is no open relay: other
+domains, names instead of numbers and other requests than calls are refused.
+
+The nodes run without Redis (placement is another part of issue 16): dispatching needs
+none. :data:`CLUSTER_ENV` is where a node's Redis settings go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from soak.server import Server
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from confero.media.rtp import RtpPacket
+from confero.media.tone import rms
+from confero.store.database import create_engine
+from tests.e2e import scenarios
+from tests.e2e.kamailio import SipFront, kamailio_available
+from tests.e2e.pcap import decode_audio
+from tests.e2e.sipp import RtpTap, Sipp, free_port, sipp_available
+from tests.store.databases import PG_URL
+
+PROBE_INTERVAL = 1  # s between OPTIONS to each node
+PROBE_THRESHOLD = 2  # failed probes before a node is out
+NODE_TIMEOUT = 2.0  # s a node has to answer before the call goes to the next one
+#: A dead node is out within this many seconds (interval * threshold + timeout + slack).
+DETECTION = PROBE_INTERVAL * PROBE_THRESHOLD + NODE_TIMEOUT + 2.0
+#: Settings every node gets: behind the front every call comes from its one address.
+NODE_ENV = {
+    "CONFERO_LOG_LEVEL": "info",
+    "CONFERO_TRUSTED_PROXIES": "127.0.0.1",
+    "CONFERO_SIP_MAX_CALLS_PER_SOURCE": "0",
+    "CONFERO_SIP_INVITE_RATE": "0",
+}
+#: The cluster settings (CONFERO_REDIS_URL, CONFERO_CLUSTER_SECRET) once placement exists.
+CLUSTER_ENV: dict[str, str] = {}
+
+pytestmark = pytest.mark.skipif(
+    not (kamailio_available() and sipp_available()), reason="needs kamailio and sipp"
+)
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
+        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+    name = f"confero_dispatch_{secrets.token_hex(4)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def nodes(database: str, tmp_path: Path) -> AsyncIterator[list[Server]]:
+    """Three nodes on the one database, migrated once before any starts."""
+    servers = [
+        Server(
+            tmp_path / f"node{i}",
+            env={
+                **NODE_ENV,
+                **CLUSTER_ENV,
+                "CONFERO_DATABASE_URL": database,
+                "CONFERO_NODE_ID": f"node{i}",
+            },
+            http_port=free_port(),
+            sip_port=free_port(),
+        )
+        for i in (1, 2, 3)
+    ]
+    try:
+        await asyncio.to_thread(servers[0].cli, "db", "upgrade")
+        # the first start on an empty database creates the admin: one node does it alone
+        # (two at once collide on it: account.email_taken, and one node exits)
+        await asyncio.to_thread(servers[0].start)
+        await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers[1:]))
+        yield servers
+    finally:
+        await asyncio.gather(*(asyncio.to_thread(s.stop) for s in servers))
+
+
+@pytest.fixture
+async def front(nodes: list[Server]) -> AsyncIterator[SipFront]:
+    sip = SipFront(
+        [sip_address(n) for n in nodes],
+        probe_interval=PROBE_INTERVAL,
+        probe_threshold=PROBE_THRESHOLD,
+        node_timeout=NODE_TIMEOUT,
+    )
+    async with sip:
+        for node in nodes:  # every node answered a probe: all of them in the set
+            assert "DOWN" not in sip.node_events(sip_address(node))
+        yield sip
+
+
+def sip_address(node: Server) -> tuple[str, int]:
+    return ("127.0.0.1", node.sip_port)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One call through the front: the SIP port of the node whose 200 answered it (None:
+    not answered), and the loudness of what the caller heard."""
+
+    node_port: int | None
+    loudness: float
+
+
+async def call(
+    front: SipFront, workdir: Path, transport: Literal["udp", "tcp"] = "udp"
+) -> Answered:
+    """A call to the access number through the front: answered, 2 s of the voice menu
+    heard, hung up."""
+    sipp = Sipp(
+        scenarios.dial(None, hold_seconds=2.0, answer_timeout=NODE_TIMEOUT * 4),
+        front.address,
+        transport=transport,
+        service="5000",
+        workdir=workdir,
+    )
+    async with RtpTap(sipp.media_port) as tap, sipp:
+        code = await sipp.wait(60)
+    heard = decode_audio([RtpPacket.parse(p.payload) for p in tap.packets])
+    if code != 0:
+        return Answered(None, 0.0)
+    return Answered(answering_port(sipp.messages), rms(heard) if len(heard) else 0.0)
+
+
+def answering_port(messages: str) -> int | None:
+    """The port in the Contact of the 200 to the INVITE (a node's own SIP address)."""
+    for chunk in re.split(r"\n-{5,}.*\n", messages):
+        if "SIP/2.0 200" in chunk and re.search(r"CSeq: *1 INVITE", chunk):
+            found = re.search(r"^Contact: *<sip:[^>]*:(\d+)[;>]", chunk, re.MULTILINE)
+            if found:
+                return int(found.group(1))
+    return None
+
+
+async def calls_in_turn(front: SipFront, workdir: Path, count: int) -> list[Answered]:
+    return [await call(front, workdir / f"call{i}") for i in range(count)]
+
+
+def assert_all_heard_the_menu(answers: list[Answered], ports: set[int]) -> None:
+    for answer in answers:
+        assert answer.node_port in ports, f"a call not answered by a live node: {answers}"
+        assert answer.loudness > 300, f"a caller heard no voice menu: {answers}"
+
+
+async def test_calls_spread_over_nodes_and_skip_a_dead_one(
+    front: SipFront, nodes: list[Server], tmp_path: Path
+) -> None:
+    ports = {n.sip_port for n in nodes}
+    # (a) six new calls to the one address: two on each node, round robin
+    spread = await calls_in_turn(front, tmp_path / "spread", 6)
+    assert_all_heard_the_menu(spread, ports)
+    assert sorted(Counter(a.node_port for a in spread).values()) == [2, 2, 2], spread
+    for node in nodes:  # each node's own log agrees
+        assert node.log_path.read_text().count("incoming call from") == 2
+    # the same address over TCP (the front reaches the node over UDP)
+    assert_all_heard_the_menu([await call(front, tmp_path / "tcp", "tcp")], ports)
+
+    # (b) kill -9 one node: the probes take it out within DETECTION seconds, and from
+    # then on every call goes to a live node
+    dead = nodes[1]
+    await asyncio.to_thread(dead.kill)
+    taken_out = await front.wait_event(sip_address(dead), "DOWN", after=0, within=DETECTION)
+    live = ports - {dead.sip_port}
+    after = await calls_in_turn(front, tmp_path / "after", 4)
+    assert_all_heard_the_menu(after, live)
+    assert {a.node_port for a in after} == live
+
+    # (c) the node started again answers a probe, is back in, and gets its calls
+    await asyncio.to_thread(dead.start)
+    await front.wait_event(sip_address(dead), "UP", after=1, within=PROBE_INTERVAL * 3 + 2)
+    back = await calls_in_turn(front, tmp_path / "back", 6)
+    assert_all_heard_the_menu(back, ports)
+    assert Counter(a.node_port for a in back)[dead.sip_port] == 2, back
+
+    # (d) calls placed the moment a node dies, before any probe noticed: the one sent to
+    # the dead node goes to the next node after NODE_TIMEOUT; none is lost
+    gone = nodes[2]
+    await asyncio.to_thread(gone.kill)
+    window = await asyncio.gather(*(call(front, tmp_path / f"window{i}") for i in range(3)))
+    assert_all_heard_the_menu(window, ports - {gone.sip_port})
+    assert "goes to the next node" in front.log
+    # the call that found it dead took it out at once, without waiting for the probes
+    await front.wait_event(sip_address(gone), "DOWN", after=0, within=1)
+    print(f"dead node taken out by probing after {taken_out:.1f} s")
+
+
+def _request(method: str, uri: str) -> str:
+    return "\n".join(
+        [
+            f"{method} {uri} SIP/2.0",
+            "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+            "From: <sip:sipp@[local_ip]:[local_port]>;tag=[pid]relay",
+            f"To: <{uri}>",
+            "Call-ID: [call_id]",
+            f"CSeq: 1 {method}",
+            "Contact: <sip:sipp@[local_ip]:[local_port]>",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "uri", "status"),
+    [
+        ("INVITE", "sip:5000@elsewhere.example.org", 403),  # not our domain: no open relay
+        ("INVITE", "sip:alice@sip.confero.test", 404),  # only numbers are dialled here
+        ("MESSAGE", "sip:5000@sip.confero.test", 405),  # only calls start here
+        ("OPTIONS", "sip:sip.confero.test", 200),  # the front's own health check
+    ],
+)
+async def test_the_front_refuses_what_is_not_a_call_to_us(
+    method: str, uri: str, status: int, tmp_path: Path
+) -> None:
+    unused = ("127.0.0.1", free_port())  # no node needed: refused before dispatching
+    async with SipFront([unused], domain="sip.confero.test") as sip:
+        xml = scenarios.raw(_request(method, uri), expect_status=status)
+        async with Sipp(xml, sip.address, workdir=tmp_path / "sipp") as sipp:
+            assert await sipp.wait(30) == 0, sipp.report()
