@@ -168,12 +168,17 @@ class Raw:
     def send(self, text: str, port: int) -> None:
         self.sock.sendto(text.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
 
-    def request(self, method: str, call_id: str, port: int, body: bytes = b"") -> None:
+    def request(
+        self, method: str, call_id: str, port: int, body: bytes = b"", *, relayed: str = ""
+    ) -> None:
+        """``relayed``: the caller's Via below ours, as a proxy forwards a request."""
         kind = "Content-Type: application/sdp\n" if body else ""
+        below = f"Via: {relayed}\n" if relayed else ""
         self.send(
             f"{method} sip:100@127.0.0.1 SIP/2.0\n"
             f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK-{call_id};rport\n"
-            f"From: <sip:alice@{self.host}>;tag=a-{call_id}\nTo: <sip:100@127.0.0.1>\n"
+            + below
+            + f"From: <sip:alice@{self.host}>;tag=a-{call_id}\nTo: <sip:100@127.0.0.1>\n"
             f"Call-ID: {call_id}\nCSeq: 1 {method}\nMax-Forwards: 70\n"
             f"Contact: <sip:alice@{self.host}:{self.port}>\n{kind}"
             f"Content-Length: {len(body)}\n\n" + body.decode(),
@@ -349,3 +354,32 @@ def test_each_refusal_says_its_kind_for_the_metrics() -> None:
     policy.overloaded = lambda: True
     shed = policy.check("10.0.0.3")
     assert shed is not None and shed.kind == "overloaded"
+
+
+async def test_behind_a_trusted_proxy_each_caller_is_its_own_source(
+    server: tuple[UserAgent, list[SipCall]],
+) -> None:
+    """Issue 16: behind the cluster's Kamailio every INVITE comes from one address; the
+    caller is the hop the proxy's Via below names (``received=``), and only a proxy we
+    trust is believed: the same Vias from anyone else count against their sender."""
+    ua, taken = server
+    assert ua.admission is not None
+    ua.admission.limits = AdmissionLimits(max_calls_per_source=1)
+    ua.trusted_proxy = lambda host: host == "127.0.0.5"
+    proxy, stranger = Raw("127.0.0.5"), Raw("127.0.0.6")
+    try:
+        for n, caller in enumerate(("203.0.113.7", "203.0.113.8")):
+            via = f"SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-c{n};received={caller};rport=5062"
+            proxy.request("INVITE", f"via-{n}", ua.port, SDP, relayed=via)
+        forged = "SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bK-f;received=198.51.100.9"
+        for n in range(2):
+            stranger.request("INVITE", f"forged-{n}", ua.port, SDP, relayed=forged)
+        await proxy.finals(0.5)
+        refused = await stranger.finals(0.5)
+        assert sorted(c.source for c in taken) == ["127.0.0.6", "203.0.113.7", "203.0.113.8"]
+        assert ua.admission.calls_from("203.0.113.7") == 1
+        assert ua.admission.calls_from("127.0.0.5") == 0, "the proxy is nobody's source"
+        assert refused["forged-1"].status == 503, "a stranger's Vias move nothing"
+    finally:
+        proxy.close()
+        stranger.close()

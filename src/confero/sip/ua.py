@@ -39,6 +39,7 @@ from confero.sip.message import (
     SipUri,
     split_list,
 )
+from confero.sip.source import Trusted, caller_host, nobody
 from confero.sip.transaction import (
     ClientTransaction,
     InviteServerTransaction,
@@ -68,6 +69,12 @@ class SipCall:
         self.invite = invite
         self.peer = peer
         self.incoming = incoming
+        #: the caller's address (the peer's, or the hop before a trusted proxy: issue 16)
+        self.source = (
+            caller_host(invite.vias, peer.address[0], ua.trusted_proxy)
+            if incoming
+            else peer.address[0]
+        )
         self.local_tag = new_tag() if incoming else (invite.from_.tag or new_tag())
         self.dialog: Dialog | None = None
         self.state = "ringing"
@@ -148,7 +155,7 @@ class SipCall:
             self.confirmed.set()
             self.ua._pending.pop(self, None)
             if self.incoming and self.ua.admission is not None:
-                self.ua.admission.confirmed(self.peer.address[0])
+                self.ua.admission.confirmed(self.source)
 
     def _acked(self, ack: Request) -> None:
         self._confirmed()
@@ -317,6 +324,8 @@ class UserAgent:
         self.admission: SipAdmission | None = None
         #: hears every INVITE refused by admission or taken by nobody (issue 18)
         self.on_refused: Callable[[Refusal], None] | None = None
+        #: proxies whose Vias name the caller (sip/source.py; issue 16: Kamailio)
+        self.trusted_proxy: Trusted = nobody
 
     async def start(self, *, tcp: bool = True) -> None:
         await self.transport.start(tcp=tcp)
@@ -355,7 +364,7 @@ class UserAgent:
             self._calls.discard(call)
             if call.incoming and self.admission is not None:
                 confirmed = call.confirmed.is_set()
-                self.admission.ended(call.peer.address[0], confirmed=confirmed)
+                self.admission.ended(call.source, confirmed=confirmed)
 
     def _drop_oldest_unacked(self) -> None:
         """The calls waiting for their ACK hold their half of the places: the oldest
@@ -413,7 +422,7 @@ class UserAgent:
         if request.body and request.content_type != "application/sdp":
             txn.reply(415, extra=[("Accept", "application/sdp")])
             return
-        source = txn.peer.address[0]
+        source = caller_host(request.vias, txn.peer.address[0], self.trusted_proxy)
         refusal = self.admission.check(source) if self.admission is not None else None
         if refusal is not None:  # stateless (RFC 3261 8.2.7): one answer, no retransmits
             if self.on_refused is not None:
@@ -469,8 +478,10 @@ class UserAgent:
         display: str | None = None,
         on_ringing: Callable[[], None] | None = None,
         credentials: Credentials | None = None,
+        extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> SipCall:
         """Dial out (``*8``); returns when answered or failed (``state`` tells).
+        ``extra_headers`` go in the INVITE as they are (a relayed call's ``X-Confero-Admit``).
 
         With ``credentials`` a 401/407 is answered once per realm (digest, RFC 8760;
         ``stale=true`` once more) by the same INVITE with CSeq + 1 and a new branch; a
@@ -487,7 +498,7 @@ class UserAgent:
         headers.add("To", f"<{target}>")
         headers.add("Call-ID", f"{new_tag()}{new_tag()}@{self.public_host}")
         headers.add("CSeq", "1 INVITE")
-        for name, value in self.common_headers(contact):
+        for name, value in (*self.common_headers(contact), *extra_headers):
             headers.add(name, value)
         headers.add("Content-Type", "application/sdp")
         invite = Request(headers, sdp, method="INVITE", uri=target)
