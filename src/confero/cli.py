@@ -31,10 +31,14 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    from confero.app.placement import LocalPlacement
     from confero.server import build
 
     async def main() -> T:
-        services = await build(Settings())
+        # An administration command is not a node of a cluster (issue 16): were it to
+        # announce itself under the node's id, its exit would take the live node's entry
+        # out of the registry, and its rooms with it, until the next heartbeat.
+        services = await build(Settings(), placement=LocalPlacement())
         try:
             return await work(services)
         finally:

@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     #: The cluster profile (issue 16, docs/CLUSTER.md): with a Redis URL this process is
     #: one node of a cluster on a shared PostgreSQL; empty: one process, no Redis.
     redis_url: str = ""
+    #: The first part of every key this cluster writes in Redis (bus/redis_connection.py):
+    #: two clusters, or a test's nodes, on one Redis never read each other's keys.
+    redis_prefix: str = Field(default="confero", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     #: This node's name in the cluster, unique per node; empty: the host name and the
     #: HTTP port (``node_name``).
     node_id: str = ""
@@ -171,6 +174,10 @@ class Settings(BaseSettings):
     #: The secret the nodes share to trust each other's internal requests (forwarded
     #: sockets, relayed calls). Required with ``redis_url``; never logged.
     cluster_secret: SecretStr = SecretStr("")
+    #: Milliseconds a node's lease on a room lives without a heartbeat (issue 16,
+    #: bus/redis_placement.py): a dead node's rooms are free again this soon; a node cut
+    #: off from Redis for two thirds of it ends its conferences (they rejoin elsewhere).
+    cluster_lease_ms: int = Field(default=5000, ge=1000, le=60_000)
 
     @model_validator(mode="after")
     def _cluster_needs_secret_and_database(self) -> Settings:

@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import uvicorn
+from redis.asyncio import Redis
 from starlette.types import ASGIApp
 
 from confero.app.clock import SystemClock
+from confero.app.counters import CounterStore
 from confero.app.notice_worker import NoticeWorker
+from confero.app.placement import LocalPlacement, NodeInfo, Placement
 from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
 from confero.app.ratelimit import GuessPolicy, parse_networks
 from confero.app.recordings import RecordingService
@@ -33,6 +36,9 @@ from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
 from confero.bus.local import LocalBus
 from confero.bus.presence import MemoryPresence
+from confero.bus.redis_connection import RedisKeys, connect
+from confero.bus.redis_counters import RedisCounters
+from confero.bus.redis_placement import RedisPlacement
 from confero.config import Settings
 from confero.domain.events import Event, InviteRequested
 from confero.domain.notices import MAIL_NOT_CONFIGURED, Invitation
@@ -58,9 +64,16 @@ log = logging.getLogger("confero")
 
 
 async def build(
-    settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    *,
+    placement: Placement | None = None,
+    counters: CounterStore | None = None,
 ) -> Services:
-    """Services on a migrated database (``metrics``: what they count goes there)."""
+    """Services on a migrated database (``metrics``: what they count goes there;
+    ``placement``: the room leases, else from the settings: Redis in a cluster;
+    ``counters``: where rate limits count, else Redis in a cluster, memory alone)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         settings.resolved_database_url,
@@ -73,6 +86,12 @@ async def build(
     # Shared files and recordings (issue 12); unfinished uploads of a crash go at start.
     blobs = DirectoryBlobs(settings.data_dir / "files")
     blobs.sweep()
+    # The node's one Redis client in a cluster (issue 16, bus/redis_connection.py).
+    redis = connect(settings.redis_url) if settings.clustered else None
+    if placement is None:
+        placement = node_placement(settings, redis)
+    if counters is None and redis is not None:  # limits count across the nodes (issue 16)
+        counters = RedisCounters(redis, RedisKeys(settings.redis_prefix))
     services = build_services(
         make_uow_factory(engine),
         LocalBus(),
@@ -93,8 +112,16 @@ async def build(
         max_upload_mb=settings.max_upload_mb,
         upload_types=settings.upload_types,
         recording_blobs=blobs,
+        placement=placement,
+        counters=counters,
     )
     services.on_close(engine.dispose)
+    if redis is not None:
+        services.on_close(redis.aclose)
+    await placement.start()  # registered before the node takes a call
+    services.on_close(placement.close)  # leases given up, before Redis and database go
+    if isinstance(placement, RedisPlacement):  # a node cut off from Redis gets no traffic
+        services.ready_checks["placement"] = placement.alive
     services.ready_checks["database"] = lambda: ping(engine)
     services.room_state.blobs = blobs  # Reset deletes files' and recordings' bytes too
     services.sms_outbox = not settings.sms_url
@@ -115,6 +142,21 @@ async def build(
     services.recordings.start()  # follows record_start/record_stop (issue 12)
     services.on_close(services.people.close)
     return services
+
+
+def node_placement(settings: Settings, redis: Redis | None) -> Placement:
+    """Who runs which room (issue 16): leases in Redis in a cluster, else this node."""
+    node = NodeInfo(
+        node_id=settings.node_name,
+        internal_url=settings.internal_url,
+        sip_host=settings.sip_host,
+        sip_port=settings.sip_port,
+        media_host=settings.media_host or settings.sip_host,
+    )
+    if redis is None:
+        return LocalPlacement(node)
+    keys = RedisKeys(settings.redis_prefix)
+    return RedisPlacement(redis, node, ttl_ms=settings.cluster_lease_ms, keys=keys)
 
 
 def _queued_notices(services: Services, metrics: Metrics) -> Callable[[], Awaitable[None]]:
@@ -383,6 +425,7 @@ async def serve(settings: Settings) -> None:
         max_body=settings.max_body_kb * 1024,
         metrics=metrics,
         metrics_route=settings.metrics and not settings.metrics_port,
+        cluster_secret=settings.cluster_secret.get_secret_value() if settings.clustered else "",
     )
     if metrics is not None:
         metrics.watch_sockets(lambda: {"people": sum(people_pages(app).values())})

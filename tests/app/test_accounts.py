@@ -94,3 +94,14 @@ async def test_a_new_password_ends_the_other_sessions_at_once(services: Services
     await services.accounts.change_password(host, "long-secret", "newer-secret", keep_token=here)
     assert await services.accounts.resolve_token(there) is None
     assert await services.accounts.resolve_token(here) is not None
+
+
+async def test_nodes_starting_together_create_one_admin_and_none_fails(
+    services: Services,
+) -> None:
+    """Issue 16: three nodes on an empty database all run the first start at once."""
+    answers = await asyncio.gather(
+        *(services.accounts.ensure_admin("admin@example.org") for _ in range(3))
+    )
+    assert sum(a is not None for a in answers) == 1, answers
+    assert await services.accounts.count() == 1

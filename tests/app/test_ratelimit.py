@@ -7,34 +7,36 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from confero.app.counters import MemoryCounters
 from confero.app.ratelimit import Backoff, GuessGuard, GuessPolicy, parse_networks
 from confero.domain.errors import DomainError
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def test_a_flood_of_new_numbers_stays_bounded_and_keeps_a_rooms_lock() -> None:
-    guard = GuessGuard(GuessPolicy(per_room=3), max_keys=100)
+async def test_a_flood_of_new_numbers_stays_bounded_and_keeps_a_rooms_lock() -> None:
+    store = MemoryCounters(max_keys=100)
+    guard = GuessGuard(GuessPolicy(per_room=3), store)
     room = {"pin:room:123456": 3}
     for _ in range(3):
-        guard.fail(room, NOW, {})
+        await guard.fail(room, NOW, {})
     for n in range(5000):
-        guard.fail({f"pin:room:{n:06d}": 3}, NOW, {})
-    assert len(guard._keys) <= 100
+        await guard.fail({f"pin:room:{n:06d}": 3}, NOW, {})
+    assert len(store) <= 100
     with pytest.raises(DomainError) as exc:
-        guard.check(room, NOW)
+        await guard.check(room, NOW)
     assert exc.value.code == "auth.rate_limited"
 
 
-def test_the_sign_in_back_off_grows_to_its_cap_and_never_locks() -> None:
+async def test_the_sign_in_back_off_grows_to_its_cap_and_never_locks() -> None:
     backoff = Backoff(free=2, base=1.0, cap=8.0)
     waits = []
     now = NOW
     for _ in range(8):
-        backoff.check("a", now)  # never refused once the wait is over
-        backoff.fail("a", now)
+        await backoff.check("a", now)  # never refused once the wait is over
+        await backoff.fail("a", now)
         try:
-            backoff.check("a", now)
+            await backoff.check("a", now)
             waits.append(0)
         except DomainError as exc:
             wait = exc.context["retry_after"]

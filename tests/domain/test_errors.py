@@ -81,6 +81,8 @@ PUBLISHED_STATUS = {
     "call.not_yours": 403,
     "call.over": 409,
     "contact.not_found": 404,
+    # issue 16: the room runs on another node of the cluster (Misdirected Request)
+    "conference.elsewhere": 421,
 }
 
 

@@ -16,9 +16,7 @@ none. :data:`CLUSTER_ENV` is where a node's Redis settings go.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,17 +25,14 @@ from typing import Literal
 
 import pytest
 from soak.server import Server
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from confero.media.rtp import RtpPacket
 from confero.media.tone import rms
-from confero.store.database import create_engine
 from tests.e2e import scenarios
 from tests.e2e.kamailio import SipFront, kamailio_available
 from tests.e2e.pcap import decode_audio
 from tests.e2e.sipp import RtpTap, Sipp, free_port, sipp_available
-from tests.store.databases import PG_URL
+from tests.store.databases import fresh_database
 
 PROBE_INTERVAL = 1  # s between OPTIONS to each node
 PROBE_THRESHOLD = 2  # failed probes before a node is out
@@ -62,20 +57,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 async def database() -> AsyncIterator[str]:
     """A PostgreSQL database of this test's own, dropped afterwards."""
-    if not PG_URL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
-        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
-    name = f"confero_dispatch_{secrets.token_hex(4)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_database("confero_dispatch") as url:
+        yield url
 
 
 @pytest.fixture

@@ -25,14 +25,14 @@ async def test_the_owner_sees_the_pin_lock_out_and_unlocks_it(
             await rooms.access_by_pin(
                 room.conference_number, "1", f"phone:+3120{n}", address=f"198.51.100.{n}"
             )
-    assert rooms.room_locked_until(room) is not None
+    assert await rooms.room_locked_until(room) is not None
 
     page = await signed_in(chromium, served, host, "/rooms")
     notice = card(page, "Weekly").locator(".pin-locked")
     await expect(notice).to_contain_text("PIN entry is locked until")
     await notice.locator("button.pin-unlock").click()
     await expect(notice).to_have_count(0)
-    assert rooms.room_locked_until(room) is None
+    assert await rooms.room_locked_until(room) is None
     _, role = await rooms.access_by_pin(
         room.conference_number, room.pin, "phone:+4899", address="192.0.2.1"
     )

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confero.store.database import create_engine
@@ -34,10 +34,7 @@ async def scratch_engine(kind: str, sqlite_file: Path) -> AsyncIterator[AsyncEng
         finally:
             await eng.dispose()
         return
-    if not PG_URL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
-        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+    require_postgres()
     schema = f"t_{secrets.token_hex(6)}"
     admin = create_engine(PG_URL)
     async with admin.begin() as conn:
@@ -49,4 +46,30 @@ async def scratch_engine(kind: str, sqlite_file: Path) -> AsyncIterator[AsyncEng
         await eng.dispose()
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL, except in CI, where every real peer must be there."""
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
+        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+
+
+@asynccontextmanager
+async def fresh_database(prefix: str) -> AsyncIterator[str]:
+    """The URL of a PostgreSQL database of the caller's own, dropped afterwards: for
+    several processes or service stacks that share one (the cluster tests, issue 16),
+    where a schema on the search path would not reach a process started by the test."""
+    require_postgres()
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         await admin.dispose()

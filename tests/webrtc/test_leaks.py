@@ -293,35 +293,35 @@ async def test_many_guest_sockets_cannot_flood_a_room(
     assert len(await served.services.rooms.list_chat(room.id)) == 12
 
 
-def test_limits_count_per_sender_and_room_and_forget_old_posts() -> None:
+async def test_limits_count_per_sender_and_room_and_forget_old_posts() -> None:
     now = [0.0]
     limits = ChatLimits(
         ChatLimitPolicy(sender_burst=2, sender_window=10, room_burst=3, room_window=10),
         clock=lambda: now[0],
     )
-    limits.check("r", "account:a")
-    limits.check("r", "account:a")
+    await limits.check("r", "account:a")
+    await limits.check("r", "account:a")
     with pytest.raises(DomainError) as refused:
-        limits.check("r", "account:a")
+        await limits.check("r", "account:a")
     assert refused.value.context["retry_after"] == 11
-    limits.check("r", "account:b")
+    await limits.check("r", "account:b")
     with pytest.raises(DomainError):
-        limits.check("r", "account:c")  # the room is full
-    limits.check("other", "account:a")  # another room, another count
+        await limits.check("r", "account:c")  # the room is full
+    await limits.check("other", "account:a")  # another room, another count
     now[0] = 10.5
-    limits.check("r", "account:a")
+    await limits.check("r", "account:a")
 
 
-def test_guests_filling_the_room_budget_do_not_silence_its_members() -> None:
+async def test_guests_filling_the_room_budget_do_not_silence_its_members() -> None:
     limits = ChatLimits(ChatLimitPolicy(sender_burst=2, room_burst=3))
     for guest in "abc":
-        limits.check("r", f"participant:{guest}")
+        await limits.check("r", f"participant:{guest}")
     with pytest.raises(DomainError):
-        limits.check("r", "participant:d")  # the guests' budget is spent
-    limits.check("r", "account:owner", member=True)
-    limits.check("r", "account:owner", member=True)
+        await limits.check("r", "participant:d")  # the guests' budget is spent
+    await limits.check("r", "account:owner", member=True)
+    await limits.check("r", "account:owner", member=True)
     with pytest.raises(DomainError):
-        limits.check("r", "account:owner", member=True)  # its own burst still holds
+        await limits.check("r", "account:owner", member=True)  # its own burst still holds
 
 
 # ------------------------------------------------------------------ socket caps

@@ -154,8 +154,8 @@ class AccountService:
         now = self._clock.now()
         source_key = f"signin:src:{source}"
         account_key = f"signin:acct:{email.strip().lower()[:254]}"
-        self._limiter.check(source_key, now)
-        self.backoff.check(account_key, now)
+        await self._limiter.check(source_key, now)
+        await self.backoff.check(account_key, now)
         account = None
         try:
             account = await self.by_email(email)
@@ -163,10 +163,10 @@ class AccountService:
             account = None
         ok = await checked_off_loop(password, account.password_hash if account else _DUMMY_HASH)
         if account is None or not ok:
-            self._limiter.fail(source_key, now)
-            self.backoff.fail(account_key, now)
+            await self._limiter.fail(source_key, now)
+            await self.backoff.fail(account_key, now)
             raise DomainError("auth.invalid_credentials", "wrong email or password")
-        self.backoff.forget(account_key)
+        await self.backoff.forget(account_key)
         # Only after the password: without it nobody learns that the account exists.
         if account.disabled:
             raise DomainError("auth.account_disabled", "this account is disabled")
@@ -212,11 +212,20 @@ class AccountService:
         self._tokens.forget(hashed)
 
     async def ensure_admin(self, email: str) -> str | None:
-        """On first start, create the admin with a random password and return it once."""
+        """On first start, create the admin with a random password and return it once.
+
+        Nodes of a cluster starting together on an empty database race here (issue 16):
+        the one whose insert wins prints the password; to the others the admin is simply
+        there, whichever check (ours or the database's unique index) stopped them."""
         if await self.count() > 0:
             return None
         password = secrets.token_urlsafe(12)
-        await self.create(email, password, "Administrator", is_admin=True)
+        try:
+            await self.create(email, password, "Administrator", is_admin=True)
+        except Exception:  # the email check, or the store's unique index, in a tie
+            if await self.count() > 0:
+                return None
+            raise
         return password
 
     # ------------------------------------------------------------ own settings
@@ -233,12 +242,12 @@ class AccountService:
         ends; ``keep_token`` (the one this request came with) stays signed in."""
         now = self._clock.now()
         key = f"password:acct:{account.id}"
-        self._limiter.check(key, now)
+        await self._limiter.check(key, now)
         validate_password(new)
         async with self._uow() as uow:
             stored = await uow.accounts.get(account.id)
             if stored is None or not await checked_off_loop(current, stored.password_hash):
-                self._limiter.fail(key, now)
+                await self._limiter.fail(key, now)
                 raise DomainError("account.wrong_password", "the current password is wrong")
             await uow.accounts.update(replace(stored, password_hash=await hashed_off_loop(new)))
             keep = token_hash(keep_token) if keep_token else None

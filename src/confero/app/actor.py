@@ -11,6 +11,13 @@ conference (F-RS4).
 The actor is the only reader and writer of its ``Conference``: others get the frozen
 ``ConferenceSnapshot`` it takes after every command (``snapshot()``; ``conference`` is
 the same snapshot).
+
+In a cluster (issue 16, F-SC2) the registry opens a new actor only once this node holds
+the room's lease (app/placement.py) and gives the lease up when the actor stops; a lost
+lease ends the conference here with reason ``moved``. Lease traffic is the registry's
+own tasks, never the actor's: the actor still never awaits I/O. One lock per room orders
+a claim and a release of the same room, so a release scheduled by an ended conference
+cannot drop the lease of the next one.
 """
 
 from __future__ import annotations
@@ -19,18 +26,25 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from confero.app.placement import LocalPlacement, Placement, elsewhere
 from confero.app.ports import EventBus
 from confero.domain import commands as c
 from confero.domain.conference import Conference
 from confero.domain.errors import DomainError
 from confero.domain.events import Event
+from confero.domain.roles import Role
 from confero.domain.snapshots import ConferenceSnapshot
 
 log = logging.getLogger(__name__)
+
+#: The end reason of a conference whose room another node runs now (its lease was lost):
+#: the page shows its generic "The meeting has ended." and a phone hears
+#: ``conference_closed``, as for every reason they have no words of their own for.
+MOVED = "moved"
 
 
 @dataclass
@@ -137,12 +151,38 @@ class ConferenceActor:
         await asyncio.gather(*helpers, return_exceptions=True)
 
 
-class ConferenceRegistry:
-    """The live conferences of this process, at most one per room."""
+class _RoomLocks:
+    """One asyncio lock per room while someone uses it (claims and releases)."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, room_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(room_id, (asyncio.Lock(), 0))
+        self._locks[room_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[room_id]
+            if users == 1:
+                del self._locks[room_id]
+            else:
+                self._locks[room_id] = (lock, users - 1)
+
+
+class ConferenceRegistry:
+    """The live conferences of this process, at most one per room; in a cluster, only
+    rooms whose lease this node holds."""
+
+    def __init__(self, bus: EventBus, placement: Placement | None = None) -> None:
         self._bus = bus
         self._actors: dict[str, ConferenceActor] = {}
+        self.placement: Placement = placement or LocalPlacement()
+        self.placement.on_lost(self._lost)
+        self._rooms = _RoomLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, room_id: str) -> ConferenceActor | None:
         actor = self._actors.get(room_id)
@@ -160,12 +200,57 @@ class ConferenceRegistry:
         actor.start()
         return actor, True
 
+    async def open_placed(
+        self, room_id: str, factory: Callable[[str], Conference]
+    ) -> tuple[ConferenceActor, bool]:
+        """``open``, once this node holds the room's lease; raises ``conference.elsewhere``
+        (naming the owner) when another live node runs the room."""
+        actor = self.get(room_id)
+        if actor is not None:
+            return actor, False
+        async with self._rooms.hold(room_id):
+            actor = self.get(room_id)
+            if actor is not None:
+                return actor, False
+            owner = await self.placement.claim(room_id)
+            if owner.node_id != self.placement.this_node.node_id:
+                raise elsewhere(owner)
+            try:
+                return self.open(room_id, factory)
+            except BaseException:  # no actor, no lease: nobody would ever release it
+                await self.placement.release(room_id)
+                raise
+
     def _stopped(self, actor: ConferenceActor) -> None:
         if self._actors.get(actor.room_id) is actor:
             del self._actors[actor.room_id]
+            self._spawn(self._release(actor.room_id))
+
+    async def _release(self, room_id: str) -> None:
+        async with self._rooms.hold(room_id):
+            if self.get(room_id) is None:  # no newer conference took the room meanwhile
+                await self.placement.release(room_id)
+
+    def _lost(self, room_id: str) -> None:
+        """Another node may run the room now: end the conference here (``moved``)."""
+        actor = self.get(room_id)
+        if actor is not None:
+            self._spawn(self._end_moved(actor))
+
+    @staticmethod
+    async def _end_moved(actor: ConferenceActor) -> None:
+        with contextlib.suppress(DomainError):  # ended meanwhile
+            await actor.send(c.EndForAll(by_role=Role.MODERATOR, reason=MOVED))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def live_rooms(self) -> list[str]:
         return [room_id for room_id, a in self._actors.items() if a.running]
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(a.stop() for a in list(self._actors.values())))
+        while self._tasks:  # the releases the stops scheduled
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -6,16 +6,22 @@ post now counts, whatever path it takes (socket or REST), against its sender (an
 a joined participant, or a guest's address, which outlive any one socket) and, for
 guests, against the room as a whole (members are held to their own limit only); over
 either limit it is refused with ``chat.rate_limited`` and the seconds to wait
-(``retry_after``). Sliding windows in memory: one process serves a room.
+(``retry_after``).
+
+Shared in a cluster (issue 16, F-SC2): sockets are proxied to the room's owner node, but
+REST chat can be posted on any node, so the windows live in the ``CounterStore`` (Redis
+on a cluster node): a flood spread over the nodes meets one budget. The clock is the
+wall clock, the one the nodes share; a step of it only shifts a 10-second window.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from confero.app.counters import CounterStore, MemoryCounters, Rule, Tally
 from confero.domain.errors import DomainError
 
 #: Messages one sender may post per window (seconds), on any socket or over REST.
@@ -27,8 +33,6 @@ ADDRESS_BURST = 30
 #: Messages one room takes per window from everyone together.
 ROOM_BURST = 60
 ROOM_WINDOW = 10.0
-#: Windows kept before the idle ones are swept (bounds memory under many senders).
-_SWEEP_AT = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,51 +48,44 @@ class ChatLimits:
     def __init__(
         self,
         policy: ChatLimitPolicy | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        store: CounterStore | None = None,
     ) -> None:
         self.policy = policy or ChatLimitPolicy()
         self._clock = clock
-        self._senders: dict[tuple[str, str], deque[float]] = {}
-        self._rooms: dict[str, deque[float]] = {}
+        self.store: CounterStore = store or MemoryCounters()
 
-    def check(self, room_id: str, sender: str, *, member: bool = False) -> None:
+    async def check(self, room_id: str, sender: str, *, member: bool = False) -> None:
         """Count one post by ``sender`` in the room, or refuse it (nothing counted).
         ``sender`` is ``account:<id>``, ``participant:<id>`` or ``address:<ip>``.
 
         The room's budget is what strangers (guests) share; a ``member`` (the owner or an
         account with a role in the room) is held to its own burst only, so that guests
         flooding a room cannot silence the people it belongs to (issue 14's rerun)."""
-        p = self.policy
-        now = self._clock()
-        if len(self._senders) > _SWEEP_AT:
-            self._sweep(now)
-        burst = p.address_burst if sender.startswith("address:") else p.sender_burst
-        mine = self._senders.setdefault((room_id, sender), deque())
-        room = self._rooms.setdefault(room_id, deque())
-        wait = _wait(mine, now, burst, p.sender_window)
-        if not member:
-            wait = max(wait, _wait(room, now, p.room_burst, p.room_window))
-        if wait > 0:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        rules = self._rules(room_id, sender, member)
+        tallies = await self.store.add(rules, now, if_below=True)
+        if not tallies[0].added:
+            wait = max(_wait(t, rule, now) for t, rule in zip(tallies, rules, strict=True))
             raise DomainError(
                 "chat.rate_limited",
                 "too many messages; wait a moment",
                 retry_after=int(wait) + 1,
             )
-        mine.append(now)
+
+    def _rules(self, room_id: str, sender: str, member: bool) -> list[Rule]:
+        p = self.policy
+        burst = p.address_burst if sender.startswith("address:") else p.sender_burst
+        rules = [Rule(f"chat:sender:{room_id}:{sender}", timedelta(seconds=p.sender_window), burst)]
         if not member:
-            room.append(now)
-
-    def _sweep(self, now: float) -> None:
-        horizon = max(self.policy.sender_window, self.policy.room_window)
-        for table in (self._senders, self._rooms):
-            for key in [k for k, q in table.items() if not q or q[-1] <= now - horizon]:
-                del table[key]  # type: ignore[arg-type]
+            rules.append(
+                Rule(f"chat:room:{room_id}", timedelta(seconds=p.room_window), p.room_burst)
+            )
+        return rules
 
 
-def _wait(sent: deque[float], now: float, burst: int, window: float) -> float:
-    """Seconds until one more fits in the window (0: it fits now)."""
-    while sent and sent[0] <= now - window:
-        sent.popleft()
-    if len(sent) < burst:
+def _wait(tally: Tally, rule: Rule, now: datetime) -> float:
+    """Seconds until one more fits in the rule's window (0: it fits now)."""
+    if tally.count < rule.limit or tally.oldest is None:
         return 0.0
-    return sent[0] + window - now
+    return (tally.oldest + rule.window - now).total_seconds()

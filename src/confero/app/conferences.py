@@ -12,6 +12,11 @@ one on a room with none, returns once the room's durable consumers have stored i
 events (the next conference starts from the stored lock; F-EN2); and the REST API calls
 ``settled`` after every command, so its caller reads its own writes (the activity log).
 Keypad and page commands do not wait for the database.
+
+In a cluster (issue 16, F-SC2) a conference starts only on the node that holds the room's
+lease (``ConferenceRegistry.open_placed``); a join or a command for a room that another
+live node runs is refused with ``conference.elsewhere``, naming that node, for the
+channel to connect the participant there. Without Redis this node owns every room.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from confero.app import contract
-from confero.app.actor import ConferenceActor, ConferenceRegistry
+from confero.app.actor import MOVED, ConferenceActor, ConferenceRegistry
+from confero.app.placement import elsewhere
 from confero.app.ports import Clock, EventBus
 from confero.app.reservations import ReservationService
 from confero.app.rooms import RoomService
@@ -112,14 +118,17 @@ class ConferenceService:
             identity=identity,
             account_id=account_id,
         )
-        for _ in range(3):  # an actor that ended just now makes way for a new one
-            actor, new = self.registry.open(room.id, lambda cid: self._conference(cid, room))
+        for _ in range(3):  # an actor that ended just now (or moved) makes way for a new one
+            actor, new = await self.registry.open_placed(
+                room.id, lambda cid: self._conference(cid, room)
+            )
             if new and window is not None:
                 actor.spawn(self._window_timer(actor, window))
             try:
                 return pid, await actor.send(command)
             except DomainError as exc:
-                if exc.code != "conference.ended" or actor.conference.end_reason != "empty":
+                reason = actor.conference.end_reason
+                if exc.code != "conference.ended" or reason not in ("empty", MOVED):
                     raise
         raise DomainError("conference.busy", "the conference is restarting; try again")
 
@@ -173,10 +182,18 @@ class ConferenceService:
             if any(isinstance(e, ConferenceEnded) for e in events):
                 await self._bus.drain(room.id)  # stored before the next conference reads it
             return events
+        await self._not_elsewhere(room)
         events = apply_offline(room.id, room.locked, command)
         self._bus.emit(events)
         await self._bus.drain(room.id)
         return events
+
+    async def _not_elsewhere(self, room: Room) -> None:
+        """A room another node runs is not offline: its commands go there (issue 16)."""
+        placement = self.registry.placement
+        owner = await placement.owner(room.id)
+        if owner is not None and owner.node_id != placement.this_node.node_id:
+            raise elsewhere(owner)
 
     async def settled(self, room: Room) -> None:
         """Returns once the room's events so far are stored (read-your-writes)."""

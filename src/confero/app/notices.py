@@ -218,11 +218,10 @@ class NoticeService:
         key = f"invite:{account.id}"
         async with self._uow() as uow:
             room = await RoomService.visible(uow, account, room_id)
-            self._limiter.check(key, now)
+            await self._limiter.check(key, now)
             await self._add_adhoc(uow, room, account, clean)
             await uow.commit()
-        for _ in clean:
-            self._limiter.fail(key, now)
+        await self._limiter.fail(key, now, times=len(clean))
         self.wake()
         return len(clean)
 

@@ -317,11 +317,11 @@ class PeopleService:
             log.exception("a page's callback failed")
 
     # ----------------------------------------------------------------- calls
-    def _count_invitation(self, account: Account) -> None:
+    async def _count_invitation(self, account: Account) -> None:
         """Every call and gather counts, refused or not (``auth.rate_limited``)."""
         key, now = f"call:{account.id}", self._clock.now()
-        self._limiter.check(key, now)
-        self._limiter.fail(key, now)
+        await self._limiter.check(key, now)
+        await self._limiter.fail(key, now)
 
     def _outgoing(self, account_id: str) -> Call | None:
         return next(
@@ -335,7 +335,7 @@ class PeopleService:
 
     async def call(self, caller: Account, callee_id: str, *, origin: Page | None = None) -> Call:
         """Ring ``callee_id``'s pages; the caller's other pages see it ringing."""
-        self._count_invitation(caller)
+        await self._count_invitation(caller)
         if callee_id == caller.id:
             raise DomainError("call.invalid", "you cannot call yourself")
         if self._outgoing(caller.id) is not None:
@@ -433,7 +433,7 @@ class PeopleService:
     async def gather(self, caller: Account, room_id: str) -> tuple[int, int]:
         """Call everyone to the meeting (F-WB4): (members reached on a page, members
         told by a missed call)."""
-        self._count_invitation(caller)
+        await self._count_invitation(caller)
         room = await self._rooms.get(caller, room_id)
         if room.is_call or room.role_for_account(caller.id) is not Role.MODERATOR:
             raise DomainError("auth.forbidden", "only the owner or a moderator may do this")

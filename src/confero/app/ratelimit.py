@@ -5,53 +5,56 @@ account, a call); past that every attempt is refused until old failures age out.
 ``GuessGuard`` (issue 14): PIN and conference-number failures counted per caller id, per
 source address and per room at once, with growing delays and a room-wide lock-out its
 owner sees and lifts; the caller id alone was chosen by the guesser. ``Backoff``
-(issue 14): sign-in slows an account down instead of locking its owner out. Kept in
-process memory: one server process owns its sources. (A cluster will keep the counters
-in Redis.)
+(issue 14): sign-in slows an account down instead of locking its owner out.
+
+Each keeps its policy here and its counters in a ``CounterStore`` (app/counters.py):
+process memory by default, Redis on a cluster node (issue 16, F-SC2), where a guesser
+spreading tries over the nodes meets one count. The checks are async for that reason.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from confero.app.counters import CounterStore, MemoryCounters, Rule
 from confero.domain.errors import DomainError
 
 
 class RateLimiter:
-    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(
+        self,
+        limit: int = 5,
+        window: timedelta = timedelta(minutes=10),
+        store: CounterStore | None = None,
+    ) -> None:
         self.limit = limit
         self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
+        self.store: CounterStore = store or MemoryCounters()
 
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        if not q:
-            del self._failures[key]
-        return q
+    def _rule(self, key: str) -> Rule:
+        return Rule(key, self.window, self.limit)
 
-    def check(self, key: str, now: datetime) -> None:
-        q = self._recent(key, now)
-        if len(q) >= self.limit:
-            retry = int((q[0] + self.window - now).total_seconds()) + 1
-            raise DomainError(
-                "auth.rate_limited",
-                "too many failed attempts; try again later",
-                retry_after=retry,
-            )
+    async def check(self, key: str, now: datetime) -> None:
+        (tally,) = await self.store.read([self._rule(key)], now)
+        if tally.count >= self.limit and tally.oldest is not None:
+            raise _refused(int((tally.oldest + self.window - now).total_seconds()) + 1)
 
-    def fail(self, key: str, now: datetime) -> None:
-        self._recent(key, now)
-        self._failures.setdefault(key, deque()).append(now)
+    async def fail(self, key: str, now: datetime, times: int = 1) -> None:
+        """Count ``times`` failures (one round trip however many)."""
+        await self.store.add([self._rule(key)] * times, now)
 
-    def forget(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def forget(self, key: str) -> None:
+        await self.store.forget([key])
+
+
+def _refused(retry_after: int) -> DomainError:
+    return DomainError(
+        "auth.rate_limited", "too many failed attempts; try again later", retry_after=retry_after
+    )
 
 
 # ----------------------------------------------------------------- guessing (issue 14)
@@ -112,84 +115,46 @@ def is_trusted(address: str, networks: tuple[str, ...]) -> bool:
     return False
 
 
-@dataclass
-class _Key:
-    failures: deque[datetime] = field(default_factory=deque)
-    locked_until: datetime | None = None
-
-
 class GuessGuard:
     """Failure counters with lock-outs for several keys at once (caller, source, room).
 
     ``check`` refuses (``auth.rate_limited`` with ``retry_after``) while any key is
     locked; ``fail`` counts a failure on every key, locks those that reach their limit
-    and returns the delay the caller waits before its next try. In process memory,
-    bounded: at most ``max_keys`` keys, expired ones purged first."""
+    and returns the delay the caller waits before its next try. The counters live in
+    ``store``: this process's memory (bounded: at most ``max_keys`` keys) or, in a
+    cluster, Redis, so that every node sees one count and one lock-out (issue 16)."""
 
-    def __init__(self, policy: GuessPolicy, max_keys: int = 100_000) -> None:
+    def __init__(
+        self, policy: GuessPolicy, store: CounterStore | None = None, max_keys: int = 100_000
+    ) -> None:
         self.policy = policy
-        self.max_keys = max_keys
-        self._keys: dict[str, _Key] = {}
+        self.store: CounterStore = store or MemoryCounters(max_keys)
 
-    def _get(self, key: str, now: datetime) -> _Key | None:
-        entry = self._keys.get(key)
-        if entry is None:
-            return None
-        if entry.locked_until is not None and entry.locked_until <= now:
-            entry.locked_until = None
-            entry.failures.clear()
-        while entry.failures and entry.failures[0] <= now - self.policy.window:
-            entry.failures.popleft()
-        if entry.locked_until is None and not entry.failures:
-            del self._keys[key]
-            return None
-        return entry
+    def _rule(self, key: str, limit: int = 0, hold: timedelta | None = None) -> Rule:
+        return Rule(key, self.policy.window, limit, self.policy.window if hold is None else hold)
 
-    def locked_until(self, key: str, now: datetime) -> datetime | None:
-        entry = self._get(key, now)
-        return entry.locked_until if entry is not None else None
+    async def locked_until(self, key: str, now: datetime) -> datetime | None:
+        (tally,) = await self.store.read([self._rule(key)], now)
+        return tally.until
 
-    def check(self, limits: Mapping[str, int], now: datetime) -> None:
-        until = [u for key in limits if (u := self.locked_until(key, now)) is not None]
+    async def check(self, limits: Mapping[str, int], now: datetime) -> None:
+        tallies = await self.store.read([self._rule(key) for key in limits], now)
+        until = [t.until for t in tallies if t.until is not None]
         if until:
-            retry = int((max(until) - now).total_seconds()) + 1
-            raise DomainError(
-                "auth.rate_limited",
-                "too many failed attempts; try again later",
-                retry_after=retry,
-            )
+            raise _refused(int((max(until) - now).total_seconds()) + 1)
 
-    def fail(
+    async def fail(
         self, limits: Mapping[str, int], now: datetime, lockouts: Mapping[str, timedelta]
     ) -> float:
         """Count one failure on every key; returns seconds to wait before the next try."""
-        if len(self._keys) >= self.max_keys:
-            self._purge(now)
-        most = 0
-        for key, limit in limits.items():
-            entry = self._get(key, now) or self._keys.setdefault(key, _Key())
-            entry.failures.append(now)
-            most = max(most, len(entry.failures))
-            if limit and len(entry.failures) >= limit and entry.locked_until is None:
-                entry.locked_until = now + lockouts.get(key, self.policy.window)
+        rules = [self._rule(key, limit, lockouts.get(key)) for key, limit in limits.items()]
+        most = max((t.count for t in await self.store.add(rules, now)), default=0)
         if most < 2:
             return 0.0
         return min(self.policy.delay * 2.0 ** (most - 2), self.policy.max_delay)
 
-    def lift(self, key: str) -> None:
-        self._keys.pop(key, None)
-
-    def _purge(self, now: datetime) -> None:
-        for key in list(self._keys):
-            self._get(key, now)
-        # Still full: the oldest unlocked keys go first, so a flood of new keys cannot
-        # wash a lock-out away.
-        for key in [k for k, e in self._keys.items() if e.locked_until is None]:
-            if len(self._keys) < self.max_keys:
-                return
-            del self._keys[key]
-        while len(self._keys) >= self.max_keys:
-            del self._keys[next(iter(self._keys))]
+    async def lift(self, key: str) -> None:
+        await self.store.forget([key])
 
 
 class Backoff:
@@ -207,39 +172,22 @@ class Backoff:
         cap: float = 60.0,
         window: timedelta = timedelta(minutes=10),
         max_keys: int = 100_000,
+        store: CounterStore | None = None,
     ) -> None:
         self.free, self.base, self.cap, self.window = free, base, cap, window
-        self.max_keys = max_keys
-        self._failures: dict[str, deque[datetime]] = {}
-        self._next: dict[str, datetime] = {}
+        self.store: CounterStore = store or MemoryCounters(max_keys)
 
-    def check(self, key: str, now: datetime) -> None:
-        ready = self._next.get(key)
-        if ready is not None and now < ready:
-            raise DomainError(
-                "auth.rate_limited",
-                "too many failed attempts; try again later",
-                retry_after=math.ceil((ready - now).total_seconds()),
-            )
+    def _rule(self, key: str) -> Rule:
+        hold, cap = timedelta(seconds=self.base), timedelta(seconds=self.cap)
+        return Rule(key, self.window, self.free, hold, cap)
 
-    def fail(self, key: str, now: datetime) -> None:
-        if key not in self._failures and len(self._failures) >= self.max_keys:
-            self._purge(now)
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        q.append(now)
-        if len(q) >= self.free:
-            wait = min(self.base * 2 ** (len(q) - self.free), self.cap)
-            self._next[key] = now + timedelta(seconds=wait)
+    async def check(self, key: str, now: datetime) -> None:
+        (tally,) = await self.store.read([self._rule(key)], now)
+        if tally.until is not None and now < tally.until:
+            raise _refused(math.ceil((tally.until - now).total_seconds()))
 
-    def forget(self, key: str) -> None:
-        self._failures.pop(key, None)
-        self._next.pop(key, None)
+    async def fail(self, key: str, now: datetime) -> None:
+        await self.store.add([self._rule(key)], now)
 
-    def _purge(self, now: datetime) -> None:
-        for key, q in list(self._failures.items()):
-            if not q or q[-1] <= now - self.window:
-                self.forget(key)
-        while len(self._failures) >= self.max_keys:
-            self.forget(next(iter(self._failures)))
+    async def forget(self, key: str) -> None:
+        await self.store.forget([key])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from confero.app.chat_limits import ChatLimits
+from confero.app.counters import CounterStore
 from confero.app.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 from confero.app.ratelimit import GuessGuard, GuessPolicy, RateLimiter
 from confero.domain.accounts import Account
@@ -77,15 +78,18 @@ class RoomService:
         bus: EventBus,
         policy: RoomPolicy,
         limiter: RateLimiter,
+        counters: CounterStore | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._bus = bus
         self._limiter = limiter
         self.policy = policy
-        self.guesses = GuessGuard(policy.guesses)
+        #: ``counters``: where guesses and chat posts count; None: this process's memory,
+        #: a cluster node's Redis otherwise (issue 16).
+        self.guesses = GuessGuard(policy.guesses, counters)
         #: Chat floods per sender and per room, socket and REST alike (issue 14).
-        self.chat_limits = ChatLimits()
+        self.chat_limits = ChatLimits(store=counters)
 
     async def add_room(
         self,
@@ -210,11 +214,11 @@ class RoomService:
         """
         now = self._clock.now()
         limits = self._guess_limits(conference_number, source, address)
-        self.guesses.check(limits, now)
+        await self.guesses.check(limits, now)
         room = await self.by_number(conference_number) if conference_number.isdigit() else None
         role = room.role_for_pin(pin) if room is not None and pin.isdigit() else None
         if room is None or role is None:
-            delay = self.guesses.fail(
+            delay = await self.guesses.fail(
                 limits, now, {_room_key(conference_number): self.guesses.policy.room_lockout}
             )
             raise DomainError("access.invalid", "wrong conference number or PIN", delay=delay)
@@ -231,16 +235,17 @@ class RoomService:
         """Until when PIN entry of a room is locked after guessing (issue 14); owner only."""
         room = await self.get(account, room_id)
         self.require_owner(account, room)
-        return self.guesses.locked_until(_room_key(room.conference_number), self._clock.now())
+        return await self.room_locked_until(room)
 
-    def room_locked_until(self, room: Room) -> datetime | None:
-        return self.guesses.locked_until(_room_key(room.conference_number), self._clock.now())
+    async def room_locked_until(self, room: Room) -> datetime | None:
+        key = _room_key(room.conference_number)
+        return await self.guesses.locked_until(key, self._clock.now())
 
     async def lift_pin_lockout(self, account: Account, room_id: str) -> Room:
         """The owner opens PIN entry again (and forgets the room's failures)."""
         room = await self.get(account, room_id)
         self.require_owner(account, room)
-        self.guesses.lift(_room_key(room.conference_number))
+        await self.guesses.lift(_room_key(room.conference_number))
         return room
 
     async def by_invite_token(self, token: str) -> Room | None:
@@ -384,7 +389,7 @@ class RoomService:
         None only for the server's own posts. An ``account_id`` is given for the room's
         own people only (members), who are not held to the guests' room budget."""
         if sender is not None:
-            self.chat_limits.check(room.id, sender, member=account_id is not None)
+            await self.chat_limits.check(room.id, sender, member=account_id is not None)
         name = " ".join(author_name.split())[:80] or "Guest"
         message = ChatMessage(
             room_id=room.id,

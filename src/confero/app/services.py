@@ -11,9 +11,11 @@ from confero.app.actor import ConferenceRegistry
 from confero.app.boards import BoardService
 from confero.app.conferences import ConferenceService
 from confero.app.contacts import ContactService
+from confero.app.counters import CounterStore
 from confero.app.files import FileService
-from confero.app.notices import NoticeService
+from confero.app.notices import INVITE_LIMIT, INVITE_WINDOW, NoticeService
 from confero.app.people import CALL_LIMIT, PeopleService
+from confero.app.placement import Placement
 from confero.app.ports import (
     BlobStore,
     Clock,
@@ -23,7 +25,7 @@ from confero.app.ports import (
     UnitOfWorkFactory,
 )
 from confero.app.presence_port import PresenceStore
-from confero.app.ratelimit import RateLimiter
+from confero.app.ratelimit import Backoff, RateLimiter
 from confero.app.recordings import RecordingService
 from confero.app.reservations import ReservationService
 from confero.app.room_state import RoomStateProjection
@@ -106,13 +108,23 @@ def build_services(
     max_upload_mb: int = 50,
     upload_types: str = "",
     recording_blobs: BlobStore,
+    placement: Placement | None = None,
+    counters: CounterStore | None = None,
 ) -> Services:
-    limiter = limiter or RateLimiter()
-    rooms = RoomService(uow, clock, bus, policy, limiter)
-    notices = NoticeService(uow, clock, base_url=base_url, access_number=access_number)
+    """``counters``: where every rate limit and guessing guard counts (issue 16: Redis on
+    a cluster node, so limits hold across nodes); None: each in this process's memory."""
+    limiter = limiter or RateLimiter(store=counters)
+    rooms = RoomService(uow, clock, bus, policy, limiter, counters)
+    notices = NoticeService(
+        uow,
+        clock,
+        base_url=base_url,
+        access_number=access_number,
+        limiter=RateLimiter(INVITE_LIMIT, INVITE_WINDOW, store=counters),
+    )
     reservations = ReservationService(uow, clock, rooms, notices)
-    registry = ConferenceRegistry(bus)
-    accounts = AccountService(uow, clock, limiter)
+    registry = ConferenceRegistry(bus, placement)  # None: this node owns every room
+    accounts = AccountService(uow, clock, limiter, Backoff(store=counters))
     conferences = ConferenceService(registry, rooms, reservations, bus, clock)
     contacts = ContactService(uow, clock)
     people = PeopleService(
@@ -122,7 +134,7 @@ def build_services(
         notices,
         bus,
         presence,
-        RateLimiter(CALL_LIMIT),  # its own counters: call:<account id>
+        RateLimiter(CALL_LIMIT, store=counters),  # its own counters: call:<account id>
         accounts=accounts,
         clock=clock,
         ping=presence_ping,

@@ -109,6 +109,11 @@ ERRORS: Mapping[str, ErrorKind] = _kinds(
     K("conference.nobody_to_remove", 409),
     K("conference.unmute_not_allowed", 409, text_key="err_unmute_not_allowed"),
     K("conference.busy", 503, text_key="err_busy"),
+    # Issue 16: the room runs on another node; the channel connects there (socket proxy,
+    # SIP relay). 421 Misdirected Request: this node cannot answer for the room, another
+    # can; not 409, as nothing is wrong with the conference. Should it reach a page, it
+    # says "try again" (the details name the node's internal address, never shown).
+    K("conference.elsewhere", 421, text_key="err_busy"),
     K("conference.unknown_participant", 404),
     K("conference.unknown_knocker", 404),
     K("conference.nobody_waiting", prompt="nobody_waiting"),

@@ -5,6 +5,8 @@ every answer, the 500 of an unexpected error included, carries the security head
 Issue 18: outside even those, ``RequestObserver`` (web/observe.py) gives each request its
 id and measures it; ``/metrics`` is routed here only when the node serves it on the main
 port (``metrics_route``).
+Issue 16: on a cluster node (``cluster_secret``), room-scoped calls and sockets for a room
+another node runs are forwarded there (web/forward.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,17 @@ from starlette.types import ASGIApp
 from confero import __version__
 from confero.app.services import Services
 from confero.observe.metrics import Metrics
-from confero.web import csrf, limits, observe, pages, panel, people_socket, problems, ws
+from confero.web import (
+    csrf,
+    forward,
+    limits,
+    observe,
+    pages,
+    panel,
+    people_socket,
+    problems,
+    ws,
+)
 from confero.web.api import (
     accounts,
     auth,
@@ -56,10 +68,17 @@ def create_app(
     max_body: int = limits.MAX_BODY,
     metrics: Metrics | None = None,
     metrics_route: bool = False,
+    cluster_secret: str = "",
 ) -> FastAPI:
+    """``cluster_secret``: the secret the nodes of a cluster share (issue 16); empty: one
+    process, nothing forwarded and no forwarded client believed."""
+    forwarder = forward.Forwarder(cluster_secret) if cluster_secret else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if forwarder is not None:
+            await forwarder.close()
         await services.close()
 
     app = ConferoApp(
@@ -73,7 +92,10 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.signaling = signaling
     app.state.ice_servers = ice_servers or []
+    app.state.cluster_secret = cluster_secret
+    app.state.forwarder = forwarder
     problems.install(app)
+    forward.install(app)  # conference.elsewhere: answered by the node that runs the room
     app.add_middleware(csrf.CrossSiteGuard, public_url=services.base_url)
     # Added last, so it runs first: an oversized body is refused before the CSRF check,
     # authentication or parsing (issue 14).

@@ -11,6 +11,7 @@ from confero.app.ratelimit import is_trusted
 from confero.app.services import Services
 from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
+from confero.web.node_auth import verified_client
 
 SESSION_COOKIE = "confero_session"
 
@@ -32,7 +33,14 @@ def client_source(request: Request) -> str:
     then ``X-Forwarded-For`` is read from the right, skipping trusted proxies, and the
     first hop not ours is the client. From anybody else the header is ignored: a forged
     one must not give each guess a fresh address. (uvicorn's own proxy handling is
-    off: confero.server.)"""
+    off: confero.server.)
+
+    A request another node of the cluster forwarded (web/forward.py) names its client in
+    a header signed with the cluster's secret; only a valid, fresh signature is believed
+    (web/node_auth.py, issue 16)."""
+    forwarded = node_client(request)
+    if forwarded is not None:
+        return forwarded
     peer = request.client.host if request.client else "unknown"
     trusted = request.app.state.services.rooms.guesses.policy.trusted_proxies
     if not is_trusted(peer, trusted):
@@ -47,6 +55,12 @@ def client_source(request: Request) -> str:
             return hop
         peer = hop
     return peer
+
+
+def node_client(request: Request) -> str | None:
+    """The client a node that forwarded this request vouches for; None if none did."""
+    secret: str = getattr(request.app.state, "cluster_secret", "")
+    return verified_client(secret, request.headers, request.scope["path"]) if secret else None
 
 
 def request_token(request: Request) -> str | None:

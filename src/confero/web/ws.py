@@ -1,17 +1,25 @@
 """The browser's WebSocket (docs/SIGNALING.md): the web layer authenticates and hands the
 socket to the signaling adapter the composition root installed (``app.state.signaling``),
-so ``web`` does not import ``webrtc`` (house rule 1)."""
+so ``web`` does not import ``webrtc`` (house rule 1).
+
+In a cluster (issue 16, F-SC2) a socket for a room another node runs is pumped to that
+node (web/forward.py); one whose join finds the room claimed elsewhere meanwhile is
+closed with ``MOVED``, and the page, reconnecting at once, comes back through that pump.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, WebSocket
 
 from confero.domain.accounts import Account
+from confero.domain.errors import DomainError
 from confero.domain.rooms import Room
 from confero.web.deps import SESSION_COOKIE, client_source
+from confero.web.forward import forwarder_of
 
 router = APIRouter()
 
@@ -21,6 +29,9 @@ FOREIGN_ORIGIN = 4403
 UNAVAILABLE = 4503
 #: Sent by the signaling adapter (issue 14): over the sockets' caps per address or room.
 TOO_MANY = 4429
+#: The room runs on another node (HTTP's 421 Misdirected Request, issue 16): the page
+#: reconnects at once, and this node forwards the new socket there (web/forward.py).
+MOVED = 4421
 
 
 class Socket(Protocol):
@@ -83,9 +94,63 @@ async def join_socket(websocket: WebSocket, invite_token: str) -> None:
     if room is None:
         await refuse(websocket, ROOM_NOT_FOUND)
         return
+    if await forwarded(websocket, room.id):
+        return
     token = websocket.cookies.get(SESSION_COOKIE)
     account = await services.accounts.resolve_token(token) if token else None
     await websocket.accept()
     # The client's address behind trusted proxies (a socket's scope is a request's).
     address = client_source(cast(Request, websocket))
-    await signaling.serve(room, account, websocket, address)
+    await signaling.serve(room, account, MovedOn(websocket), address)
+
+
+async def forwarded(websocket: WebSocket, room_id: str) -> bool:
+    """True when the socket was for another node (issue 16): pumped there until it
+    closed, or refused with ``UNAVAILABLE`` when that node cannot be reached."""
+    forwarder = forwarder_of(websocket)
+    if forwarder is None:
+        return False
+    try:
+        owner = await forwarder.owner_elsewhere(websocket, room_id)
+        if owner is None:
+            return False
+        await forwarder.socket(websocket, owner.internal_url, gone=UNAVAILABLE)
+    except DomainError:  # the placement or the owner cannot be reached: the page retries
+        await refuse(websocket, UNAVAILABLE)
+    return True
+
+
+class MovedOn:
+    """The socket as the signaling adapter sees it, except that a join refused with
+    ``conference.elsewhere`` (another node claimed the room after this node looked)
+    closes it with ``MOVED`` instead: the page never sees that error (nor the node it
+    names) and reconnects through the forwarding path."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._socket = websocket
+        self._moved = False
+
+    async def send_text(self, text: str) -> None:
+        if self._moved:
+            return
+        if "conference.elsewhere" in text and _elsewhere(text):
+            self._moved = True
+            await self._socket.close(MOVED)
+            return
+        await self._socket.send_text(text)
+
+    async def receive_text(self) -> str:
+        return await self._socket.receive_text()
+
+    async def close(self, code: int = 1000) -> None:
+        if not self._moved:
+            await self._socket.close(code)
+
+
+def _elsewhere(text: str) -> bool:
+    message = json.loads(text)
+    return (
+        isinstance(message, dict)
+        and message.get("type") == "error"
+        and message.get("code") == "conference.elsewhere"
+    )

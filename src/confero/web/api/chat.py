@@ -1,5 +1,9 @@
 """Room chat and activity log: they belong to the room, so they work with no
-conference running (F-EN8) and disappear only on reset or deletion (F-RC1)."""
+conference running (F-EN8) and disappear only on reset or deletion (F-RC1).
+
+In a cluster a post is stored and announced by the node that runs the room (``OnOwner``,
+web/forward.py; issue 16), so its sockets hear it once; reading needs only the database.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pydantic import BaseModel, Field
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.web.deps import AccountDep, ServicesDep
+from confero.web.forward import OnOwner
 from confero.web.limits import MAX_ID
 
 router = APIRouter(prefix="/api/v1/rooms/{room_id}", tags=["chat"])
@@ -82,7 +87,12 @@ async def list_chat(
     return ChatPage(messages=messages, next_before=next_before)
 
 
-@router.post("/chat", response_model=ChatOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/chat",
+    response_model=ChatOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[OnOwner],
+)
 async def post_chat(room_id: str, body: ChatIn, account: AccountDep, svc: ServicesDep) -> ChatOut:
     room = await svc.rooms.get(account, room_id)
     m = await svc.rooms.post_chat(

@@ -8,6 +8,9 @@ here, or later from the browser). Every moderator command is checked by the acto
 A command answers once its events are stored (``ConferenceService.settled``): a REST
 caller reads its own writes, such as the activity log right after a command. The actor
 does not wait for that; only this request does.
+
+In a cluster every route here is answered by the node that runs the room (``OnOwner``,
+web/forward.py; issue 16): its state and commands live there.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.web.deps import AccountDep, ServicesDep
+from confero.web.forward import OnOwner
 
-router = APIRouter(prefix="/api/v1/rooms/{room_id}/conference", tags=["conference"])
+router = APIRouter(
+    prefix="/api/v1/rooms/{room_id}/conference", tags=["conference"], dependencies=[OnOwner]
+)
 _ENVELOPE = frozenset({"command", "participant_id", "display_name"})
 
 

@@ -6,6 +6,9 @@ link by ``?participant=``). The upload is the raw body, named by ``?name=``; its
 type and announced length are checked before a byte is read, and the size limit again
 while reading. Downloads are always attachments with the type from domain/files.py,
 ``nosniff`` and a sandbox CSP: nothing uploaded is ever rendered as a page of ours.
+
+In a cluster (issue 16) the node that runs the room's meeting answers (``OnOwner``,
+web/forward.py): it knows the meeting's participants, and its pages hear of a new file.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from confero.domain.errors import DomainError
 from confero.domain.files import MAX_FILE_NAME, SharedFile
 from confero.web.content_access import Reader, reader
 from confero.web.deps import ServicesDep
+from confero.web.forward import OnOwner
 
-router = APIRouter(prefix="/api/v1/rooms/{room_id}/files", tags=["files"])
+router = APIRouter(prefix="/api/v1/rooms/{room_id}/files", tags=["files"], dependencies=[OnOwner])
 
 
 class FileOut(BaseModel):

@@ -5,6 +5,7 @@ served inline as ``audio/ogg`` for the page's player, or as an attachment with
 ``?download=1``; never sniffed, sandboxed like every stored file. Moderators delete.
 Starting and stopping is a command of the one contract: ``record_start`` /
 ``record_stop`` on ``POST /api/v1/rooms/{room_id}/conference/commands``.
+In a cluster the node that runs the meeting answers (``OnOwner``, web/forward.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from confero.app.recorder_port import RecordingInfo
 from confero.app.recordings import MEDIA_TYPE
 from confero.web.content_access import reader
 from confero.web.deps import ServicesDep
+from confero.web.forward import OnOwner
 
-router = APIRouter(prefix="/api/v1/rooms/{room_id}/recordings", tags=["recordings"])
+router = APIRouter(
+    prefix="/api/v1/rooms/{room_id}/recordings", tags=["recordings"], dependencies=[OnOwner]
+)
 
 
 class RecordingOut(BaseModel):

@@ -125,7 +125,8 @@ async def _out(
     """With the room's access data (single reservation answers)."""
     room = room or await svc.rooms.get(account, r.room_id)
     notices = await svc.notices.for_reservation(r.id)
-    return ReservationOut.of(r, svc.clock.now(), notices, RoomOut.full(room, account, svc))
+    full = await RoomOut.full(room, account, svc)
+    return ReservationOut.of(r, svc.clock.now(), notices, full)
 
 
 @router.post(

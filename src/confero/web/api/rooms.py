@@ -12,7 +12,9 @@ remove and set the role of members; the owner stays moderator and cannot be remo
 
 Issue 14: removing a member takes them out of the running conference, closes their
 sockets on the room and replaces the invite link they knew; deleting a room closes its
-sockets.
+sockets. In a cluster (issue 16) those routes, and a room's own summary, are answered by
+the node that runs its meeting (``OnOwner``, web/forward.py): its sockets and its
+conference live there.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.web.api.people import ContactsDep, MemberOut, contacts_changed
 from confero.web.deps import AccountDep, ServicesDep
+from confero.web.forward import OnOwner
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
 
@@ -111,14 +114,14 @@ class RoomOut(BaseModel):
     pin_locked_until: datetime | None = None
 
     @classmethod
-    def full(cls, room: Room, account: Account, svc: Services) -> RoomOut:
+    async def full(cls, room: Room, account: Account, svc: Services) -> RoomOut:
         """Everything the panel shows: access data, server limits and the live meeting."""
         out = cls.of(room, account, svc.base_url)
         out.dial_in_number = svc.access_number
         out.max_capacity = svc.rooms.policy.max_capacity
         out.meeting = MeetingOut.of(svc.conferences.snapshot(room))
         if room.owner_id == account.id:
-            out.pin_locked_until = svc.rooms.room_locked_until(room)
+            out.pin_locked_until = await svc.rooms.room_locked_until(room)
         return out
 
     @classmethod
@@ -160,17 +163,19 @@ async def create_room(body: RoomIn, account: AccountDep, svc: ServicesDep) -> Ro
         allow_self_unmute=body.allow_self_unmute,
         mute_on_entry=body.mute_on_entry,
     )
-    return RoomOut.full(room, account, svc)
+    return await RoomOut.full(room, account, svc)
 
 
 @router.get("", response_model=list[RoomOut], response_model_exclude_none=True)
 async def list_rooms(account: AccountDep, svc: ServicesDep) -> list[RoomOut]:
-    return [RoomOut.full(r, account, svc) for r in await svc.rooms.list(account)]
+    return [await RoomOut.full(r, account, svc) for r in await svc.rooms.list(account)]
 
 
-@router.get("/{room_id}", response_model=RoomOut, response_model_exclude_none=True)
+@router.get(
+    "/{room_id}", response_model=RoomOut, response_model_exclude_none=True, dependencies=[OnOwner]
+)
 async def get_room(room_id: str, account: AccountDep, svc: ServicesDep) -> RoomOut:
-    return RoomOut.full(await svc.rooms.get(account, room_id), account, svc)
+    return await RoomOut.full(await svc.rooms.get(account, room_id), account, svc)
 
 
 @router.patch("/{room_id}", response_model=RoomOut, response_model_exclude_none=True)
@@ -178,10 +183,10 @@ async def update_room(
     room_id: str, body: RoomPatch, account: AccountDep, svc: ServicesDep
 ) -> RoomOut:
     room = await svc.rooms.update(account, room_id, **body.model_dump(exclude_none=True))
-    return RoomOut.full(room, account, svc)
+    return await RoomOut.full(room, account, svc)
 
 
-@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[OnOwner])
 async def delete_room(
     room_id: str, request: Request, account: AccountDep, svc: ServicesDep
 ) -> Response:
@@ -198,17 +203,22 @@ async def delete_room(
 @router.post("/{room_id}/pins", response_model=RoomOut, response_model_exclude_none=True)
 async def regenerate_pins(room_id: str, account: AccountDep, svc: ServicesDep) -> RoomOut:
     room = await svc.rooms.regenerate_pins(account, room_id)
-    return RoomOut.full(room, account, svc)
+    return await RoomOut.full(room, account, svc)
 
 
 @router.delete("/{room_id}/pin-lockout", response_model=RoomOut, response_model_exclude_none=True)
 async def lift_pin_lockout(room_id: str, account: AccountDep, svc: ServicesDep) -> RoomOut:
     """The owner opens PIN entry again after a guessing lock-out (issue 14)."""
     room = await svc.rooms.lift_pin_lockout(account, room_id)
-    return RoomOut.full(room, account, svc)
+    return await RoomOut.full(room, account, svc)
 
 
-@router.post("/{room_id}/members", response_model=RoomOut, response_model_exclude_none=True)
+@router.post(
+    "/{room_id}/members",
+    response_model=RoomOut,
+    response_model_exclude_none=True,
+    dependencies=[OnOwner],
+)
 async def set_member(
     room_id: str, body: MemberIn, request: Request, account: AccountDep, svc: ServicesDep
 ) -> RoomOut:
@@ -220,7 +230,7 @@ async def set_member(
     if body.role is None and named is not None:
         room = await _revoke(request, svc, account, room, named.id)
     contacts_changed(svc, _people(room, named.id if named else None))
-    return RoomOut.full(room, account, svc)
+    return await RoomOut.full(room, account, svc)
 
 
 async def _revoke(
@@ -284,7 +294,9 @@ async def put_member(
     return await _members_after(room, account, svc, contacts)
 
 
-@router.delete("/{room_id}/members/{member_id}", response_model=list[MemberOut])
+@router.delete(
+    "/{room_id}/members/{member_id}", response_model=list[MemberOut], dependencies=[OnOwner]
+)
 async def remove_member(
     room_id: str,
     member_id: str,
@@ -299,7 +311,12 @@ async def remove_member(
     return await _members_after(room, account, svc, contacts)
 
 
-@router.post("/{room_id}/invite-link", response_model=RoomOut, response_model_exclude_none=True)
+@router.post(
+    "/{room_id}/invite-link",
+    response_model=RoomOut,
+    response_model_exclude_none=True,
+    dependencies=[OnOwner],
+)
 async def new_invite_link(
     room_id: str, request: Request, account: AccountDep, svc: ServicesDep
 ) -> RoomOut:
@@ -307,7 +324,7 @@ async def new_invite_link(
     and the guests it let in who have not joined lose their pages (issue 14)."""
     room = await svc.rooms.new_invite_link(account, room_id)
     await _close_strangers(request, svc, room)
-    return RoomOut.full(room, account, svc)
+    return await RoomOut.full(room, account, svc)
 
 
 async def _close_strangers(request: Request, svc: Services, room: Room) -> None:

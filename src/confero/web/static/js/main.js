@@ -239,7 +239,7 @@ signaling.addEventListener('status', (event) => connectionNotice(event.detail));
 signaling.addEventListener('open', () => signaling.send({ type: 'hello', lang: config.lang }));
 signaling.addEventListener('closed', (event) => {
   $('#join').disabled = true;
-  session.onClosed();
+  session.onClosed(event.detail);
   if (event.detail.final) {
     // The server refused this page for good (no such room, another site's page).
     showConnection('');

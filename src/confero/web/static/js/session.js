@@ -136,11 +136,13 @@ export class Session {
     this.rejoinOnOpen = false;
   }
 
-  /** The socket closed: the server sees a drop; the peers are gone with it. */
-  onClosed() {
+  /** The socket closed: the server sees a drop; the peers are gone with it. `moved`: the
+   * room runs on another node; a join it cut short is sent again once the socket is back. */
+  onClosed({ moved = false } = {}) {
     if (this.joinRef) {
       this.joinRef = null;
       $('#join').disabled = false;
+      if (moved) this.rejoinOnOpen = true;
     }
     if (state.view === 'meeting' || state.view === 'lobby') {
       this.rejoinOnOpen = true;

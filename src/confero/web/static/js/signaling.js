@@ -8,6 +8,11 @@ const RETRY_MS = [1000, 2000, 4000, 8000, 15000];
 const PING_MS = 25000;
 /** Close codes of src/confero/web/ws.py after which trying again cannot help. */
 const FINAL_CODES = new Set([4403, 4404]);
+/** ws.py's MOVED: the room runs on another node of the cluster; connecting again reaches
+ * it (the server forwards the new socket there), so at once, not after a pause. */
+const MOVED = 4421;
+/** A second MOVED sooner than this waits its turn like any other close (no tight loop). */
+const MOVED_AGAIN_MS = 5000;
 
 export class RequestError extends Error {
   constructor(code, detail, message = {}) {
@@ -32,6 +37,7 @@ export class Signaling extends EventTarget {
     this.stopped = false;
     this.retryTimer = null;
     this.pingTimer = null;
+    this.movedAt = -Infinity;
   }
 
   get url() {
@@ -71,8 +77,14 @@ export class Signaling extends EventTarget {
       this.failPending('connection.closed');
       const final = FINAL_CODES.has(event.code);
       if (final) this.stopped = true;
-      this.emit('closed', { code: event.code, final });
-      this.scheduleRetry();
+      const moved = event.code === MOVED;
+      this.emit('closed', { code: event.code, final, moved });
+      if (moved && Date.now() - this.movedAt > MOVED_AGAIN_MS) {
+        this.movedAt = Date.now();
+        this.connect();
+      } else {
+        this.scheduleRetry();
+      }
     });
     // 'error' is always followed by 'close'; nothing to do here.
   }
