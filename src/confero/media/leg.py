@@ -191,6 +191,13 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         unproven = proven_only and peer_host is not None and address[0] != peer_host
         self.remote = None if unproven else address
 
+    @property
+    def transport(self) -> asyncio.DatagramTransport | None:
+        """The RTP socket, for a relay that takes the leg's traffic over (issue 16: a
+        call passed on to the node that runs its room keeps the port the phone knows);
+        the leg still owns it and closes it."""
+        return self._transport
+
     def close(self) -> None:
         if self._transport is not None:
             if self.stats.sent or self._rtcp.reports_sent:  # RFC 3550 6.6 and 6.3.7

@@ -26,6 +26,15 @@ Observability (issue 18): each call's task carries its SIP Call-ID in the log co
 its lobby), refused by reason (``no_codec`` for a 488, ``wrong_pin`` when the IVR gives
 up at the PIN, ``rate_limited`` at a PIN lock-out, ``full`` at a room's cap), each wrong
 PIN, and hands every leg's RTCP intervals (loss, jitter) to the histograms.
+
+Cluster (issue 16 item 5, F-SC2): a caller admitted by the voice menu on a node that
+does not run the room is passed on, not sent through a second menu: this node calls the
+owner with a signed ``X-Confero-Admit`` (phone/admit_token.py) and relays the RTP both
+ways (phone/relay.py) until either side hangs up; a caller's SIP INFO digits are sent on
+as INFO. The owner takes such an INVITE straight into the room with the token's role,
+refuses a bad, expired or replayed token with 403 before any menu, and never passes a
+relayed call on again (no loops while a lease moves). The recorded name stays on the
+first node: the owner announces a relayed caller as "a participant".
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -53,9 +63,13 @@ from confero.media.phone_codecs import PCMU, codec_for
 from confero.media.prompts import PromptLibrary
 from confero.observe import logs
 from confero.observe.metrics import Metrics
+from confero.phone import admit_token
+from confero.phone.admit_token import AdmitClaims, AdmitRefused, AdmitVerifier
 from confero.phone.call import PhoneCall, Samples
 from confero.phone.call_media import CallMedia
 from confero.phone.ivr import Admitted, DialIn
+from confero.phone.pass_on import pass_on
+from confero.phone.relay import RtpRelay
 from confero.sip import offer_answer, sdp
 from confero.sip.digest import Credentials
 from confero.sip.transport import Peer
@@ -64,6 +78,8 @@ from confero.sip.ua import SipCall, UserAgent
 log = logging.getLogger(__name__)
 INVITED_ANSWER_SECONDS = 10.0
 _PORT_TO_COME = 9
+#: What of a caller's number may go in the From of a relayed call's INVITE.
+_NOT_IN_USER = re.compile(r"[^A-Za-z0-9+._-]")
 
 
 class PhoneBridge:
@@ -81,6 +97,10 @@ class PhoneBridge:
     codecs: tuple[str, ...] = offer_answer.PREFERENCE
     #: The node's metrics (issue 18); None: nothing is counted.
     metrics: Metrics | None = None
+    #: In a cluster (issue 16): the secret relayed calls' tokens are signed with, and
+    #: the check of incoming ones; empty/None: one process, nothing is relayed.
+    cluster_secret: bytes = b""
+    admit: AdmitVerifier | None = None
 
     def __init__(
         self,
@@ -116,6 +136,9 @@ class PhoneBridge:
         #: The callers' participants; a phone that drops rejoins through the IVR (no grace).
         self.sessions: Sessions[PhoneCall] = Sessions(conferences)
         self._invited: dict[PhoneCall, Room] = {}
+        #: Calls passed on to us by another node, their token's word (issue 16).
+        self._admitted: dict[PhoneCall, AdmitClaims] = {}
+        self._relayed_in: set[PhoneCall] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] = _nothing
         self._watchdog: asyncio.Task[None] | None = None
@@ -166,9 +189,18 @@ class PhoneBridge:
 
     # ------------------------------------------------------------------ calls in
     def _invite(self, sip_call: SipCall) -> None:
+        claims: AdmitClaims | None = None
+        token = sip_call.invite.headers.get(admit_token.HEADER)
+        if token is not None:
+            try:
+                claims = self._check_admit(token)
+            except AdmitRefused as exc:
+                log.info("call %s refused: %s", sip_call.call_id, exc.reason)
+                sip_call.reject(403, f"Forbidden ({exc.reason})")
+                return
         if sip_call.late_offer:  # no SDP: our offer goes in the 200, the answer in the ACK
             sip_call.ring()
-            self._spawn(self._take(sip_call, None), f"call-{sip_call.call_id}")
+            self._spawn(self._take(sip_call, None, claims), f"call-{sip_call.call_id}")
             return
         try:
             offer = sdp.parse(sip_call.invite.body.decode("utf-8", "replace"))
@@ -192,17 +224,24 @@ class PhoneBridge:
             sip_call.reject(400, f"Bad Request (SDP: {exc})"[:100])
             return
         sip_call.ring()
-        self._spawn(self._take(sip_call, answered), f"call-{sip_call.call_id}")
+        self._spawn(self._take(sip_call, answered, claims), f"call-{sip_call.call_id}")
+
+    def _check_admit(self, token: str) -> AdmitClaims:
+        """A relayed call's token (issue 16): its claims, or ``AdmitRefused``."""
+        if self.admit is None:
+            raise AdmitRefused("not a cluster node")
+        return self.admit.verify(token)
 
     async def _take(
         self,
         sip_call: SipCall,
         answered: tuple[sdp.SessionDescription, offer_answer.Negotiated] | None,
+        claims: AdmitClaims | None = None,
     ) -> None:
         # This task (and every task it starts) logs with the call's id (issue 18).
         logs.bind(call_id=sip_call.call_id)
-        log.info("incoming call from %s", sip_call.peer.address[0])
-        if self.ring_seconds > 0:
+        log.info("incoming call from %s", sip_call.source)
+        if self.ring_seconds > 0 and claims is None:  # a relayed call rang on its node
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sip_call.ended.wait(), self.ring_seconds)
             if sip_call.state == "ended":
@@ -225,7 +264,7 @@ class PhoneBridge:
             for m in answer.media:
                 if m.port == _PORT_TO_COME:
                     m.port = port
-            media = CallMedia(leg, sip_call.peer.address[0], self.media_host, inbound=True)
+            media = CallMedia(leg, sip_call.source, self.media_host, inbound=True)
             media.apply(negotiated)
             if sip_call.state == "ended":  # cancelled while we were opening the port
                 leg.close()
@@ -236,6 +275,8 @@ class PhoneBridge:
         if not await _confirmed(sip_call):  # issue 14: no RTP (no IVR) before the ACK
             media.leg.close()
             return
+        if claims is not None:
+            self._admitted[call] = claims
         self.calls.add(call)
         await call.run()
 
@@ -250,7 +291,7 @@ class PhoneBridge:
         except OSError:
             sip_call.reject(503, "Service Unavailable (no media port)")
             return None
-        media = CallMedia(leg, sip_call.peer.address[0], self.media_host, inbound=True)
+        media = CallMedia(leg, sip_call.source, self.media_host, inbound=True)
         media.offer = offer_answer.offer(
             local_ip=self.media_host,
             local_port=port,
@@ -286,6 +327,9 @@ class PhoneBridge:
         invited = self._invited.pop(call, None)
         if invited is not None:
             return await self._invited_flow(call, invited)
+        claims = self._admitted.pop(call, None)
+        if claims is not None:
+            return await self._relayed_flow(call, claims)
         called = call.sip.called
         # A room's own number goes straight to the PIN, looked up only with it (issue 14:
         # whether a number is a room's must not show before the PIN).
@@ -300,7 +344,7 @@ class PhoneBridge:
             self.conferences,
             shared_number=not direct,
             number=called if direct else None,
-            address=call.sip.peer.address[0],
+            address=call.sip.source,
             time_zone=self.time_zone,
             on_pin_failure=self._pin_failed,
         )
@@ -322,6 +366,18 @@ class PhoneBridge:
         await call.play("goodbye")
         await call.hangup()
         return None
+
+    async def _relayed_flow(self, call: PhoneCall, claims: AdmitClaims) -> Admitted | None:
+        """A call another node passed on (issue 16): its menu was heard there."""
+        room = await self.rooms.get_by_id(claims.room_id)
+        if room is None:
+            await call.play("conference_has_ended", "goodbye")
+            await call.hangup()
+            return None
+        call.caller = claims.caller
+        call.language = room.language.value
+        self._relayed_in.add(call)
+        return Admitted(room, claims.role, None)
 
     async def join(self, call: PhoneCall) -> tuple[ParticipantSession[PhoneCall], list[Event]]:
         assert call.room is not None
@@ -368,6 +424,7 @@ class PhoneBridge:
 
     def forget(self, call: PhoneCall) -> None:
         self.calls.discard(call)
+        self._relayed_in.discard(call)
         if call.participant_id is not None:
             self.sessions.forget(call.participant_id)
 
@@ -450,6 +507,28 @@ class PhoneBridge:
         self.calls.add(call)
         await call.run()
         return True
+
+    # ------------------------------------------------------------------ cluster relay
+    async def relay(self, call: PhoneCall, admitted: Admitted) -> bool:
+        """Pass ``call`` on to the node that runs its room (issue 16) and relay its RTP
+        until one side hangs up; False when it could not be passed on (no cluster, a
+        call that was itself relayed here, no live owner, the owner did not answer)."""
+        if not self.cluster_secret or call in self._relayed_in:
+            return False
+        placement = self.conferences.registry.placement
+        owner = await placement.owner(admitted.room.id)
+        if owner is None or owner.node_id == placement.this_node.node_id:
+            return False
+        # the leg's own socket: the caller's RTP keeps coming to the port it knows
+        caller_socket = call.leg.transport
+        if caller_socket is None or call.sip.state == "ended":
+            return False
+        relay = RtpRelay(caller_socket, call.leg.remote, on_caller=call.heard)
+        try:
+            secret, media_host = self.cluster_secret, self.media_host
+            return await pass_on(self.ua, media_host, secret, call, admitted, owner, relay)
+        finally:
+            relay.close()
 
     # ------------------------------------------------------------------ metrics
     def _call(self, sip_call: SipCall, leg: RtpAudioLeg) -> PhoneCall:

@@ -85,6 +85,11 @@ class Switchboard(Protocol):
         self, call: PhoneCall
     ) -> tuple[ps.ParticipantSession[PhoneCall], list[ev.Event]]: ...
 
+    async def relay(self, call: PhoneCall, admitted: Admitted) -> bool:
+        """Pass the call on to the node that runs its room (issue 16) and relay it
+        until it ends; False when that cannot be done."""
+        ...
+
     def name_of(self, participant_id: str) -> Samples | None: ...
 
     def forget(self, call: PhoneCall) -> None: ...
@@ -221,6 +226,16 @@ class PhoneCall:
         self._hung_up = True
         self.sip.hangup()
 
+    def heard(self) -> None:
+        """The phone was heard (a relay forwarded its RTP): the media timeout's clock."""
+        self.leg.last_heard = time.monotonic()
+
+    def leave_mixer(self) -> None:
+        """Out of this node's mix (its RTP is relayed to another node, issue 16)."""
+        self._stop_hold()
+        self.engine.remove_leg(self._engine_room, self.leg.id)
+        self._mix = None
+
     def check_media(self, now: float, timeout: float, hold_timeout: float) -> bool:
         """End the call (BYE) if the phone was not heard for ``timeout`` seconds
         (``hold_timeout`` while it holds the call; 0: no limit); whether it ended."""
@@ -253,6 +268,8 @@ class PhoneCall:
         try:
             session, _ = await self.bridge.join(self)
         except DomainError as exc:
+            if exc.code == "conference.elsewhere" and await self.bridge.relay(self, admitted):
+                return  # another node ran the room: the call was relayed there
             await self.play(exc.kind.prompt or "conference_has_ended", "goodbye")
             await self.hangup()
             return

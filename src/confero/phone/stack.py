@@ -1,7 +1,9 @@
 """The phone side of one node, started and stopped as one: SIP user agent, media engine
 and bridge (the composition root builds it from ``Settings``), and the registration at
 the trunk when ``CONFERO_SIP_TRUNK_REGISTER`` asks for it (issue 13); with the node's
-metrics, INVITEs refused by admission control are counted by their kind (issue 18)."""
+metrics, INVITEs refused by admission control are counted by their kind (issue 18); in a
+cluster the bridge signs and checks the tokens of calls passed between nodes under
+``CONFERO_CLUSTER_SECRET`` (issue 16, phone/admit_token.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from confero.app.ratelimit import is_trusted, parse_networks
 from confero.app.services import Services
 from confero.config import Settings
 from confero.media.engine import MediaEngine
 from confero.media.prompts import PromptLibrary
 from confero.observe.metrics import Metrics
+from confero.phone.admit_token import AdmitVerifier
 from confero.phone.bridge import PhoneBridge
 from confero.sip.admission import AdmissionLimits, SipAdmission
 from confero.sip.digest import Credentials
@@ -87,6 +91,8 @@ class PhoneStack:
         owns_engine = engine is None
         engine = engine or MediaEngine()
         ua.admission = admission(settings, engine)
+        proxies = parse_networks(settings.trusted_proxies)
+        ua.trusted_proxy = lambda host: is_trusted(host, proxies)  # Kamailio (issue 16)
         bridge = PhoneBridge(
             ua,
             engine,
@@ -104,6 +110,10 @@ class PhoneStack:
         bridge.media_timeout = settings.media_timeout
         bridge.media_hold_timeout = settings.media_hold_timeout
         bridge.max_calls_per_room = settings.sip_max_calls_per_room
+        if settings.clustered:  # calls passed between nodes (issue 16)
+            secret = settings.cluster_secret.get_secret_value().encode()
+            bridge.cluster_secret = secret
+            bridge.admit = AdmitVerifier(secret, settings.node_name)
         if metrics is not None:
             bridge.metrics = metrics
             ua.on_refused = lambda refusal: metrics.refuse(refusal.kind)

@@ -1,0 +1,119 @@
+"""Passing a call on to the node that runs its room (issue 16 item 5, F-SC2).
+
+The front (Kamailio) hands a new call to any live node, before anyone knows the room:
+the caller types it in the voice menu. When another node runs that room, this node does
+not send the caller through a second menu, nor does it hand the dialog over (a REFER
+would need the phone's support and moves its RTP to an address it never negotiated
+with): it calls the owner itself, a back-to-back user agent, with a signed
+``X-Confero-Admit`` (phone/admit_token.py) that takes the caller straight into the room,
+and relays the RTP without decoding it (phone/relay.py) until either side hangs up. A
+caller's SIP INFO digits go on as INFO; RFC 4733 digits are RTP and pass as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from confero.app.placement import NodeInfo
+from confero.phone import admit_token
+from confero.phone.call import PhoneCall
+from confero.phone.ivr import Admitted
+from confero.phone.relay import RtpRelay
+from confero.sip import offer_answer, sdp
+from confero.sip.info_dtmf import build_dtmf_relay
+from confero.sip.transport import Peer
+from confero.sip.ua import SipCall, UserAgent
+
+log = logging.getLogger(__name__)
+#: What of a caller's number may go in the From of a relayed call's INVITE.
+_NOT_IN_USER = re.compile(r"[^A-Za-z0-9+._-]")
+
+
+async def pass_on(
+    ua: UserAgent,
+    media_host: str,
+    secret: bytes,
+    call: PhoneCall,
+    admitted: Admitted,
+    owner: NodeInfo,
+    relay: RtpRelay,
+) -> bool:
+    """Call ``owner`` for ``call`` and relay until one side hangs up; False when the
+    owner did not take it (the caller is still ours: it hears why and is hung up)."""
+    port = await relay.open(media_host)
+    leg = call.leg
+    dtmf = leg.dtmf_payload_type
+    our_offer = offer_answer.offer(
+        local_ip=media_host,
+        local_port=port,
+        session_id=0,
+        session_version=0,
+        codecs=(leg.codec.name,),
+        payload_types={leg.codec.name: leg.codec.payload_type},
+        dtmf_payload_type=dtmf if dtmf is not None and 96 <= dtmf <= 127 else None,
+    )
+    token = admit_token.issue(
+        secret,
+        room_id=admitted.room.id,
+        role=admitted.role,
+        caller=call.caller,
+        node_id=owner.node_id,
+    )
+    log.info("call %s passed on to node %s", call.sip.call_id, owner.node_id)
+    try:
+        outgoing = await ua.call(
+            f"sip:{admitted.room.conference_number}@{owner.sip_address}",
+            Peer("UDP", (owner.sip_host, owner.sip_port)),
+            offer_answer.SessionOrigin().stamp(our_offer),
+            from_user=_NOT_IN_USER.sub("", call.caller) or "confero",
+            extra_headers=((admit_token.HEADER, token),),
+        )
+    except OSError:
+        log.exception("call %s: node %s unreachable", call.sip.call_id, owner.node_id)
+        return False
+    media = _answered_media(outgoing, our_offer)
+    if media is None or call.sip.state == "ended":
+        outgoing.hangup()
+        log.info("call %s: node %s did not take it", call.sip.call_id, owner.node_id)
+        return call.sip.state == "ended"  # a caller who hung up hears nothing more
+    call.leave_mixer()
+    relay.start(media)
+    call.sip.on_digit = lambda digit: _send_info(ua, outgoing, digit)
+    await _either_ends(call.sip, outgoing)
+    outgoing.hangup()
+    log.info("relayed call %s ended (%s)", call.sip.call_id, relay.stats)
+    return True
+
+
+def _answered_media(outgoing: SipCall, our_offer: sdp.SessionDescription) -> tuple[str, int] | None:
+    """Where the owner's RTP comes from and goes to, from its answer; None: no usable
+    answer (or no answer at all)."""
+    if outgoing.state != "confirmed":
+        return None
+    try:
+        answer = sdp.parse(outgoing.remote_sdp.decode("utf-8", "replace"))
+        negotiated = offer_answer.accept_answer(our_offer, answer)
+    except sdp.SdpError:
+        return None
+    return negotiated.remote_address
+
+
+def _send_info(ua: UserAgent, call: SipCall, digit: str) -> None:
+    """A caller's SIP INFO digit, sent on to the owner as INFO (RFC 4733 digits are
+    RTP and pass through the relay as they are)."""
+    if call.dialog is None or call.state == "ended":
+        return
+    body = build_dtmf_relay(digit).encode()
+    info = call.dialog.request("INFO", body=body, content_type="application/dtmf-relay")
+    ua.transactions.request(info, call.dialog.peer)
+
+
+async def _either_ends(*calls: SipCall) -> None:
+    waits = [asyncio.ensure_future(c.ended.wait()) for c in calls]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in waits:
+            fut.cancel()
