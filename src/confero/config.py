@@ -188,6 +188,12 @@ class Settings(BaseSettings):
                 raise ValueError("CONFERO_REDIS_URL needs CONFERO_CLUSTER_SECRET")
             if not self.database_url.startswith("postgresql"):
                 raise ValueError("CONFERO_REDIS_URL needs a PostgreSQL CONFERO_DATABASE_URL")
+            if self.sip_enabled and self.sip_port == 0:  # the others call it there
+                raise ValueError("a cluster node needs a fixed CONFERO_SIP_PORT, not 0")
+            if self.http_port == 0 and not self.node_url:
+                raise ValueError(
+                    "a cluster node needs a fixed CONFERO_HTTP_PORT or CONFERO_NODE_URL"
+                )
         return self
 
     @classmethod
