@@ -9,8 +9,8 @@ placed meanwhile fail over to a live node and none is lost; a node started again
 calls again as soon as it answers a probe. And the front is no open relay: other
 domains, names instead of numbers and other requests than calls are refused.
 
-The nodes run without Redis (placement is another part of issue 16): dispatching needs
-none. :data:`CLUSTER_ENV` is where a node's Redis settings go.
+The nodes run without Redis: dispatching needs none (tests/e2e/test_cluster.py runs
+the same three nodes with Redis, a browser and a phone meeting across them).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from soak.server import Server
 from confero.media.rtp import RtpPacket
 from confero.media.tone import rms
 from tests.e2e import scenarios
+from tests.e2e.cluster import running_nodes, sip_address
 from tests.e2e.kamailio import SipFront, kamailio_available
 from tests.e2e.pcap import decode_audio
 from tests.e2e.sipp import RtpTap, Sipp, free_port, sipp_available
@@ -39,15 +40,6 @@ PROBE_THRESHOLD = 2  # failed probes before a node is out
 NODE_TIMEOUT = 2.0  # s a node has to answer before the call goes to the next one
 #: A dead node is out within this many seconds (interval * threshold + timeout + slack).
 DETECTION = PROBE_INTERVAL * PROBE_THRESHOLD + NODE_TIMEOUT + 2.0
-#: Settings every node gets: behind the front every call comes from its one address.
-NODE_ENV = {
-    "CONFERO_LOG_LEVEL": "info",
-    "CONFERO_TRUSTED_PROXIES": "127.0.0.1",
-    "CONFERO_SIP_MAX_CALLS_PER_SOURCE": "0",
-    "CONFERO_SIP_INVITE_RATE": "0",
-}
-#: The cluster settings (CONFERO_REDIS_URL, CONFERO_CLUSTER_SECRET) once placement exists.
-CLUSTER_ENV: dict[str, str] = {}
 
 pytestmark = pytest.mark.skipif(
     not (kamailio_available() and sipp_available()), reason="needs kamailio and sipp"
@@ -63,30 +55,9 @@ async def database() -> AsyncIterator[str]:
 
 @pytest.fixture
 async def nodes(database: str, tmp_path: Path) -> AsyncIterator[list[Server]]:
-    """Three nodes on the one database, migrated once before any starts."""
-    servers = [
-        Server(
-            tmp_path / f"node{i}",
-            env={
-                **NODE_ENV,
-                **CLUSTER_ENV,
-                "CONFERO_DATABASE_URL": database,
-                "CONFERO_NODE_ID": f"node{i}",
-            },
-            http_port=free_port(),
-            sip_port=free_port(),
-        )
-        for i in (1, 2, 3)
-    ]
-    try:
-        await asyncio.to_thread(servers[0].cli, "db", "upgrade")
-        # the first start on an empty database creates the admin: one node does it alone
-        # (two at once collide on it: account.email_taken, and one node exits)
-        await asyncio.to_thread(servers[0].start)
-        await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers[1:]))
+    """Three nodes on the one database, without Redis (tests/e2e/cluster.py)."""
+    async with running_nodes(tmp_path, database, {}) as servers:
         yield servers
-    finally:
-        await asyncio.gather(*(asyncio.to_thread(s.stop) for s in servers))
 
 
 @pytest.fixture
@@ -101,10 +72,6 @@ async def front(nodes: list[Server]) -> AsyncIterator[SipFront]:
         for node in nodes:  # every node answered a probe: all of them in the set
             assert "DOWN" not in sip.node_events(sip_address(node))
         yield sip
-
-
-def sip_address(node: Server) -> tuple[str, int]:
-    return ("127.0.0.1", node.sip_port)
 
 
 @dataclass(frozen=True)

@@ -170,14 +170,15 @@ async def _delays(scene: Scene, to: Address, count: int = 200) -> tuple[float, f
 
 # ---------------------------------------------------------------- the bridge's side
 class _OwnedElsewhere(LocalPlacement):
-    """The ``Placement`` port as a cluster answers it when node ``b`` runs every room."""
+    """The ``Placement`` port as a cluster answers it when node ``b`` runs every room
+    (until ``owner_node`` is None: b died, its leases lapsed, this node may claim)."""
 
     def __init__(self, owner: NodeInfo) -> None:
         super().__init__(NodeInfo("a", "", "127.0.0.1", 5060, "127.0.0.1"))
-        self.owner_node = owner
+        self.owner_node: NodeInfo | None = owner
 
     async def claim(self, room_id: str) -> NodeInfo:
-        return self.owner_node
+        return self.owner_node or self.this_node
 
     async def owner(self, room_id: str) -> NodeInfo | None:
         return self.owner_node
@@ -293,4 +294,58 @@ async def test_a_passed_on_call_is_relayed_both_ways_and_ends_with_the_owner(
     finally:
         await caller.hangup()
         await owner.stop()
+        media.transport.close()
+
+
+async def test_a_caller_whose_owner_dies_joins_the_room_again_where_it_runs_now(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    """An owner that dies sends no BYE, only silence: once the cluster no longer names
+    it (its lease lapsed), the relayed caller joins the room again, here, in this node's
+    mix, instead of sitting in silence until it hangs up."""
+    media = await endpoint()
+    owner = UserAgent("127.0.0.1", 0, timers=FAST)
+    await owner.start(tcp=False)
+    answered: list[SipCall] = []
+
+    def pick_up(call: SipCall) -> None:
+        answer, _ = offer_answer.answer(
+            sdp.parse(call.remote_sdp.decode()),
+            local_ip="127.0.0.1",
+            local_port=media.address[1],
+            session_id=1,
+            session_version=1,
+        )
+        call.answer(answer.to_text().encode())
+        answered.append(call)
+
+    owner.on_invite = pick_up
+    phone.bridge.cluster_secret = b"the cluster's secret"
+    placement = _OwnedElsewhere(NodeInfo("b", "", "127.0.0.1", 1, "127.0.0.1"))
+    placement.owner_node = NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
+    services.registry.placement = placement
+    caller = Softphone(phone.ua.port)
+    try:
+        await caller.dial("5000")
+        await caller.press(f"1{room.conference_number}#{room.pin}##")
+        await eventually(lambda: bool(answered) and answered[0].state == "confirmed", 15)
+        caller.start_tone(1000)
+        got = await media.receive(2.0)
+        assert got is not None, "the caller's RTP reaches the owner"
+        await caller.stop_tone()
+        speaking = asyncio.ensure_future(_speak(media, got[1], 600))
+        try:
+            assert await caller.hears(600, 0.8), "relayed while the owner lives"
+        finally:
+            speaking.cancel()
+        owner.transactions.close()  # killed: no BYE, no more RTP ...
+        await owner.transport.stop()
+        placement.owner_node = None  # ... and its lease lapses
+        await eventually(lambda: services.conferences.snapshot(room)["running"], 10)
+        people = services.conferences.snapshot(room)["participants"]
+        assert [p["channel"] for p in people] == ["phone"], "the caller is in, here"
+        assert phone.bridge.engine.leg_count() == 1, "back in this node's mix"
+        assert len(answered) == 1, "not passed on to the dead node again"
+    finally:
+        await caller.hangup()
         media.transport.close()

@@ -69,7 +69,7 @@ from confero.phone.call import PhoneCall, Samples
 from confero.phone.call_media import CallMedia
 from confero.phone.ivr import Admitted, DialIn
 from confero.phone.pass_on import pass_on
-from confero.phone.relay import RtpRelay
+from confero.phone.relay import Relayed, RtpRelay
 from confero.sip import offer_answer, sdp
 from confero.sip.digest import Credentials
 from confero.sip.transport import Peer
@@ -509,24 +509,33 @@ class PhoneBridge:
         return True
 
     # ------------------------------------------------------------------ cluster relay
-    async def relay(self, call: PhoneCall, admitted: Admitted) -> bool:
+    async def relay(self, call: PhoneCall, admitted: Admitted) -> Relayed:
         """Pass ``call`` on to the node that runs its room (issue 16) and relay its RTP
-        until one side hangs up; False when it could not be passed on (no cluster, a
-        call that was itself relayed here, no live owner, the owner did not answer)."""
+        until one side hangs up or that node is gone; ``REFUSED`` when it could not be
+        passed on (no cluster, a call that was itself relayed here, no live owner, the
+        owner did not answer)."""
         if not self.cluster_secret or call in self._relayed_in:
-            return False
+            return Relayed.REFUSED
         placement = self.conferences.registry.placement
-        owner = await placement.owner(admitted.room.id)
+        room_id = admitted.room.id
+        owner = await placement.owner(room_id)
         if owner is None or owner.node_id == placement.this_node.node_id:
-            return False
+            return Relayed.REFUSED
         # the leg's own socket: the caller's RTP keeps coming to the port it knows
         caller_socket = call.leg.transport
         if caller_socket is None or call.sip.state == "ended":
-            return False
+            return Relayed.REFUSED
         relay = RtpRelay(caller_socket, call.leg.remote, on_caller=call.heard)
+
+        async def still_owner() -> bool:
+            now = await placement.owner(room_id)
+            return now is not None and now.node_id == owner.node_id
+
         try:
             secret, media_host = self.cluster_secret, self.media_host
-            return await pass_on(self.ua, media_host, secret, call, admitted, owner, relay)
+            return await pass_on(
+                self.ua, media_host, secret, call, admitted, owner, relay, still_owner
+            )
         finally:
             relay.close()
 

@@ -43,6 +43,7 @@ from confero.media.leg import RtpAudioLeg
 from confero.media.mixer import MixLeg, gain_for_level
 from confero.phone.ivr import Admitted, Speech
 from confero.phone.keypad import Invalid, KeypadParser, Pressed
+from confero.phone.relay import Relayed
 from confero.sip.ua import SipCall
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ RATE = 48_000
 #: A digit flood is cut here: nobody types more than this many keys ahead.
 MAX_PENDING_DIGITS = 32
 HOLD_TOP_UP = 2.0
+#: Times a passed-on call joins again after the node running its room died.
+MAX_REJOINS = 3
 
 
 class Switchboard(Protocol):
@@ -85,9 +88,9 @@ class Switchboard(Protocol):
         self, call: PhoneCall
     ) -> tuple[ps.ParticipantSession[PhoneCall], list[ev.Event]]: ...
 
-    async def relay(self, call: PhoneCall, admitted: Admitted) -> bool:
+    async def relay(self, call: PhoneCall, admitted: Admitted) -> Relayed:
         """Pass the call on to the node that runs its room (issue 16) and relay it
-        until it ends; False when that cannot be done."""
+        until it ends or that node is gone; ``REFUSED`` when that cannot be done."""
         ...
 
     def name_of(self, participant_id: str) -> Samples | None: ...
@@ -265,13 +268,8 @@ class PhoneCall:
         self.room, self.role = admitted.room, admitted.role
         if admitted.name_recording:
             self.name = np.frombuffer(admitted.name_recording, dtype=np.int16)
-        try:
-            session, _ = await self.bridge.join(self)
-        except DomainError as exc:
-            if exc.code == "conference.elsewhere" and await self.bridge.relay(self, admitted):
-                return  # another node ran the room: the call was relayed there
-            await self.play(exc.kind.prompt or "conference_has_ended", "goodbye")
-            await self.hangup()
+        session = await self._join_where_it_runs(admitted)
+        if session is None:
             return
         self.session, self.participant_id = session, session.id
         self._move_to_room(listening=False)
@@ -285,6 +283,30 @@ class PhoneCall:
             self._enter()
             await self._recording_notice()
         await self._loop()
+
+    async def _join_where_it_runs(
+        self, admitted: Admitted
+    ) -> ps.ParticipantSession[PhoneCall] | None:
+        """Join here, or be passed on to the node that runs the room (issue 16); when
+        that node dies mid-call, join again wherever the room runs then. None: the call
+        is over (relayed and ended, or refused with a prompt)."""
+        for _ in range(MAX_REJOINS):
+            try:
+                session, _ = await self.bridge.join(self)
+                return session
+            except DomainError as exc:
+                if exc.code == "conference.elsewhere":
+                    outcome = await self.bridge.relay(self, admitted)
+                    if outcome is Relayed.OWNER_LOST and self.sip.state != "ended":
+                        continue  # the room's node died: its lease has lapsed
+                    if outcome is not Relayed.REFUSED:
+                        return None
+                await self.play(exc.kind.prompt or "conference_has_ended", "goodbye")
+                await self.hangup()
+                return None
+        await self.play("conference_has_ended", "goodbye")
+        await self.hangup()
+        return None
 
     def _move_to_room(self, *, listening: bool) -> None:
         assert self.room is not None

@@ -8,6 +8,12 @@ with): it calls the owner itself, a back-to-back user agent, with a signed
 ``X-Confero-Admit`` (phone/admit_token.py) that takes the caller straight into the room,
 and relays the RTP without decoding it (phone/relay.py) until either side hangs up. A
 caller's SIP INFO digits go on as INFO; RFC 4733 digits are RTP and pass as they are.
+
+An owner that dies sends no BYE: its RTP stops. After ``OWNER_SILENCE`` without it the
+cluster is asked whether that node still runs the room (an owner may be quiet: Opus
+DTX); once it does not (its lease lapsed), the pass-on ends as ``OWNER_LOST`` and the
+call joins the room again wherever it runs now (this node or another), instead of
+leaving the caller in silence.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections.abc import Awaitable, Callable
 
 from confero.app.placement import NodeInfo
 from confero.phone import admit_token
 from confero.phone.call import PhoneCall
 from confero.phone.ivr import Admitted
-from confero.phone.relay import RtpRelay
+from confero.phone.relay import Relayed, RtpRelay
 from confero.sip import offer_answer, sdp
 from confero.sip.info_dtmf import build_dtmf_relay
 from confero.sip.transport import Peer
@@ -29,6 +37,10 @@ from confero.sip.ua import SipCall, UserAgent
 log = logging.getLogger(__name__)
 #: What of a caller's number may go in the From of a relayed call's INVITE.
 _NOT_IN_USER = re.compile(r"[^A-Za-z0-9+._-]")
+#: Seconds without the owner's RTP before the cluster is asked whether it still lives.
+OWNER_SILENCE = 2.0
+#: How often a silent owner is asked after.
+OWNER_CHECK = 1.0
 
 
 async def pass_on(
@@ -39,8 +51,10 @@ async def pass_on(
     admitted: Admitted,
     owner: NodeInfo,
     relay: RtpRelay,
-) -> bool:
-    """Call ``owner`` for ``call`` and relay until one side hangs up; False when the
+    still_owner: Callable[[], Awaitable[bool]],
+) -> Relayed:
+    """Call ``owner`` for ``call`` and relay until one side hangs up (``ENDED``), or
+    the owner is gone (``OWNER_LOST``, ``still_owner`` said no); ``REFUSED`` when the
     owner did not take it (the caller is still ours: it hears why and is hung up)."""
     port = await relay.open(media_host)
     leg = call.leg
@@ -72,19 +86,36 @@ async def pass_on(
         )
     except OSError:
         log.exception("call %s: node %s unreachable", call.sip.call_id, owner.node_id)
-        return False
+        return Relayed.REFUSED
     media = _answered_media(outgoing, our_offer)
     if media is None or call.sip.state == "ended":
         outgoing.hangup()
         log.info("call %s: node %s did not take it", call.sip.call_id, owner.node_id)
-        return call.sip.state == "ended"  # a caller who hung up hears nothing more
+        # a caller who hung up hears nothing more
+        return Relayed.ENDED if call.sip.state == "ended" else Relayed.REFUSED
     call.leave_mixer()
     relay.start(media)
     call.sip.on_digit = lambda digit: _send_info(ua, outgoing, digit)
-    await _either_ends(call.sip, outgoing)
+    outcome = await _until_over(call.sip, outgoing, relay, still_owner)
     outgoing.hangup()
-    log.info("relayed call %s ended (%s)", call.sip.call_id, relay.stats)
-    return True
+    log.info("relayed call %s: %s (%s)", call.sip.call_id, outcome.value, relay.stats)
+    return outcome
+
+
+async def _until_over(
+    caller: SipCall,
+    outgoing: SipCall,
+    relay: RtpRelay,
+    still_owner: Callable[[], Awaitable[bool]],
+) -> Relayed:
+    """Until either side hangs up, or the owner went silent and is no longer the owner."""
+    while True:
+        await _either_ends(caller, outgoing, within=OWNER_CHECK)
+        if caller.state == "ended" or outgoing.state == "ended":
+            return Relayed.ENDED
+        silent = time.monotonic() - relay.last_from_owner > OWNER_SILENCE
+        if silent and not await still_owner():
+            return Relayed.OWNER_LOST
 
 
 def _answered_media(outgoing: SipCall, our_offer: sdp.SessionDescription) -> tuple[str, int] | None:
@@ -110,10 +141,11 @@ def _send_info(ua: UserAgent, call: SipCall, digit: str) -> None:
     ua.transactions.request(info, call.dialog.peer)
 
 
-async def _either_ends(*calls: SipCall) -> None:
+async def _either_ends(*calls: SipCall, within: float) -> None:
+    """Returns when one of ``calls`` ends, or after ``within`` seconds."""
     waits = [asyncio.ensure_future(c.ended.wait()) for c in calls]
     try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, timeout=within, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for fut in waits:
             fut.cancel()

@@ -18,12 +18,17 @@ from the owner's media address (its SDP answer) go to the caller; anything else 
 counted and dropped. RTCP is dropped, muxed or not: each end's reports describe a leg
 the other end never saw (its SSRCs, its loss), and neither side needs them to keep the
 call (the media timeout counts RTP). Closing gives the caller's socket back to its leg.
+
+``last_from_owner`` is when the owner was last heard: an owner that died sends no BYE,
+only silence, and the pass-on asks the cluster about a silent owner (phone/pass_on.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +37,18 @@ from confero.media.rtp import is_rtcp
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
+
+
+class Relayed(enum.Enum):
+    """How passing a call on ended."""
+
+    #: The owner did not take it (or there is no other owner): the caller is still ours.
+    REFUSED = "refused"
+    #: One side hung up: the call is over.
+    ENDED = "ended"
+    #: The owner went silent and the cluster no longer names it: the caller may join
+    #: the room again, wherever it runs now.
+    OWNER_LOST = "owner_lost"
 
 
 @dataclass
@@ -72,6 +89,8 @@ class RtpRelay:
         #: Told of every datagram forwarded from the caller (the call's media clock).
         self._on_caller = on_caller
         self.owner: Address | None = None
+        #: When the owner's RTP last came (monotonic seconds; the start counts).
+        self.last_from_owner = 0.0
         self.stats = RelayStats()
         self._owner_socket: asyncio.DatagramTransport | None = None
         self._previous: asyncio.BaseProtocol | None = None
@@ -94,6 +113,7 @@ class RtpRelay:
         """The owner answered with ``owner`` as its media address: relay from now on
         (the caller's socket stops feeding its leg)."""
         self.owner = owner
+        self.last_from_owner = time.monotonic()
         self._previous = self._caller_socket.get_protocol()
         self._caller_socket.set_protocol(_Side(self._from_caller))
 
@@ -130,3 +150,4 @@ class RtpRelay:
             return
         self._caller_socket.sendto(data, caller)
         self.stats.to_caller += 1
+        self.last_from_owner = time.monotonic()
