@@ -34,11 +34,13 @@ from confero.app.ratelimit import GuessPolicy, parse_networks
 from confero.app.recordings import RecordingService
 from confero.app.rooms import RoomPolicy
 from confero.app.services import Services, build_services
+from confero.app.session import ResumeTokens
 from confero.bus.local import LocalBus
 from confero.bus.presence import MemoryPresence
 from confero.bus.redis_connection import RedisKeys, connect
 from confero.bus.redis_counters import RedisCounters
 from confero.bus.redis_placement import RedisPlacement
+from confero.bus.redis_tokens import RedisTokens
 from confero.config import Settings
 from confero.domain.events import Event, InviteRequested
 from confero.domain.notices import MAIL_NOT_CONFIGURED, Invitation
@@ -70,10 +72,12 @@ async def build(
     *,
     placement: Placement | None = None,
     counters: CounterStore | None = None,
+    tokens: ResumeTokens | None = None,
 ) -> Services:
     """Services on a migrated database (``metrics``: what they count goes there;
     ``placement``: the room leases, else from the settings: Redis in a cluster;
-    ``counters``: where rate limits count, else Redis in a cluster, memory alone)."""
+    ``counters``: where rate limits count, else Redis in a cluster, memory alone;
+    ``tokens``: browsers' resume tokens, else Redis in a cluster, memory alone)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         settings.resolved_database_url,
@@ -92,6 +96,8 @@ async def build(
         placement = node_placement(settings, redis)
     if counters is None and redis is not None:  # limits count across the nodes (issue 16)
         counters = RedisCounters(redis, RedisKeys(settings.redis_prefix))
+    if tokens is None and redis is not None:  # a rejoin on any node (issue 16)
+        tokens = RedisTokens(redis, RedisKeys(settings.redis_prefix))
     services = build_services(
         make_uow_factory(engine),
         LocalBus(),
@@ -115,6 +121,7 @@ async def build(
         placement=placement,
         counters=counters,
     )
+    services.resume_tokens = tokens
     services.on_close(engine.dispose)
     if redis is not None:
         services.on_close(redis.aclose)
@@ -266,6 +273,7 @@ class Node:
             boards=services.boards,
             max_per_address=settings.ws_max_per_address,
             max_per_room=settings.ws_max_per_room,
+            tokens=services.resume_tokens,
         )
         services.media_clock = engine.stats
         recorder = EngineRecorder(engine, settings.data_dir / "recording")

@@ -411,9 +411,10 @@ async def test_after_the_grace_period_a_dropped_page_is_gone_and_rejoins_with_it
     assert ann.pid not in legs(served, room)
     again = await opened(served, room, browsers)
     welcome = await again.join("Ann", resume=ann.welcome["resume"])
-    assert welcome["participant_id"] != ann.pid, "a new participant"
+    assert welcome["participant_id"] == ann.pid, "the same participant (issue 16)"
     assert welcome["role"] == "participant"
-    joined = await seen(host, "participant_joined", id=again.pid)
+    # the same id as her first join: the rejoin is the event that says so
+    joined = await seen(host, "participant_joined", id=again.pid, rejoined=True)
     assert joined["rejoined"] is True
     # she did not knock on the locked room; a stranger does
     stranger = await opened(served, room, browsers)
@@ -426,7 +427,7 @@ async def test_after_the_grace_period_a_dropped_page_is_gone_and_rejoins_with_it
     browsers.append(back)
     await back.connect()
     welcome = await back.join("Host", resume=host.welcome["resume"])
-    assert welcome["participant_id"] != host.pid and welcome["role"] == "moderator"
+    assert welcome["participant_id"] == host.pid and welcome["role"] == "moderator"
     assert [k["display_name"] for k in welcome["state"]["lobby"]] == ["Eve"]
     await back.publish()
     await hears(back, 1000)
@@ -484,7 +485,8 @@ async def test_a_guest_who_left_a_locked_room_comes_back_without_knocking(
 
     welcome = await ann.join("Ann", resume=ann.welcome["resume"])
     assert welcome["role"] == "participant"
-    joined = await seen(host, "participant_joined", id=welcome["participant_id"])
+    assert welcome["participant_id"] == ann.pid, "the same participant (issue 16)"
+    joined = await seen(host, "participant_joined", id=ann.pid, rejoined=True)
     assert joined["rejoined"] is True
 
 

@@ -30,6 +30,7 @@ from confero.app.recordings import RecordingService
 from confero.app.reservations import ReservationService
 from confero.app.room_state import RoomStateProjection
 from confero.app.rooms import RoomPolicy, RoomService
+from confero.app.session import ResumeTokens
 
 
 @dataclass
@@ -74,6 +75,9 @@ class Services:
     #: Readiness (issue 18, ``/api/health/ready``): name -> whether that part works now;
     #: the composition root registers the database, the SIP listener and the media tick.
     ready_checks: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
+    #: Where browser pages' resume tokens live (issue 16): Redis on a cluster node, so a
+    #: rejoin on any node is the same participant; None: the gateway's own memory.
+    resume_tokens: ResumeTokens | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

@@ -26,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
+from confero.app.actor import MOVED
 from confero.app.conferences import ConferenceService, build_command
 from confero.domain import commands as c
 from confero.domain import events as ev
@@ -42,6 +44,7 @@ from confero.domain.rooms import Room
 from confero.domain.snapshots import LobbySnapshot, ParticipantSnapshot
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def display_name(given: str | None, default: str = "") -> str:
@@ -256,30 +259,89 @@ class ParticipantSession(Generic[T]):
         return []
 
 
-# ---------------------------------------------------------------- the map
+# ---------------------------------------------------------------- resume tokens
+#: How long a token's record lives after its last join (issue 16): a page keeps its token
+#: for its tab's life; a day outlasts any meeting, and every rejoin renews it.
+TOKEN_TTL = 24 * 3600.0
+#: Left by the host: the conference forgets the role (domain/conference.py), so does the token.
+_FORGOTTEN = ("kicked", "removed_by_host")
+
+
 @dataclass(frozen=True)
-class _Token:
+class TokenRecord:
     """What a resume token keeps once its session is gone: enough to rejoin as the same
-    identity, never the session itself (the soak of issue 14 found every ended phone
-    call, its leg and its SIP call, held here until the conference ended: 130 KB a
-    call, and the full collections that walked them stalled the media tick)."""
+    participant (id, identity, name, role), never the session itself (the soak of issue
+    14 found every ended phone call, its leg and its SIP call, held here until the
+    conference ended: 130 KB a call, and the full collections that walked them stalled
+    the media tick). Written by the server at a join, never by the client."""
 
     participant_id: str
     room_id: str
     identity: str
+    name: str
+    role: Role
 
 
+class ResumeTokens(Protocol):
+    """Where the records live (issue 16, F-SC2 item 3): this process's memory alone, Redis
+    in a cluster (bus/redis_tokens.py), so a page whose node died, or whose socket now
+    ends on another node, comes back as the same participant there."""
+
+    async def get(self, token: str) -> TokenRecord | None: ...
+
+    async def put(self, token: str, record: TokenRecord, ttl: float) -> None: ...
+
+    async def drop(self, token: str) -> None: ...
+
+    async def drop_room(self, room_id: str) -> None:
+        """Every record of the room: its conference ended, it forgot who was in it."""
+        ...
+
+
+class MemoryTokens:
+    """The one-process store: records live until their conference ends (``ttl`` unused)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, TokenRecord] = {}
+
+    async def get(self, token: str) -> TokenRecord | None:
+        return self._records.get(token)
+
+    async def put(self, token: str, record: TokenRecord, ttl: float) -> None:
+        self._records[token] = record
+
+    async def drop(self, token: str) -> None:
+        self._records.pop(token, None)
+
+    async def drop_room(self, room_id: str) -> None:
+        for token, record in list(self._records.items()):
+            if record.room_id == room_id:
+                del self._records[token]
+
+
+# ---------------------------------------------------------------- the map
 class Sessions(Generic[T]):
     """A channel's participants on this node: participant id -> session, the resume
-    tokens, and the grace of dropped participants."""
+    tokens (through ``tokens``: memory, or Redis in a cluster), and the grace of
+    dropped participants."""
 
-    def __init__(self, conferences: ConferenceService, *, grace: float = 0.0) -> None:
+    def __init__(
+        self,
+        conferences: ConferenceService,
+        *,
+        grace: float = 0.0,
+        tokens: ResumeTokens | None = None,
+        token_ttl: float = TOKEN_TTL,
+    ) -> None:
         self._conferences = conferences
         #: How long a dropped participant stays in the conference, waiting to come back.
         self.grace = grace
         self._by_id: dict[str, ParticipantSession[T]] = {}
-        #: token -> the last participant that used it (its identity, its room).
-        self._tokens: dict[str, _Token] = {}
+        #: token -> the last participant that used it (its id, identity, room, name, role).
+        self.tokens: ResumeTokens = tokens if tokens is not None else MemoryTokens()
+        self.token_ttl = token_ttl
+        #: Records being dropped (``observe`` cannot wait): a join waits for them first.
+        self._dropping: set[asyncio.Task[None]] = set()
 
     def get(self, participant_id: str) -> ParticipantSession[T] | None:
         return self._by_id.get(participant_id)
@@ -289,6 +351,15 @@ class Sessions(Generic[T]):
 
     def in_room(self, room_id: str) -> list[ParticipantSession[T]]:
         return [s for s in self._by_id.values() if s.room.id == room_id]
+
+    async def record(self, token: str | None, room_id: str) -> TokenRecord | None:
+        """The record of ``token`` if it belongs to this room (one read of the store)."""
+        if not token:
+            return None
+        if self._dropping:
+            await asyncio.gather(*self._dropping, return_exceptions=True)
+        found = await self.tokens.get(token)
+        return found if found is not None and found.room_id == room_id else None
 
     async def join(
         self,
@@ -303,23 +374,25 @@ class Sessions(Generic[T]):
         resume: str | None = None,
         attach: Callable[[ParticipantSession[T]], T] | None = None,
     ) -> tuple[ParticipantSession[T], list[ev.Event]]:
-        """Join as a new participant. A known ``resume`` token of this room rejoins with
-        its identity (so the conference gives its role back). ``attach`` makes the
-        channel's object before the join: the join's own events may come at once."""
-        old = self._tokens.get(resume) if resume else None
-        if old is not None and old.room_id != room.id:
-            old = None
+        """Join as a new participant. A known ``resume`` token of this room rejoins as its
+        participant: the same id (unless that one is still here), identity, name (unless
+        another is given) and at least its role, also on a node whose conference never
+        saw it (issue 16). ``attach`` makes the channel's object before the join: the
+        join's own events may come at once."""
+        old = await self.record(resume, room.id)
         session: ParticipantSession[T] = ParticipantSession.start(
             self._conferences,
             room,
             channel=channel,
-            role=role,
+            role=Role.MODERATOR if old is not None and old.role is Role.MODERATOR else role,
             name=name,
-            default_name=default_name,
+            default_name=old.name if old is not None else default_name,
             identity=old.identity if old is not None else identity,
             account_id=account_id,
             token=resume if old is not None else None,
         )
+        if old is not None and self._free(room, old.participant_id):
+            session.id = old.participant_id
         if attach is not None:
             session.link = attach(session)
         self._by_id[session.id] = session
@@ -328,15 +401,35 @@ class Sessions(Generic[T]):
         except DomainError:
             self._by_id.pop(session.id, None)
             raise
-        self._tokens[session.token] = _Token(session.id, room.id, session.identity)
+        await self._remember(session, events)
         return session, events
 
-    def resume(self, token: str | None, room_id: str) -> ParticipantSession[T] | None:
-        """The same participant, still in the conference (dropped within its grace, or
-        on another socket): its grace stops."""
-        known = self._tokens.get(token) if token else None
+    def _free(self, room: Room, participant_id: str) -> bool:
+        """Whether a carried-over id is unused here: not a session, not in the conference."""
+        if participant_id in self._by_id:
+            return False
+        return self._conferences.present(room, participant_id) is None
+
+    async def _remember(self, session: ParticipantSession[T], events: list[ev.Event]) -> None:
+        """Write the token's record with the role the conference gave (it may remember a
+        higher one than asked). The participant is in already: a store out of reach
+        costs only the rejoin on another node, so it is logged, not raised."""
+        role = session.role
+        for event in events:
+            if isinstance(event, ev.ParticipantJoined) and event.participant.id == session.id:
+                role = Role(event.participant.role)
+        record = TokenRecord(session.id, session.room.id, session.identity, session.name, role)
+        try:
+            await self.tokens.put(session.token, record, self.token_ttl)
+        except DomainError as exc:
+            log.warning("resume token of %s not stored: %s", session.id, exc.code)
+
+    async def resume(self, token: str | None, room_id: str) -> ParticipantSession[T] | None:
+        """The same participant, still in the conference on this node (dropped within its
+        grace, or on another socket): its grace stops."""
+        known = await self.record(token, room_id)
         s = self._by_id.get(known.participant_id) if known is not None else None
-        if s is None or s.room.id != room_id:
+        if s is None or s.room.id != room_id or s.token != token:
             return None
         if self._conferences.participant(room_id, s.id) is None:
             return None
@@ -369,18 +462,33 @@ class Sessions(Generic[T]):
     def observe(self, event: ev.Event) -> None:
         """Keep the map true to the conference: call after the channel followed ``event``."""
         match event:
-            case ev.ParticipantLeft(participant_id=pid):
+            case ev.ParticipantLeft(participant_id=pid, reason=reason):
+                session = self._by_id.get(pid)
+                if session is not None and session.token and reason in _FORGOTTEN:
+                    self._later(self.tokens.drop(session.token))
                 self.forget(pid)
             case ev.LobbyLeft(lobby_id=pid, reason=reason) if reason != "admitted":
                 self.forget(pid)
-            case ev.ConferenceEnded(room_id=room_id):
+            case ev.ConferenceEnded(room_id=room_id, reason=reason):
                 for s in self.in_room(room_id):
                     self.forget(s.id)
                 # The conference forgets who was in it (F-EN2: back into a locked room
-                # only by knocking), so the room's tokens mean nothing any more.
-                for token, known in list(self._tokens.items()):
-                    if known.room_id == room_id:
-                        del self._tokens[token]
+                # only by knocking), so the room's tokens mean nothing any more; unless
+                # it moved to another node (issue 16), where they rejoin.
+                if reason != MOVED:
+                    self._later(self.tokens.drop_room(room_id))
+
+    def _later(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(self._quietly(work))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    @staticmethod
+    async def _quietly(work: Coroutine[object, object, None]) -> None:
+        try:
+            await work
+        except DomainError as exc:  # the store out of reach: the record expires anyway
+            log.warning("resume tokens not dropped: %s", exc.code)
 
     def close(self) -> None:
         for s in self._by_id.values():

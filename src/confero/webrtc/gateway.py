@@ -78,6 +78,7 @@ class BrowserGateway:
         boards: BoardService | None = None,
         max_per_address: int = MAX_PER_ADDRESS,
         max_per_room: int = MAX_PER_ROOM,
+        tokens: ps.ResumeTokens | None = None,
     ) -> None:
         self.engine = engine
         self.sfu = sfu
@@ -85,8 +86,8 @@ class BrowserGateway:
         self.rooms = rooms
         self.conferences = conferences
         self.bus = bus
-        #: The participants of this node's pages; a dropped one waits ``grace`` seconds.
-        self.sessions: ps.Sessions[Participant] = ps.Sessions(conferences, grace=grace)
+        #: Its pages' participants, a drop waits ``grace``; tokens: Redis in a cluster (#16).
+        self.sessions = ps.Sessions[Participant](conferences, grace=grace, tokens=tokens)
         self.ice_servers = ice_servers
         self.board_messages = BoardMessages(boards, conferences, self._reads_content)
         self.visitors: dict[str, set[Visitor]] = {}
@@ -252,7 +253,7 @@ class BrowserGateway:
         if v.participant is not None:
             raise DomainError("conference.already_joined", "this page has joined already")
         await self._current_room(v)  # a new conference starts with the room's lock, capacity
-        resumed = self.sessions.resume(msg.resume, v.room.id)
+        resumed = await self.sessions.resume(msg.resume, v.room.id)
         if resumed is not None and resumed.link is not None:
             await self._rebind(v, resumed.link)
             return
@@ -318,8 +319,7 @@ class BrowserGateway:
             raise DomainError("conference.not_joined", "join the conference first")
         await p.session.leave()  # nothing if already gone (ended, removed)
         await self._part(p)
-        # The token stays: coming back with it, one is the same person (identity), who
-        # rejoins at once with the old role, as after a drop (domain/conference.py).
+        # The token stays: with it one rejoins as the same participant, as after a drop.
         v.push(s.message("left", ref=msg.ref))
 
     async def _chat(self, v: Visitor, msg: s.Chat) -> None:
