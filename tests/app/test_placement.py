@@ -29,19 +29,9 @@ from confero.domain.rooms import Room
 from confero.server import build
 from tests.bus.redis_support import redis_for_test
 from tests.clock import FakeClock
-from tests.store.databases import PG_URL, fresh_database
 
 TTL_MS = 600
 TTL = TTL_MS / 1000
-
-
-@pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
-    if not PG_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'cluster.db'}"
-        return
-    async with fresh_database("placement") as url:
-        yield url
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from confero.app.placement import NodeInfo
 from confero.bus.redis_connection import RedisKeys, connect
@@ -245,3 +246,25 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.write(data)
             await writer.drain()
     writer.close()
+
+
+async def test_stop_ends_the_beat_even_when_a_redis_call_swallows_the_cancel(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel that lands inside a Redis call can come out as a ``RedisError`` (or as
+    ``asyncio.timeout``'s ``TimeoutError`` on 3.11), which the beat survives on purpose:
+    ``stop`` must end the beat all the same (it once hung a node's shutdown for good)."""
+    a = await cluster.node("a")
+    in_call = asyncio.Event()
+
+    async def renew_that_swallows(rooms: list[str]) -> list[str]:
+        in_call.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise RedisError("Connection closed by server.") from None
+        return []
+
+    monkeypatch.setattr(a, "_renew", renew_that_swallows)
+    await asyncio.wait_for(in_call.wait(), 5)
+    await asyncio.wait_for(a.stop(), 2)

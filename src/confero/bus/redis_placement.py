@@ -118,6 +118,8 @@ class RedisPlacement:
         self._claims = 0
         self._listeners: list[LeaseLost] = []
         self._task: asyncio.Task[None] | None = None
+        #: set while ``stop`` waits for the beat to end (it may swallow the cancel)
+        self._stopping = False
         #: Loop time the last heartbeat that succeeded was sent.
         self._renewed_at: float | None = None
         self._failing = False
@@ -181,12 +183,19 @@ class RedisPlacement:
         self._task = asyncio.create_task(self._beat_forever(), name="placement-heartbeat")
 
     async def stop(self) -> None:
-        """Stop beating and keep the leases (what a node that hangs looks like)."""
+        """Stop beating and keep the leases (what a node that hangs looks like).
+
+        The beat may swallow the cancel: one that lands inside a Redis call can come
+        out as redis-py's ``ConnectionError``, or as ``asyncio.timeout``'s
+        ``TimeoutError`` on 3.11, both of which the beat survives on purpose. So the
+        loop also stops on ``_stopping``; a stop once hung a node's shutdown for good."""
         task, self._task = self._task, None
         if task is not None:
+            self._stopping = True
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            self._stopping = False
 
     async def close(self) -> None:
         await self.stop()
@@ -214,7 +223,7 @@ class RedisPlacement:
     async def _beat_forever(self) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
-        while True:
+        while not self._stopping:
             due += self.interval
             await asyncio.sleep(max(0.0, due - loop.time()))
             due = max(due, loop.time() - self.interval)  # after a stall: no catch-up burst
