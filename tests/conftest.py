@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -25,6 +26,14 @@ _skipped: list[str] = []
 # for a server's own machine; two test shards on two shared cores lag now and then, and a
 # test's caller must not get 503 for it. The tests of shedding give the setting themselves.
 os.environ.setdefault("CONFERO_SIP_OVERLOAD_LAG_MS", "0")
+
+
+def missing_peer(what: str) -> NoReturn:
+    """A real peer the test needs (PostgreSQL, Redis, sipp, ...) is not here: skip, except
+    in CI, where it must be installed, so the test fails at once, naming ``what``."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run every test: {what} is missing")
+    pytest.skip(f"needs {what}")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -30,6 +30,7 @@ from confero.app.counters import CounterStore
 from confero.app.notice_worker import NoticeWorker
 from confero.app.placement import LocalPlacement, NodeInfo, Placement
 from confero.app.ports import Clock, DeliveryError, Mailer, SmsGateway, UnitOfWorkFactory
+from confero.app.presence_port import PeopleFanout, PresenceStore
 from confero.app.ratelimit import GuessPolicy, parse_networks
 from confero.app.recordings import RecordingService
 from confero.app.rooms import RoomPolicy
@@ -39,7 +40,9 @@ from confero.bus.local import LocalBus
 from confero.bus.presence import MemoryPresence
 from confero.bus.redis_connection import RedisKeys, connect
 from confero.bus.redis_counters import RedisCounters
+from confero.bus.redis_fanout import RedisFanout
 from confero.bus.redis_placement import RedisPlacement
+from confero.bus.redis_presence import RedisPresence
 from confero.bus.redis_tokens import RedisTokens
 from confero.config import Settings
 from confero.domain.events import Event, InviteRequested
@@ -73,11 +76,15 @@ async def build(
     placement: Placement | None = None,
     counters: CounterStore | None = None,
     tokens: ResumeTokens | None = None,
+    presence: PresenceStore | None = None,
+    fanout: PeopleFanout | None = None,
 ) -> Services:
     """Services on a migrated database (``metrics``: what they count goes there;
     ``placement``: the room leases, else from the settings: Redis in a cluster;
     ``counters``: where rate limits count, else Redis in a cluster, memory alone;
-    ``tokens``: browsers' resume tokens, else Redis in a cluster, memory alone)."""
+    ``tokens``: browsers' resume tokens, else Redis in a cluster, memory alone;
+    ``presence``, ``fanout``: people's pages and calls, and how pages on other nodes
+    hear of them, else Redis in a cluster, memory and nobody alone)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         settings.resolved_database_url,
@@ -98,6 +105,13 @@ async def build(
         counters = RedisCounters(redis, RedisKeys(settings.redis_prefix))
     if tokens is None and redis is not None:  # a rejoin on any node (issue 16)
         tokens = RedisTokens(redis, RedisKeys(settings.redis_prefix))
+    if presence is None and redis is not None:  # presence and calls across nodes (F-WB3)
+        presence = RedisPresence(
+            redis, RedisKeys(settings.redis_prefix), placement.this_node.node_id
+        )
+        await presence.forget_node()
+    if fanout is None and redis is not None:  # pages on the other nodes hear it
+        fanout = RedisFanout(redis, RedisKeys(settings.redis_prefix), placement.this_node.node_id)
     services = build_services(
         make_uow_factory(engine),
         LocalBus(),
@@ -109,7 +123,8 @@ async def build(
         ),
         base_url=settings.base_url,
         access_number=settings.access_number,
-        presence=MemoryPresence(),
+        presence=presence or MemoryPresence(),
+        fanout=fanout,
         presence_ping=settings.presence_ping,
         presence_timeout=settings.presence_timeout,
         ring_timeout=settings.ring_timeout,
@@ -145,7 +160,7 @@ async def build(
         metrics.refresh_with(_queued_notices(services, metrics))
     worker.start()
     services.on_close(worker.stop)
-    services.people.start()  # presence sweeper and bus subscription (F-WB3)
+    await services.people.start()  # sweeper, bus subscription, other nodes (F-WB3)
     services.recordings.start()  # follows record_start/record_stop (issue 12)
     services.on_close(services.people.close)
     return services

@@ -87,7 +87,7 @@ class World:
         while True:
             for inbox in self.alive:
                 if inbox.page is not None:
-                    self.people.ping(inbox.page)
+                    await self.people.ping(inbox.page)
             await asyncio.sleep(PING)
 
     @property
@@ -106,9 +106,9 @@ class World:
             self.alive.append(inbox)
         return inbox
 
-    def close(self, inbox: Inbox) -> None:
+    async def close(self, inbox: Inbox) -> None:
         assert inbox.page is not None
-        self.people.close_page(inbox.page)
+        await self.people.close_page(inbox.page)
 
     async def settle(self) -> None:
         await self.services.bus.drain()
@@ -178,20 +178,20 @@ async def test_welcome_has_contacts_with_presence_missed_and_ringing(world: Worl
 async def test_presence_follows_pages_several_tabs_are_one_person(world: World) -> None:
     ann = await world.page(world.ann)
     people = world.people
-    assert people.presence_of([world.bob.id]) == {world.bob.id: "offline"}
+    assert await people.presence_of([world.bob.id]) == {world.bob.id: "offline"}
     tab1 = await world.page(world.bob)
     await world.settle()
     assert ann.presence(world.bob.id) == "online"
     tab2 = await world.page(world.bob)
     await world.settle()
-    world.close(tab1)
+    await world.close(tab1)
     await world.settle()
     assert [m["presence"] for m in ann.of("presence")] == ["online"], "one person"
-    assert people.presence_of([world.bob.id]) == {world.bob.id: "online"}
-    world.close(tab2)
+    assert await people.presence_of([world.bob.id]) == {world.bob.id: "online"}
+    await world.close(tab2)
     await world.settle()
     assert [m["presence"] for m in ann.of("presence")] == ["online", "offline"]
-    assert people.presence_of([world.bob.id, world.cid.id]) == {
+    assert await people.presence_of([world.bob.id, world.cid.id]) == {
         world.bob.id: "offline",
         world.cid.id: "offline",
     }
@@ -202,7 +202,7 @@ async def test_in_a_meeting_is_busy_with_or_without_a_page(world: World) -> None
     room = await world.services.rooms.create(world.bob, "Bob's room")
     pid = await world.meeting(world.bob, room)
     assert ann.presence(world.bob.id) == "busy"
-    assert world.people.presence_of([world.bob.id]) == {world.bob.id: "busy"}
+    assert await world.people.presence_of([world.bob.id]) == {world.bob.id: "busy"}
     await leave(world, room, pid)
     assert ann.presence(world.bob.id) == "offline"
     await world.page(world.bob)
@@ -238,11 +238,11 @@ async def test_signing_out_drops_the_pages_of_that_session_only(world: World) ->
     bob_here = await world.page(world.bob, token="session-1")
     bob_there = await world.page(world.bob, token="session-2")
     await world.settle()
-    world.people.close_token("session-1")
+    await world.people.close_token("session-1")
     await world.settle()
     assert bob_here.closed == ["signed_out"] and bob_there.closed == []
-    assert world.people.presence_of([world.bob.id]) == {world.bob.id: "online"}
-    world.people.close_token("session-2")
+    assert await world.people.presence_of([world.bob.id]) == {world.bob.id: "online"}
+    await world.people.close_token("session-2")
     await world.settle()
     assert ann.presence(world.bob.id) == "offline"
 
@@ -293,7 +293,7 @@ async def test_call_accept_makes_the_call_room_and_one_hang_up_ends_it(world: Wo
 
     ann_pid = await world.meeting(world.ann, room)
     await world.meeting(world.bob, room)
-    assert world.people.presence_of([world.ann.id]) == {world.ann.id: "busy"}
+    assert await world.people.presence_of([world.ann.id]) == {world.ann.id: "busy"}
     await leave(world, room, ann_pid)
     snap = world.services.conferences.snapshot(room)
     assert snap["running"] is False
@@ -303,7 +303,7 @@ async def test_call_accept_makes_the_call_room_and_one_hang_up_ends_it(world: Wo
     await world.settle()
     assert await world.services.rooms.get_by_id(room.id) is None
     assert await world.services.rooms.by_invite_token(room.invite_token) is None
-    assert people.presence_of([world.ann.id, world.bob.id]) == {
+    assert await people.presence_of([world.ann.id, world.bob.id]) == {
         world.ann.id: "online",
         world.bob.id: "online",
     }
@@ -315,15 +315,13 @@ async def test_decline_and_a_late_second_answer(world: World) -> None:
     ann = await world.page(world.ann)
     bob1, bob2 = await world.page(world.bob), await world.page(world.bob)
     call = await world.people.call(world.ann, world.bob.id)
-    declined = world.people.decline(world.bob, call.id, origin=bob1.page)
+    declined = await world.people.decline(world.bob, call.id, origin=bob1.page)
     assert declined.state == "declined"
     assert ann.last("call_state")["call"]["state"] == "declined"
     assert bob2.last("call_state")["call"]["state"] == "declined"
     for answer in (world.people.decline, world.people.accept):
         with pytest.raises(DomainError) as exc:
-            result = answer(world.bob, call.id)
-            if asyncio.iscoroutine(result):
-                await result
+            await answer(world.bob, call.id)
         assert exc.value.code == "call.over"
 
 
@@ -332,9 +330,9 @@ async def test_cancel_stops_the_ringing(world: World) -> None:
     bob = await world.page(world.bob)
     call = await world.people.call(world.ann, world.bob.id)
     with pytest.raises(DomainError) as exc:
-        world.people.cancel(world.bob, call.id)
+        await world.people.cancel(world.bob, call.id)
     assert exc.value.code == "call.not_yours", "only the caller cancels"
-    world.people.cancel(world.ann, call.id)
+    await world.people.cancel(world.ann, call.id)
     assert bob.last("call_state")["call"]["state"] == "cancelled"
     with pytest.raises(DomainError) as exc:
         await world.people.accept(world.bob, call.id)
@@ -348,7 +346,7 @@ async def test_the_caller_closing_its_last_page_cancels(world: World) -> None:
     ann = await world.page(world.ann)
     bob = await world.page(world.bob)
     await world.people.call(world.ann, world.bob.id)
-    world.close(ann)
+    await world.close(ann)
     assert bob.last("call_state")["call"]["state"] == "cancelled"
 
 
@@ -385,7 +383,7 @@ async def test_a_busy_callee_gets_a_waiting_call_that_ends_busy(world: World) ->
     call = await world.people.call(world.ann, world.bob.id)
     assert call.waiting
     assert bob.last("ringing")["call"]["waiting"] is True
-    world.people.decline(world.bob, call.id)
+    await world.people.decline(world.bob, call.id)
     assert ann.last("call_state")["call"]["state"] == "busy"
     second = await world.people.call(world.ann, world.bob.id)
     assert second.waiting
@@ -506,14 +504,15 @@ async def test_a_page_that_only_answers_the_servers_pings_stays(world: World) ->
     """A hidden browser tab: its own ping timer sleeps, its socket handler answers."""
     ann = await world.page(world.ann)
     page: list[Page] = []
+    pings: list[asyncio.Future[bool]] = []
 
     def answer(message: dict[str, Any]) -> None:
         if message["type"] == "ping" and page:
-            world.people.ping(page[0])
+            pings.append(asyncio.ensure_future(world.people.ping(page[0])))
 
     closed: list[str] = []
     page.append(await world.people.open_page(world.bob, "token-hidden", answer, closed.append))
     await asyncio.sleep(TIMEOUT * 2.5)
     await world.settle()
     assert closed == [] and ann.presence(world.bob.id) == "online"
-    world.people.close_page(page[0])
+    await world.people.close_page(page[0])

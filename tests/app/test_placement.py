@@ -11,46 +11,19 @@ SQLite file both stacks open."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import cast
 
 import pytest
 
-from confero.app.placement import NodeInfo
 from confero.app.services import Services
 from confero.bus.redis_placement import RedisPlacement
-from confero.config import Settings
 from confero.domain import commands as c
 from confero.domain import events as ev
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
-from confero.server import build
-from tests.bus.redis_support import redis_for_test
-from tests.clock import FakeClock
-
-TTL_MS = 600
-TTL = TTL_MS / 1000
-
-
-@pytest.fixture
-async def nodes(
-    tmp_path: Path, database_url: str, clock: FakeClock
-) -> AsyncIterator[tuple[Services, Services]]:
-    """Node a and node b: one database, one Redis prefix, a lease of 600 ms."""
-    async with redis_for_test() as (client, keys):
-        stacks: list[Services] = []
-        try:
-            for name in ("a", "b"):
-                node = NodeInfo(name, f"http://node-{name}:8080", "10.0.0.1", 5060, "10.0.0.1")
-                placement = RedisPlacement(client, node, keys=keys, ttl_ms=TTL_MS)
-                settings = Settings(data_dir=tmp_path / name, database_url=database_url)
-                stacks.append(await build(settings, clock=clock, placement=placement))
-            yield stacks[0], stacks[1]
-        finally:
-            for stack in stacks:
-                await stack.close()
+from tests.app.conftest import LEASE
 
 
 def placement(node: Services) -> RedisPlacement:
@@ -98,9 +71,9 @@ async def a_room(node: Services) -> Room:
 
 
 async def test_a_join_on_another_node_is_told_where_the_room_runs(
-    nodes: tuple[Services, Services],
+    two_nodes: tuple[Services, Services],
 ) -> None:
-    a, b = nodes
+    a, b = two_nodes
     room = await a_room(a)
     ann = await join(a, room, "Ann")
     refused = await refused_elsewhere(b, room, "Bob")
@@ -122,9 +95,9 @@ async def test_a_join_on_another_node_is_told_where_the_room_runs(
 
 
 async def test_a_hung_nodes_room_moves_with_its_lock_and_ends_there_as_moved(
-    nodes: tuple[Services, Services],
+    two_nodes: tuple[Services, Services],
 ) -> None:
-    a, b = nodes
+    a, b = two_nodes
     ended: list[ev.ConferenceEnded] = []
 
     async def record(event: ev.Event) -> None:
@@ -140,12 +113,12 @@ async def test_a_hung_nodes_room_moves_with_its_lock_and_ends_there_as_moved(
     await placement(a).stop()  # a hangs: no heartbeat; its lease lapses
     stored = await b.rooms.get_by_id(room.id)
     assert stored is not None and stored.locked
-    await join_when_free(b, stored, "Bob", within=TTL + 1.5)  # b reads the room, as channels do
+    await join_when_free(b, stored, "Bob", within=LEASE + 1.5)  # b reads the room, as channels do
     moved = b.registry.get(room.id)
     assert moved is not None and moved.conference.locked  # the lock came along
 
     await placement(a).start()  # a wakes up and learns the room is b's now
-    await eventually(lambda: a.registry.get(room.id) is None, within=2 * TTL)
+    await eventually(lambda: a.registry.get(room.id) is None, within=2 * LEASE)
     await eventually(lambda: bool(ended), within=1.0)
     assert [e.reason for e in ended] == ["moved"]
     await asyncio.sleep(0.1)  # a's release of its ended conference has run

@@ -11,53 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import cast
 
 import pytest
 
-from confero.app.placement import NodeInfo
 from confero.app.services import Services
 from confero.app.session import ParticipantSession, Sessions
 from confero.bus.redis_placement import RedisPlacement
-from confero.bus.redis_tokens import RedisTokens
-from confero.config import Settings
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
-from confero.server import build
-from tests.bus.redis_support import redis_for_test
-from tests.clock import FakeClock
+from tests.app.conftest import LEASE
 
-TTL_MS = 600
-TTL = TTL_MS / 1000
 Node = tuple[Services, Sessions[str]]
 
 
 @pytest.fixture
-async def nodes(
-    tmp_path: Path, database_url: str, clock: FakeClock
-) -> AsyncIterator[tuple[Node, Node]]:
+def nodes(two_nodes: tuple[Services, Services]) -> Iterator[tuple[Node, Node]]:
     """Node a and node b, each with its browser sessions on the shared token store."""
-    async with redis_for_test() as (client, keys):
-        built: list[Node] = []
-        try:
-            for name in ("a", "b"):
-                node = NodeInfo(name, f"http://node-{name}:8080", "10.0.0.1", 5060, "10.0.0.1")
-                placement = RedisPlacement(client, node, keys=keys, ttl_ms=TTL_MS)
-                settings = Settings(data_dir=tmp_path / name, database_url=database_url)
-                services = await build(
-                    settings, clock=clock, placement=placement, tokens=RedisTokens(client, keys)
-                )
-                sessions = Sessions[str](services.conferences, tokens=services.resume_tokens)
-                services.bus.subscribe(sessions.observe)  # as the browser gateway does
-                built.append((services, sessions))
-            yield built[0], built[1]
-        finally:
-            for services, sessions in built:
-                sessions.close()
-                await services.close()
+    built: list[Node] = []
+    for services in two_nodes:
+        sessions = Sessions[str](services.conferences, tokens=services.resume_tokens)
+        services.bus.subscribe(sessions.observe)  # as the browser gateway does
+        built.append((services, sessions))
+    yield built[0], built[1]
+    for _, sessions in built:
+        sessions.close()  # before the nodes close (the fixture they come from)
 
 
 async def a_room(node: Services, name: str = "Weekly") -> Room:
@@ -81,7 +61,7 @@ async def join_when_free(
 ) -> ParticipantSession[str]:
     """Join (a page's automatic rejoin) as soon as the room's lease lets this node run it."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + TTL + 2.0
+    deadline = loop.time() + LEASE + 2.0
     while True:
         try:
             return await join(node, room, name, role, resume)
@@ -92,7 +72,7 @@ async def join_when_free(
 
 
 async def kill(node: Node) -> None:
-    """The node stops answering: no heartbeat, its lease lapses within ``TTL``."""
+    """The node stops answering: no heartbeat, its lease lapses within ``LEASE``."""
     await cast(RedisPlacement, node[0].registry.placement).stop()
 
 
@@ -168,3 +148,64 @@ async def test_the_end_of_a_meeting_voids_its_tokens_on_every_node(
     assert await b[1].tokens.get(guest.token) is None
     later = await join_when_free(b, room, "Gus Guest", Role.PARTICIPANT, resume=guest.token)
     assert later.id != guest.id and later.identity != guest.identity
+
+
+async def test_one_let_into_a_locked_room_comes_back_on_another_node_without_knocking(
+    nodes: tuple[Node, Node],
+) -> None:
+    """Issue 16: a guest the moderator admitted into a locked room, and one who was in
+    before the lock, rejoin on node b (same stored lock) without knocking; one who only
+    knocked, a newcomer and a forged token knock there."""
+    a, b = nodes
+    room = await a_room(a[0])
+    host = await join(a, room, "Hanna Host", Role.MODERATOR)
+    early = await join(a, room, "Erin Early", Role.PARTICIPANT)
+    await host.command("lock")
+    await a[0].conferences.settled(room)  # the lock is stored
+    admitted = await join(a, room, "Gus Guest", Role.PARTICIPANT)
+    waiting = await join(a, room, "Wanda Waiting", Role.PARTICIPANT)
+    assert admitted.knocking and waiting.knocking
+    await host.command("admit", target=admitted.id)
+    assert a[0].conferences.participant(room.id, admitted.id) is not None
+
+    await kill(a)
+    stored = await b[0].rooms.get_by_id(room.id)
+    assert stored is not None and stored.locked, "the lock came along"
+    back = await join_when_free(b, stored, None, Role.PARTICIPANT, resume=admitted.token)
+    assert not back.knocking and back.id == admitted.id
+    assert b[0].conferences.participant(room.id, admitted.id) is not None, "in, not knocking"
+    back_early = await join(b, stored, None, Role.PARTICIPANT, resume=early.token)
+    assert not back_early.knocking, "in before the lock: in again"
+
+    knocked_only = await join(b, stored, None, Role.PARTICIPANT, resume=waiting.token)
+    assert knocked_only.knocking, "never let in: knocks again"
+    newcomer = await join(b, stored, "Nina New", Role.PARTICIPANT)
+    forged = await join(b, stored, "Mallory", Role.PARTICIPANT, resume=secrets.token_urlsafe(24))
+    assert newcomer.knocking and forged.knocking
+    running = b[0].registry.get(room.id)
+    assert running is not None
+    assert sorted(p.id for p in running.conference.participants) == sorted([admitted.id, early.id])
+    assert sorted(k.id for k in running.conference.lobby) == sorted(
+        [knocked_only.id, newcomer.id, forged.id]
+    )
+    live = b[0].conferences.participant(room.id, admitted.id)
+    assert live is not None and live.role is Role.PARTICIPANT, "no higher role from it"
+
+
+async def test_a_kicked_guest_knocks_on_the_locked_room_on_another_node(
+    nodes: tuple[Node, Node],
+) -> None:
+    """Removed by the host: its record goes, so its rejoin elsewhere is a stranger's."""
+    a, b = nodes
+    room = await a_room(a[0])
+    host = await join(a, room, "Hanna Host", Role.MODERATOR)
+    guest = await join(a, room, "Gus Guest", Role.PARTICIPANT)
+    await host.command("lock")
+    await host.command("kick", target=guest.id)
+    await a[0].conferences.settled(room)
+    await asyncio.sleep(0.1)  # the record's drop has run
+    await kill(a)
+    stored = await b[0].rooms.get_by_id(room.id)
+    assert stored is not None
+    again = await join_when_free(b, stored, "Gus Guest", Role.PARTICIPANT, resume=guest.token)
+    assert again.knocking and again.id != guest.id

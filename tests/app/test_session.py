@@ -12,7 +12,9 @@ from typing import cast
 
 import pytest
 
+from confero.app import contract
 from confero.app import session as ps
+from confero.app.conferences import build_command
 from confero.app.services import Services
 from confero.domain import events as ev
 from confero.domain.conference import MAX_DISPLAY_NAME
@@ -105,6 +107,39 @@ async def test_knock_then_admit_or_deny(services: Services) -> None:
     assert channel.of(bob)[-1] == ps.Denied("denied")
     assert channel.sessions.get(bob.id) is None, "a denied knocker is forgotten"
     assert channel.sessions.get(ann.id) is ann
+
+
+async def test_a_token_record_says_whether_the_conference_let_its_participant_in(
+    services: Services,
+) -> None:
+    """Issue 16: the proof a rejoin elsewhere brings. Written by the server from the
+    conference's events: a knocker's record says "not in" until it is admitted."""
+    room = await a_room(services)
+    channel = Channel(services)
+    host = await channel.join(room, "Host", M)
+    await host.command("lock")
+    ann = await channel.join(room, "Ann")
+    record = await channel.sessions.tokens.get(ann.token)
+    assert record is not None and not record.admitted, "knocking is not being in"
+    await host.command("admit", target=ann.id)
+    for _ in range(50):
+        record = await channel.sessions.tokens.get(ann.token)
+        if record is not None and record.admitted:
+            break
+        await asyncio.sleep(0.01)
+    assert record is not None and record.admitted and record.role is P
+    host_record = await channel.sessions.tokens.get(host.token)
+    assert host_record is not None and host_record.admitted and host_record.role is M
+
+
+def test_no_client_body_can_claim_to_be_returning() -> None:
+    """Only the server sets ``Join.returning``: a join is not a command a body names, and
+    no command takes a ``returning`` argument."""
+    with pytest.raises(DomainError) as refused:
+        build_command("join", by=None, by_role=None, returning=True)
+    assert refused.value.code == "command.unknown"
+    with pytest.raises(ValueError, match="returning"):
+        contract.check_arguments({"returning": True})
 
 
 async def test_leave(services: Services) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -39,6 +40,9 @@ async def test_a_record_put_is_read_back_and_dropped(store: ResumeTokens) -> Non
     record = a_record(role=Role.MODERATOR)
     await store.put(token, record, DAY)
     assert await store.get(token) == record
+    let_in = replace(record, admitted=True)  # issue 16: in, not only knocking
+    await store.put(token, let_in, DAY)
+    assert await store.get(token) == let_in
     assert await store.get(secrets.token_urlsafe(24)) is None, "another token finds nothing"
     await store.drop(token)
     assert await store.get(token) is None

@@ -777,6 +777,33 @@ def test_after_end_for_all_a_locked_room_makes_everyone_knock() -> None:
     assert "participant_joined" in names(join(nxt, "host-b", M, identity="id:host"))
 
 
+def test_a_returning_join_enters_a_locked_room_that_never_saw_it() -> None:
+    """Issue 16: the owner node died, the room's conference formed again elsewhere with
+    the stored lock; one whose let-in the server checked comes in without knocking (and
+    with no more than the role it asks), a newcomer still knocks, and a full room stays
+    full."""
+    conf = Conference("conf-2", "room-1", capacity=2, locked=True)
+    back = conf.apply(
+        c.Join(
+            participant_id="gus",
+            display_name="Gus",
+            role=P,
+            channel="browser",
+            identity="browser:gus",
+            returning=True,
+        )
+    )
+    joined = only(back, ev.ParticipantJoined)
+    assert joined.rejoined and conf.participants["gus"].role is P
+    assert not conf.lobby
+    assert names(join(conf, "zed")) == ["knocked"], "a newcomer knocks"
+    returning = c.Join(
+        participant_id="amy", display_name="Amy", role=P, channel="phone", identity="phone:a"
+    )
+    join(conf, "host", M)
+    assert refused(conf, replace(returning, returning=True)) == "room.full"
+
+
 def test_same_identity_joining_again_replaces_the_old_leg() -> None:
     conf = basic()
     join(conf, "mod2", M, identity="acct:7")

@@ -12,19 +12,18 @@ does). One helper with a ``prepare`` hook serves both.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
-import pytest
 from soak.server import Server
 
 from confero.bus.redis_connection import connect
 from confero.media.tone import detect_frequency, rms
 from tests.bus.redis_support import REDIS_URL, reachable
+from tests.conftest import missing_peer
 from tests.e2e.sipp import free_port
 
 #: Settings every node gets: behind the front every call comes from its one address
@@ -37,13 +36,6 @@ NODE_ENV = {
 }
 
 
-def missing(what: str) -> None:
-    """Skip, except in CI, where every real peer must be there (tests/conftest.py)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must run the cluster tests: {what}")
-    pytest.skip(f"needs {what}")
-
-
 @asynccontextmanager
 async def redis_env() -> AsyncIterator[dict[str, str]]:
     """The cluster settings on the test Redis under a prefix of this test's own; every
@@ -52,7 +44,7 @@ async def redis_env() -> AsyncIterator[dict[str, str]]:
     client = connect(REDIS_URL)
     try:
         if not await reachable(client):
-            missing(f"Redis at {REDIS_URL} (set CONFERO_TEST_REDIS_URL)")
+            missing_peer(f"Redis at {REDIS_URL} (set CONFERO_TEST_REDIS_URL)")
         yield {
             "CONFERO_REDIS_URL": REDIS_URL,
             "CONFERO_REDIS_PREFIX": prefix,

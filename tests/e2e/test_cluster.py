@@ -39,11 +39,11 @@ from soak.attacks.web_client import bearer
 from soak.server import Room, Server
 
 from confero.media.rtp import RtpPacket
+from tests.conftest import missing_peer
 from tests.e2e import scenarios
 from tests.e2e.chromium import Launch, chromium_available
 from tests.e2e.cluster import (
     hears_tone,
-    missing,
     redis_env,
     running_nodes,
     sip_address,
@@ -68,14 +68,14 @@ async def database() -> AsyncIterator[str]:
     """A PostgreSQL database of this test's own (dropped afterwards), once every real peer
     is known to be there."""
     if not PG_URL:
-        missing("PostgreSQL (set CONFERO_TEST_DATABASE_URL)")
+        missing_peer("PostgreSQL (set CONFERO_TEST_DATABASE_URL)")
     for present, what in (
         (kamailio_available(), "kamailio"),
         (sipp_available(), "sipp"),
         (chromium_available(), "chromium"),
     ):
         if not present:
-            missing(what)
+            missing_peer(what)
     async with fresh_database("confero_cluster") as url:
         yield url
 

@@ -12,7 +12,6 @@ claims to be a relayed call with a forged or expired ``X-Confero-Admit`` gets 40
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +31,7 @@ from confero.sip import offer_answer
 from confero.sip.transport import Peer
 from confero.sip.ua import UserAgent
 from tests.bus.redis_support import REDIS_URL, reachable
+from tests.conftest import missing_peer
 from tests.e2e import scenarios
 from tests.e2e.pcap import Stream, decode_audio
 from tests.e2e.sipp import RtpTap, Sipp, free_port, sipp_available
@@ -51,23 +51,17 @@ NODE_ENV = {
 }
 
 
-def _absent(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must run the cluster phone relay test: {what}")
-    pytest.skip(what)
-
-
 @pytest.fixture
 async def database() -> AsyncIterator[str]:
     """A PostgreSQL database of this test's own, dropped afterwards."""
     if not PG_URL:
-        _absent("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+        missing_peer("PostgreSQL (set CONFERO_TEST_DATABASE_URL)")
     if not sipp_available():
-        _absent("needs sipp")
+        missing_peer("sipp")
     redis = connect(REDIS_URL)
     try:
         if not await reachable(redis):
-            _absent(f"no Redis at {REDIS_URL}")
+            missing_peer(f"Redis at {REDIS_URL} (set CONFERO_TEST_REDIS_URL)")
     finally:
         await redis.aclose()
     async with fresh_database("confero_relay") as url:

@@ -4,20 +4,27 @@ straight into the room with its role (no voice menu), a bad one gets 403."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from confero.app.services import Services
+from confero.app.session import TokenRecord
+from confero.domain import commands as c
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from confero.media.rtp import RtpPacket
+from confero.media.tone import rms
 from confero.phone import admit_token
 from confero.phone.admit_token import AdmitRefused, AdmitVerifier, issue, read
 from confero.phone.stack import PhoneStack
 from confero.sip import offer_answer
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
+from tests.e2e.pcap import decode_audio
 from tests.phone.softphone import FAST
 from tests.phone.support import eventually, people
 
@@ -173,3 +180,171 @@ async def test_a_bad_token_is_refused_with_403_before_any_menu(
     assert f"refused: {reason}" in caplog.text
     assert owner.bridge.tasks == 0, "no call task: the voice menu never started"
     assert people(services, room) == []
+
+
+# ---------------------------------------------------------------- count and return
+async def media_endpoint() -> tuple[asyncio.DatagramTransport, list[bytes]]:
+    """The first node's relay socket, as the owner sees it: what the caller would hear."""
+    got: list[bytes] = []
+
+    class Inbox(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            got.append(data)
+
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        Inbox, local_addr=("127.0.0.1", 0)
+    )
+    return transport, got
+
+
+async def relayed_call_hearing(ua: UserAgent, owner: PhoneStack, header: str, port: int) -> SipCall:
+    offer = offer_answer.offer(
+        local_ip="127.0.0.1", local_port=port, session_id=1, session_version=1, codecs=("PCMU",)
+    )
+    return await ua.call(
+        f"sip:5000@127.0.0.1:{owner.ua.port}",
+        Peer("UDP", ("127.0.0.1", owner.ua.port)),
+        offer.to_text().encode(),
+        from_user="4930123",
+        extra_headers=((admit_token.HEADER, header),),
+    )
+
+
+def loudness(packets: list[bytes]) -> float:
+    return rms(decode_audio([RtpPacket.parse(p) for p in packets if len(p) > 12]))
+
+
+async def test_the_owner_tells_a_relayed_caller_the_count_once(
+    owner: PhoneStack, first_node: UserAgent, room: Room, services: Services
+) -> None:
+    """Issue 16: the first node's menu cannot count a room it does not run; the owner
+    says "there is one participant" before the caller is in (silence before the fix: the
+    room has nobody speaking). A call that joins again after an owner died (its record
+    is known here) hears no second count."""
+    await services.conferences.join(
+        room, display_name="Hanna", role=Role.MODERATOR, channel="api", identity="api:h"
+    )
+    transport, got = await media_endpoint()
+    port = transport.get_extra_info("sockname")[1]
+    resume = secrets.token_urlsafe(24)
+    given = issue(
+        SECRET,
+        room_id=room.id,
+        role=Role.PARTICIPANT,
+        caller="+4930123",
+        node_id="b",
+        resume=resume,
+    )
+    try:
+        call = await relayed_call_hearing(first_node, owner, given, port)
+        assert call.state == "confirmed"
+        await eventually(lambda: len(people(services, room)) == 2, 10)
+        assert loudness(got) > 300, "the count was said before the caller went in"
+        call.hangup()
+        await eventually(lambda: len(people(services, room)) == 1, 5)
+
+        got.clear()  # the same call again, as after its owner died: it was in
+        again = issue(
+            SECRET,
+            room_id=room.id,
+            role=Role.PARTICIPANT,
+            caller="+4930123",
+            node_id="b",
+            resume=resume,
+        )
+        call = await relayed_call_hearing(first_node, owner, again, port)
+        await eventually(lambda: len(people(services, room)) == 2, 3)
+        await asyncio.sleep(0.5)
+        assert loudness(got) < 100, "no second count"
+        call.hangup()
+    finally:
+        transport.close()
+
+
+@pytest.mark.parametrize("let_in", [True, False])
+async def test_a_relayed_call_that_was_let_in_does_not_knock_again(
+    owner: PhoneStack,
+    first_node: UserAgent,
+    room: Room,
+    services: Services,
+    let_in: bool,
+) -> None:
+    """Issue 16: the room's owner died, its meeting formed again here with the stored
+    lock; the relayed call comes back with its resume token. Its record (kept by the dead
+    owner in the cluster's store) says it had been let in: in at once; it had only
+    knocked: it knocks again. A token nobody recorded knocks."""
+    host, _ = await services.conferences.join(
+        room, display_name="Hanna", role=Role.MODERATOR, channel="api", identity="api:h"
+    )
+    await services.conferences.command(room, c.Lock(by=host))
+    resume = secrets.token_urlsafe(24)
+    record = TokenRecord(
+        "pid-on-b", room.id, "phone:call-on-b", "Phone +4930123", Role.PARTICIPANT, let_in
+    )
+    await owner.bridge.sessions.tokens.put(resume, record, 60)
+    given = issue(
+        SECRET,
+        room_id=room.id,
+        role=Role.PARTICIPANT,
+        caller="+4930123",
+        node_id="b",
+        resume=resume,
+    )
+    call = await relayed_invite(first_node, owner, given)
+    stranger = await relayed_invite(
+        first_node,
+        owner,
+        issue(
+            SECRET,
+            room_id=room.id,
+            role=Role.PARTICIPANT,
+            caller="666",
+            node_id="b",
+            resume=secrets.token_urlsafe(24),
+        ),
+    )
+    try:
+        lobby = lambda: services.conferences.snapshot(room)["lobby"]  # noqa: E731
+        await eventually(lambda: len(lobby()) == (1 if let_in else 2), 10)
+        inside = [p["id"] for p in people(services, room)]
+        assert ("pid-on-b" in inside) is let_in, "in again only if it had been let in"
+        assert "pid-on-b" in inside or "pid-on-b" in [k["id"] for k in lobby()]
+    finally:
+        call.hangup()
+        stranger.hangup()
+
+
+async def test_a_relayed_call_admitted_from_the_lobby_is_recorded_as_let_in(
+    owner: PhoneStack, first_node: UserAgent, room: Room, services: Services
+) -> None:
+    """The owner keeps the call's record under the token's ``resume``: knocking, then
+    admitted, as the conference says (what the next owner reads)."""
+    host, _ = await services.conferences.join(
+        room, display_name="Hanna", role=Role.MODERATOR, channel="api", identity="api:h"
+    )
+    await services.conferences.command(room, c.Lock(by=host))
+    resume = secrets.token_urlsafe(24)
+    given = issue(
+        SECRET,
+        room_id=room.id,
+        role=Role.PARTICIPANT,
+        caller="+4930123",
+        node_id="b",
+        resume=resume,
+    )
+    call = await relayed_invite(first_node, owner, given)
+    try:
+        tokens = owner.bridge.sessions.tokens
+        lobby = lambda: services.conferences.snapshot(room)["lobby"]  # noqa: E731
+        await eventually(lambda: len(lobby()) == 1, 10)
+        knocking = await tokens.get(resume)
+        assert knocking is not None and not knocking.admitted
+        await services.conferences.command(room, c.Admit(by=host, target=str(lobby()[0]["id"])))
+
+        async def let_in() -> bool:
+            found = await tokens.get(resume)
+            return found is not None and found.admitted
+
+        await eventually(let_in, 5)
+    finally:
+        call.hangup()

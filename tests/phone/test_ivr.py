@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from confero.app.placement import LocalPlacement, NodeInfo
 from confero.app.ratelimit import GuessGuard, GuessPolicy
 from confero.app.services import Services
 from confero.domain.accounts import Account
@@ -102,6 +103,30 @@ async def test_count_tells_how_many_are_already_there(services: Services) -> Non
     io = ScriptedCaller([room.conference_number, room.pin])
     await dial(services, io, room=None, shared_number=False).run()
     assert io.heard[-1] == SayCount(2)
+
+
+async def test_no_count_for_a_room_another_node_runs(services: Services) -> None:
+    """Issue 16: this node's registry has nobody of a room node b runs; saying "you are
+    the first" would be wrong. The caller is passed on to b, which says the count."""
+    _owner, room = await setup(services)
+    elsewhere = NodeInfo("b", "http://node-b:8080", "127.0.0.1", 5071, "127.0.0.1")
+    services.registry.placement = _RunsOn(elsewhere)
+    io = ScriptedCaller([room.conference_number, room.pin])
+    admitted = await dial(services, io, room=None, shared_number=False).run()
+    assert admitted is not None
+    assert io.heard[-2:] == ["record_name", "beep"], "no count it does not know"
+    assert not any(isinstance(item, SayCount) for item in io.heard)
+
+
+class _RunsOn(LocalPlacement):
+    """The cluster says another node runs every room."""
+
+    def __init__(self, owner: NodeInfo) -> None:
+        super().__init__()
+        self.owner_node = owner
+
+    async def owner(self, room_id: str) -> NodeInfo | None:
+        return self.owner_node
 
 
 async def test_three_wrong_pins_say_goodbye_and_hang_up(services: Services) -> None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
 
 from confero.app.placement import LocalPlacement, NodeInfo
 from confero.app.services import Services
+from confero.app.session import TokenRecord
+from confero.domain import commands as c
+from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.phone_codecs import PHONE_CODECS
 from confero.media.rtp import RtpPacket, RtpSender
@@ -31,6 +34,7 @@ Address = tuple[str, int]
 RTP = bytes([0x80, 0x00, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4]) + b"\xff" * 160
 #: An RTCP receiver report (packet type 201): never relayed.
 RTCP = bytes([0x81, 201, 0, 7]) + b"\x00" * 28
+SECRET = b"the cluster's secret"
 
 
 class _Inbox(asyncio.DatagramProtocol):
@@ -236,19 +240,21 @@ async def _speak(media: Endpoint, to: Address, frequency: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_passed_on_call_is_relayed_both_ways_and_ends_with_the_owner(
-    phone: PhoneStack, room: Room, services: Services
-) -> None:
-    """Our UA as the owner node: it answers with a media socket of the test; the
-    caller's tone reaches it untouched, its packets reach the caller, a SIP INFO digit
-    is sent on as INFO, and the owner's BYE ends the caller's call."""
-    media = await endpoint()
+async def answering_owner(
+    media: Endpoint,
+    answered: list[SipCall],
+    digits: list[str] | None = None,
+    first: Callable[[SipCall], None] | None = None,
+) -> UserAgent:
+    """Our UA as the owner node, started: it answers every INVITE in the caller's codec
+    with ``media`` as its RTP address, keeps the call in ``answered`` and the SIP INFO
+    digits it gets in ``digits``; ``first`` sees each INVITE before the answer."""
     owner = UserAgent("127.0.0.1", 0, timers=FAST)
     await owner.start(tcp=False)
-    answered: list[SipCall] = []
-    digits: list[str] = []
 
     def pick_up(call: SipCall) -> None:
+        if first is not None:
+            first(call)
         answer, _ = offer_answer.answer(
             sdp.parse(call.remote_sdp.decode()),
             local_ip="127.0.0.1",
@@ -256,11 +262,25 @@ async def test_a_passed_on_call_is_relayed_both_ways_and_ends_with_the_owner(
             session_id=1,
             session_version=1,
         )
-        call.on_digit = digits.append
+        if digits is not None:
+            call.on_digit = digits.append
         call.answer(answer.to_text().encode())
         answered.append(call)
 
     owner.on_invite = pick_up
+    return owner
+
+
+async def test_a_passed_on_call_is_relayed_both_ways_and_ends_with_the_owner(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    """Our UA as the owner node: it answers with a media socket of the test; the
+    caller's tone reaches it untouched, its packets reach the caller, a SIP INFO digit
+    is sent on as INFO, and the owner's BYE ends the caller's call."""
+    media = await endpoint()
+    answered: list[SipCall] = []
+    digits: list[str] = []
+    owner = await answering_owner(media, answered, digits)
     phone.bridge.cluster_secret = b"the cluster's secret"
     services.registry.placement = _OwnedElsewhere(
         NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
@@ -304,22 +324,8 @@ async def test_a_caller_whose_owner_dies_joins_the_room_again_where_it_runs_now(
     it (its lease lapsed), the relayed caller joins the room again, here, in this node's
     mix, instead of sitting in silence until it hangs up."""
     media = await endpoint()
-    owner = UserAgent("127.0.0.1", 0, timers=FAST)
-    await owner.start(tcp=False)
     answered: list[SipCall] = []
-
-    def pick_up(call: SipCall) -> None:
-        answer, _ = offer_answer.answer(
-            sdp.parse(call.remote_sdp.decode()),
-            local_ip="127.0.0.1",
-            local_port=media.address[1],
-            session_id=1,
-            session_version=1,
-        )
-        call.answer(answer.to_text().encode())
-        answered.append(call)
-
-    owner.on_invite = pick_up
+    owner = await answering_owner(media, answered)
     phone.bridge.cluster_secret = b"the cluster's secret"
     placement = _OwnedElsewhere(NodeInfo("b", "", "127.0.0.1", 1, "127.0.0.1"))
     placement.owner_node = NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
@@ -346,6 +352,51 @@ async def test_a_caller_whose_owner_dies_joins_the_room_again_where_it_runs_now(
         assert [p["channel"] for p in people] == ["phone"], "the caller is in, here"
         assert phone.bridge.engine.leg_count() == 1, "back in this node's mix"
         assert len(answered) == 1, "not passed on to the dead node again"
+    finally:
+        await caller.hangup()
+        media.transport.close()
+
+
+@pytest.mark.parametrize("let_in", [True, False])
+async def test_a_caller_let_into_a_locked_room_does_not_knock_when_its_owner_dies(
+    phone: PhoneStack, room: Room, services: Services, let_in: bool
+) -> None:
+    """Issue 16: the relayed caller's record, kept by the owner under the resume token of
+    its admit token, says whether the owner had let it in. The owner dies; the locked
+    room's meeting forms again here: let in, the caller is in at once; only knocking,
+    it knocks again."""
+    await services.conferences.command(room, c.Lock(by_role=Role.MODERATOR))
+    media = await endpoint()
+    answered: list[SipCall] = []
+    records: list[asyncio.Task[None]] = []
+
+    def keep_record(call: SipCall) -> None:
+        claims = admit_token.read(SECRET, call.invite.headers.get(admit_token.HEADER) or "")
+        assert claims.resume, "the call's resume token travels in the admit token"
+        record = TokenRecord("pid-on-b", room.id, "phone:on-b", "Phone", Role.PARTICIPANT, let_in)
+        records.append(
+            asyncio.ensure_future(phone.bridge.sessions.tokens.put(claims.resume, record, 60))
+        )
+
+    owner = await answering_owner(media, answered, first=keep_record)
+    phone.bridge.cluster_secret = SECRET
+    placement = _OwnedElsewhere(NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1"))
+    services.registry.placement = placement
+    caller = Softphone(phone.ua.port)
+    try:
+        await caller.dial("5000")
+        await caller.press(f"1{room.conference_number}#{room.pin}##")
+        await eventually(lambda: bool(answered) and answered[0].state == "confirmed", 15)
+        await asyncio.gather(*records)
+        owner.transactions.close()  # killed: no BYE, no more RTP ...
+        await owner.transport.stop()
+        placement.owner_node = None  # ... and its lease lapses
+        await eventually(lambda: services.conferences.snapshot(room)["running"], 10)
+        snapshot = services.conferences.snapshot(room)
+        assert snapshot["locked"], "the stored lock"
+        inside, waiting = snapshot["participants"], snapshot["lobby"]
+        assert [p["id"] for p in (inside if let_in else waiting)] == ["pid-on-b"]
+        assert (inside if not let_in else waiting) == []
     finally:
         await caller.hangup()
         media.transport.close()

@@ -252,6 +252,8 @@ async def test_late_offer_our_offer_in_the_200_and_the_answer_from_the_ack(
         ok = next(r for r in await raw.responses(0.3) if r.status == 200)
         raw.send(ack_for(raw, ok), server.port)  # no answer in the ACK
         bye = await raw.recv()
+        while isinstance(bye, Response):  # a 200 sent again before our ACK got there
+            bye = await raw.recv()
         assert isinstance(bye, Request) and bye.method == "BYE" and bye.call_id == "c2"
         assert calls[1].end_reason == "no_answer" and len(answers) == 1
     finally:

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confero.store.database import create_engine
+from tests.conftest import missing_peer
 
 PG_URL = os.environ.get("CONFERO_TEST_DATABASE_URL", "")
 KINDS = ["sqlite", "postgresql"]
@@ -52,9 +52,7 @@ async def scratch_engine(kind: str, sqlite_file: Path) -> AsyncIterator[AsyncEng
 def require_postgres() -> None:
     """Skip without PostgreSQL, except in CI, where every real peer must be there."""
     if not PG_URL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
-        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+        missing_peer("PostgreSQL (set CONFERO_TEST_DATABASE_URL)")
 
 
 @asynccontextmanager

@@ -4,22 +4,18 @@ replaced before anybody uses it, without a ping on every checkout."""
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from confero.store import database
-from tests.store.databases import PG_URL
+from tests.store.databases import PG_URL, require_postgres
 
 
 @pytest.fixture
 def postgres() -> str:
-    if not PG_URL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must test PostgreSQL: set CONFERO_TEST_DATABASE_URL")
-        pytest.skip("set CONFERO_TEST_DATABASE_URL to test PostgreSQL")
+    require_postgres()
     return PG_URL
 
 

@@ -51,18 +51,12 @@ from confero.web.node_auth import FORWARDED_FOR, NODE_AUTH
 from confero.web.ws import MOVED, TOO_MANY, UNAVAILABLE
 from tests.bus.redis_support import REDIS_URL, reachable
 from tests.clock import FakeClock
+from tests.conftest import missing_peer
 from tests.store.databases import fresh_database
 
 OWNER = "owner@forward.example"
 SECRET = "forward-test-secret"
 PASSWORD = "a-long-enough-password"
-
-
-def _missing(what: str) -> None:
-    """Skip, except in CI, where every real peer must be there (tests/conftest.py)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must test {what}")
-    pytest.skip(f"needs {what}")
 
 
 @pytest.fixture
@@ -86,7 +80,7 @@ async def redis_url(tag: str) -> AsyncIterator[str]:
     client = connect(url)
     try:
         if not await reachable(client):
-            _missing(f"Redis at {REDIS_URL} (set CONFERO_TEST_REDIS_URL)")
+            missing_peer(f"Redis at {REDIS_URL} (set CONFERO_TEST_REDIS_URL)")
         yield url
         found = [k async for k in client.scan_iter(match=f"*{tag}*")]
         if found:

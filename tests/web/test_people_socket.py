@@ -253,7 +253,7 @@ async def test_presence_follows_pages_pings_and_sign_out(
     served: Served, people: People, pages: list[PeoplePage]
 ) -> None:
     ann = await open_as(served, pages, people.ann)
-    ann_welcome_contacts = served.services.people.presence_of([people.bob.id])
+    ann_welcome_contacts = await served.services.people.presence_of([people.bob.id])
     assert ann_welcome_contacts == {people.bob.id: "offline"}
     bob = await open_as(served, pages, people.bob)
     await ann.expect("presence", account_id=people.bob.id, presence="online")
@@ -292,7 +292,7 @@ async def test_a_closed_tab_is_offline_and_several_tabs_are_one(
     await tab1.close()
     await tab2.send(type="ping", ref="p")
     await tab2.expect("pong", ref="p")
-    assert served.services.people.presence_of([people.bob.id]) == {people.bob.id: "online"}
+    assert await served.services.people.presence_of([people.bob.id]) == {people.bob.id: "online"}
     await tab2.close()
     await ann.expect("presence", account_id=people.bob.id, presence="offline")
     assert not ann.messages or all(m["type"] != "presence" for m in ann.messages)

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from confero.app import contract
 from confero.app.actor import MOVED, ConferenceActor, ConferenceRegistry
-from confero.app.placement import elsewhere
+from confero.app.placement import MeetingSummary, elsewhere
 from confero.app.ports import Clock, EventBus
 from confero.app.reservations import ReservationService
 from confero.app.rooms import RoomService
+from confero.app.running import RunningMeetings
 from confero.domain import commands as c
 from confero.domain.conference import Conference
 from confero.domain.errors import DomainError
@@ -75,6 +77,7 @@ class ConferenceService:
         self._reservations = reservations
         self._bus = bus
         self._clock = clock
+        self._running = RunningMeetings(registry, bus)  # the panel's list on any node
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -102,10 +105,13 @@ class ConferenceService:
         identity: str,
         account_id: str | None = None,
         participant_id: str | None = None,
+        returning: bool = False,
     ) -> tuple[str, list[Event]]:
         """Join (or knock on) the room's conference, starting one if none runs. A call
         room (F-WB3) takes its two accounts only: anyone else, guests included, is
-        refused with ``call.not_yours``, whatever link or id they hold."""
+        refused with ``call.not_yours``, whatever link or id they hold. ``returning``:
+        the caller checked a proof that this identity was let into the meeting before
+        (``Join.returning``; only app/session.py sets it, from a resume token's record)."""
         if room.is_call and (account_id is None or room.role_for_account(account_id) is None):
             raise DomainError("call.not_yours", "this call is between two other people")
         window = await self.check_open(room)
@@ -117,6 +123,7 @@ class ConferenceService:
             channel=channel,
             identity=identity,
             account_id=account_id,
+            returning=returning,
         )
         for _ in range(3):  # an actor that ended just now (or moved) makes way for a new one
             actor, new = await self.registry.open_placed(
@@ -223,6 +230,10 @@ class ConferenceService:
             with contextlib.suppress(DomainError):
                 await actor.send(c.EndForAll(by_role=Role.MODERATOR))
         await self._bus.drain(room.id)  # the log is written before its room goes
+
+    async def meetings(self, room_ids: Collection[str]) -> dict[str, MeetingSummary]:
+        """The meetings running in these rooms, on this node or another (app/running.py)."""
+        return await self._running.of(room_ids)
 
     def snapshot(self, room: Room) -> dict[str, Any]:
         actor = self.registry.get(room.id)

@@ -18,19 +18,25 @@ is pushed from here, computed on the server (issue 11, Deliver 4):
   one get a ``gathering`` pop-up, the others a missed call (and a mail when mail works).
 
 State sits behind the ``PresenceStore`` port (app/presence_port.py); the pages' send
-callbacks stay here, on the node that holds their sockets. Timers (pings, ringing) use
-the event loop's clock: liveness, not domain rules. The bus handler is a fast one: it
-updates the store and spawns the pushes that need the database (house rule 2).
+callbacks stay here, on the node that holds their sockets. In a cluster (issue 16) the
+store is Redis and every push to pages goes out twice: to this node's pages at once,
+and through the ``PeopleFanout`` to the pages on the other nodes, which deliver what
+they hold (a person's pages may be on three nodes, their meeting on a fourth). Timers
+(pings, ringing) use wall-clock seconds, the same on every node: liveness, not domain
+rules. The bus handler is an async fast one: it updates the store in event order and
+spawns the pushes that need the database (house rule 2).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from confero.app.accounts import AccountService
@@ -38,7 +44,7 @@ from confero.app.conferences import ConferenceService
 from confero.app.contacts import ContactService
 from confero.app.notices import NoticeService
 from confero.app.ports import Clock, EventBus
-from confero.app.presence_port import PageRecord, PresenceStore
+from confero.app.presence_port import Fanned, LocalFanout, PageRecord, PeopleFanout, PresenceStore
 from confero.app.ratelimit import RateLimiter
 from confero.app.rooms import RoomService
 from confero.app.tasks import Background
@@ -73,6 +79,19 @@ class Page:
     token: str
     send: Send
     on_close: Closer
+    #: Pushes that came before ``welcome`` was sent (the store is awaited in between),
+    #: sent right after it; None once it was.
+    early: list[Message] | None = field(default_factory=list)
+
+    @property
+    def token_key(self) -> str:
+        return token_key(self.token)
+
+
+def token_key(token: str) -> str:
+    """What the store keeps of a page's session token: a digest (a store shared by nodes
+    must not hold bearer secrets)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 def call_view(call: Call) -> Message:
@@ -117,6 +136,7 @@ class PeopleService:
         timeout: float,
         ring_timeout: float,
         mail_enabled: bool,
+        fanout: PeopleFanout | None = None,
     ) -> None:
         self._contacts = contacts
         self._rooms = rooms
@@ -132,7 +152,10 @@ class PeopleService:
         self.timeout = timeout
         self.ring_timeout = ring_timeout
         self.mail_enabled = mail_enabled
+        self._fanout: PeopleFanout = fanout or LocalFanout()
+        #: This node's pages, by page id and by account.
         self._pages: dict[str, Page] = {}
+        self._by_account: dict[str, dict[str, Page]] = {}
         #: The presence last pushed per account (absent: offline).
         self._announced: dict[str, Presence] = {}
         self._tasks = Background(log, "people")
@@ -140,15 +163,16 @@ class PeopleService:
         self._unsubscribe: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ lifetime
-    def start(self) -> None:
-        """Follow the conferences (busy) and start the sweeper."""
+    async def start(self) -> None:
+        """Follow the conferences (busy), hear the other nodes, start the sweeper."""
         if self._unsubscribe is None:
             self._unsubscribe = self._bus.subscribe(self._event)
             for room_id in self._conferences.registry.live_rooms():
                 actor = self._conferences.registry.get(room_id)
                 for p in actor.snapshot().participants if actor is not None else ():
                     if p.account_id is not None:
-                        self._store.enter_meeting(p.id, p.account_id, room_id)
+                        await self._store.enter_meeting(p.id, p.account_id, room_id)
+            await self._fanout.start(self._fanned)
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep_loop(), name="people-sweeper")
 
@@ -162,10 +186,12 @@ class PeopleService:
                 await self._sweeper
             self._sweeper = None
         for page in list(self._pages.values()):
-            self._store.remove_page(page.id)
-            self._pages.pop(page.id, None)
+            self._forget(page)
             self._safely(page.on_close, "shutdown")
+            with contextlib.suppress(Exception):  # a store out of reach: they time out
+                await self._store.remove_page(page.id)
         await self._tasks.stop(grace=2)  # pushes and missed calls under way may finish
+        await self._fanout.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.spawn(coro, name)
@@ -176,7 +202,7 @@ class PeopleService:
 
     @staticmethod
     def _now() -> float:
-        return asyncio.get_running_loop().time()
+        return time.time()
 
     # --------------------------------------------------------------- pages
     async def open_page(
@@ -188,81 +214,106 @@ class PeopleService:
         contacts = await self._contacts.list(account)
         missed = await self._contacts.missed(account)
         page = Page(secrets.token_urlsafe(12), account, token, send, on_close or (lambda r: None))
-        was = self._presence(account.id)
-        self._store.add_page(PageRecord(page.id, account.id, token, self._now()))
+        was = await self._presence(account.id)
+        await self._store.add_page(PageRecord(page.id, account.id, page.token_key, self._now()))
         self._pages[page.id] = page
+        self._by_account.setdefault(account.id, {})[page.id] = page
         ringing = [
             call_view(c)
-            for c in self._store.calls_of(account.id)
+            for c in await self._store.calls_of(account.id)
             if c.ringing and c.callee_id == account.id
         ]
-        self._deliver(
-            page,
-            {
-                "type": "welcome",
-                "account_id": account.id,
-                "ping": self.ping_interval,
-                "contacts": self._contact_rows(contacts),
-                "missed": [missed_view(m) for m in missed],
-                "ringing": ringing,
-            },
-        )
-        if self._presence(account.id) is not was:
+        welcome = {
+            "type": "welcome",
+            "account_id": account.id,
+            "ping": self.ping_interval,
+            "contacts": await self._contact_rows(contacts),
+            "missed": [missed_view(m) for m in missed],
+            "ringing": ringing,
+        }
+        early, page.early = page.early or [], None
+        for message in (welcome, *early):
+            self._deliver(page, message)
+        if await self._presence(account.id) is not was:
             self._announce(account.id)
         return page
 
-    def ping(self, page: Page) -> bool:
+    async def ping(self, page: Page) -> bool:
         """The page is alive; False when the server dropped it already."""
-        return self._store.touch_page(page.id, self._now())
+        return await self._store.touch_page(page.id, self._now())
 
-    def close_page(self, page: Page) -> None:
+    def _forget(self, page: Page) -> bool:
+        """Out of this node's index; False when it was out already."""
+        if self._pages.pop(page.id, None) is None:
+            return False
+        mine = self._by_account.get(page.account.id, {})
+        mine.pop(page.id, None)
+        if not mine:
+            self._by_account.pop(page.account.id, None)
+        return True
+
+    async def close_page(self, page: Page) -> None:
         """The page's socket closed (or the server dropped it)."""
-        if self._store.remove_page(page.id) is None:
+        if not self._forget(page):
             return
-        self._pages.pop(page.id, None)
-        account_id = page.account.id
-        if not self._store.pages_of(account_id):
+        await self._gone(page.account.id, await self._store.remove_page(page.id))
+
+    async def _gone(self, account_id: str, record: PageRecord | None) -> None:
+        """A page of ``account_id`` went: its presence, and its calls if it was the last."""
+        if record is None:  # another node dropped it first
+            return
+        if not (await self._store.activity([account_id]))[account_id].online:
             # The caller is gone from every page: its ringing calls are cancelled.
-            for call in self._store.calls_of(account_id):
+            for call in await self._store.calls_of(account_id):
                 if call.ringing and call.caller_id == account_id:
-                    self._change(call.cancel())
+                    with contextlib.suppress(DomainError):
+                        await self._change(call, call.cancel())
         self._announce(account_id)
 
-    def close_token(self, token: str) -> None:
-        """Sign-out: every page of that session goes (its socket is closed)."""
-        for record in self._store.pages_with_token(token):
-            self._drop(record.id, "signed_out")
+    async def close_token(self, token: str) -> None:
+        """Sign-out: every page of that session goes (its socket is closed), on every node."""
+        key = token_key(token)
+        self._fanout.publish(Fanned("sign_out", token=key))
+        await self._close_token_key(key)
 
-    def _drop(self, page_id: str, reason: str) -> None:
+    async def _close_token_key(self, key: str) -> None:
+        for page in [p for p in self._pages.values() if p.token_key == key]:
+            await self._drop(page.id, "signed_out")
+
+    async def _drop(self, page_id: str, reason: str) -> None:
         page = self._pages.get(page_id)
-        if page is None:  # a record without a page of ours: only forget it
-            record = self._store.remove_page(page_id)
+        if page is None:  # a record without a page of ours (its node died): forget it
+            record = await self._store.remove_page(page_id)
             if record is not None:
-                self._announce(record.account_id)
+                await self._gone(record.account_id, record)
             return
-        self.close_page(page)
+        await self.close_page(page)
         self._safely(page.on_close, reason)
 
     # ------------------------------------------------------------- presence
-    def _presence(self, account_id: str) -> Presence:
-        if self._store.in_meeting(account_id):
-            return Presence.BUSY
-        if self._store.pages_of(account_id):
-            return Presence.ONLINE
-        return Presence.OFFLINE
+    async def _presence(self, account_id: str) -> Presence:
+        return (await self._presences([account_id]))[account_id]
 
-    def presence_of(self, ids: Iterable[str]) -> dict[str, str]:
+    async def _presences(self, ids: Iterable[str]) -> dict[str, Presence]:
+        facts = await self._store.activity(list(ids))
+        return {
+            i: Presence.BUSY if a.busy else Presence.ONLINE if a.online else Presence.OFFLINE
+            for i, a in facts.items()
+        }
+
+    async def presence_of(self, ids: Iterable[str]) -> dict[str, str]:
         """Account id -> ``offline`` | ``online`` | ``busy`` (the REST lists use it)."""
-        return {i: self._presence(i).value for i in ids}
+        return {i: p.value for i, p in (await self._presences(ids)).items()}
 
-    def _contact_rows(self, contacts: Sequence[Contact]) -> list[Message]:
+    async def _contact_rows(self, contacts: Sequence[Contact]) -> list[Message]:
+        states = await self._presences(c.account_id for c in contacts)
         return [
             {
                 "account_id": c.account_id,
                 "display_name": c.display_name,
                 "email": c.email,
                 "source": c.source.value,
-                "presence": self._presence(c.account_id).value,
+                "presence": states[c.account_id].value,
             }
             for c in contacts
         ]
@@ -272,41 +323,81 @@ class PeopleService:
 
     async def _push_presence(self, account_id: str) -> None:
         watchers = await self._contacts.watchers_of(account_id)
-        presence = self._presence(account_id)  # as it is now, after the wait
+        presence = await self._presence(account_id)  # as it is now, after the wait
         if presence is self._announced.get(account_id, Presence.OFFLINE):
             return
+        self._remember(account_id, presence)
+        message = {"type": "presence", "account_id": account_id, "presence": presence.value}
+        self._push(watchers, message)
+
+    def _remember(self, account_id: str, presence: Presence) -> None:
+        """The presence last pushed (by any node: the others' pushes keep it true here)."""
         if presence is Presence.OFFLINE:
             self._announced.pop(account_id, None)
         else:
             self._announced[account_id] = presence
-        message = {"type": "presence", "account_id": account_id, "presence": presence.value}
-        for watcher in watchers:
-            self._push(watcher, message)
 
     def contacts_changed(self, account_ids: Iterable[str]) -> None:
         """Contacts or room members changed: those accounts' pages get their new list."""
         for account_id in set(account_ids):
-            if self._local_pages(account_id):
-                self._spawn(self._push_contacts(account_id), f"contacts-{account_id}")
+            self._fanout.publish(Fanned("contacts", account_id=account_id))
+            self._refresh_contacts(account_id)
+
+    def _refresh_contacts(self, account_id: str) -> None:
+        if self._local_pages(account_id):
+            self._spawn(self._push_contacts(account_id), f"contacts-{account_id}")
 
     async def _push_contacts(self, account_id: str) -> None:
         pages = self._local_pages(account_id)
         if not pages:
             return
         contacts = await self._contacts.list(pages[0].account)
-        self._push(account_id, {"type": "contacts", "contacts": self._contact_rows(contacts)})
+        rows = await self._contact_rows(contacts)
+        self._push_here((account_id,), {"type": "contacts", "contacts": rows})
 
     # ---------------------------------------------------------------- pushes
     def _local_pages(self, account_id: str) -> list[Page]:
-        records = self._store.pages_of(account_id)
-        return [p for r in records if (p := self._pages.get(r.id)) is not None]
+        return list(self._by_account.get(account_id, {}).values())
 
-    def _push(self, account_id: str, message: Message, *, but: Page | None = None) -> None:
-        for page in self._local_pages(account_id):
-            if page is not but:
-                self._deliver(page, message)
+    def _push(
+        self, account_ids: Iterable[str], message: Message, *, but: Page | None = None
+    ) -> None:
+        """To the accounts' pages on this node now, and through the fanout on the others."""
+        to = list(dict.fromkeys(account_ids))
+        if not to:
+            return
+        but_id = but.id if but is not None else None
+        self._push_here(to, message, but=but_id)
+        self._fanout.publish(Fanned("push", to=tuple(to), message=message, but=but_id))
+
+    def _push_here(
+        self, account_ids: Iterable[str], message: Message, *, but: str | None = None
+    ) -> None:
+        for account_id in account_ids:
+            for page in self._local_pages(account_id):
+                if page.id != but:
+                    self._deliver(page, message)
+
+    def _fanned(self, fanned: Fanned) -> None:
+        """Another node's push or request, for the pages this node holds."""
+        match fanned.kind:
+            case "push":
+                message = fanned.message
+                if message.get("type") == "presence":
+                    self._remember(str(message["account_id"]), Presence(message["presence"]))
+                self._push_here(fanned.to, message, but=fanned.but)
+            case "contacts":
+                self._refresh_contacts(fanned.account_id)
+            case "missed":
+                if self._local_pages(fanned.account_id):
+                    self._spawn(self._push_missed_here(fanned.account_id), "missed-push")
+            case "sign_out":
+                self._spawn(self._close_token_key(fanned.token), "sign-out")
 
     def _deliver(self, page: Page, message: Message) -> None:
+        if page.early is not None:  # welcome is not out yet: it goes first
+            page.early.append(message)
+            return
         self._safely(page.send, message)
 
     @staticmethod
@@ -323,11 +414,11 @@ class PeopleService:
         await self._limiter.check(key, now)
         await self._limiter.fail(key, now)
 
-    def _outgoing(self, account_id: str) -> Call | None:
+    async def _outgoing(self, account_id: str) -> Call | None:
         return next(
             (
                 c
-                for c in self._store.calls_of(account_id)
+                for c in await self._store.calls_of(account_id)
                 if c.ringing and c.caller_id == account_id
             ),
             None,
@@ -338,16 +429,16 @@ class PeopleService:
         await self._count_invitation(caller)
         if callee_id == caller.id:
             raise DomainError("call.invalid", "you cannot call yourself")
-        if self._outgoing(caller.id) is not None:
+        if await self._outgoing(caller.id) is not None:
             raise DomainError("call.already_ringing", "you are calling someone already")
         contacts = await self._contacts.list(caller)
         callee = next((c for c in contacts if c.account_id == callee_id), None)
         if callee is None:
             raise DomainError("call.not_a_contact", "you can call your contacts only")
-        presence = self._presence(callee_id)
+        presence = await self._presence(callee_id)
         if presence is Presence.OFFLINE:
             raise DomainError("call.unavailable", f"{callee.display_name} is not online")
-        if self._outgoing(caller.id) is not None:  # another page called meanwhile
+        if await self._outgoing(caller.id) is not None:  # another page called meanwhile
             raise DomainError("call.already_ringing", "you are calling someone already")
         call = Call.start(
             caller.id,
@@ -357,55 +448,59 @@ class PeopleService:
             waiting=presence is Presence.BUSY,
             now=self._clock.now(),
         )
-        self._store.put_call(call, self._now() + self.ring_timeout)
-        self._push(callee_id, {"type": "ringing", "call": call_view(call)})
-        self._push(caller.id, {"type": "call_state", "call": call_view(call)}, but=origin)
+        await self._store.put_call(call, self._now() + self.ring_timeout)
+        self._push((callee_id,), {"type": "ringing", "call": call_view(call)})
+        self._push((caller.id,), {"type": "call_state", "call": call_view(call)}, but=origin)
         return call
 
-    def _own_call(self, account: Account, call_id: str) -> Call:
-        call = self._store.get_call(call_id)
+    async def _own_call(self, account: Account, call_id: str) -> Call:
+        call = await self._store.get_call(call_id)
         if call is None:
             raise DomainError("call.not_found", "no such call")
         if not call.party(account.id):
             raise DomainError("call.not_yours", "this call is between two other people")
         return call
 
-    def _as_callee(self, account: Account, call_id: str) -> Call:
-        call = self._own_call(account, call_id)
+    async def _as_callee(self, account: Account, call_id: str) -> Call:
+        call = await self._own_call(account, call_id)
         if call.callee_id != account.id:
             raise DomainError("call.not_yours", "only the one called can answer")
         return call
 
     async def accept(self, account: Account, call_id: str, *, origin: Page | None = None) -> Call:
         """Make the call room; both sides get ``accepted`` with its link."""
-        call = self._as_callee(account, call_id)
+        call = await self._as_callee(account, call_id)
         if not call.ringing:
             raise DomainError("call.over", "this call is no longer ringing", state=call.state.value)
         caller = await self._accounts.get(call.caller_id)
         if caller is None or caller.disabled:
-            self._change(call.cancel())
+            await self._change(call, call.cancel())
             raise DomainError("call.over", "the caller is gone", state="cancelled")
         room = await self._rooms.create_call_room(caller, account)
-        call = self._as_callee(account, call_id)  # it may have ended while we waited
+        call = await self._as_callee(account, call_id)  # it may have ended while we waited
         accepted = call.accept(room.id, f"/join/{room.invite_token}?call={call.id}")
-        return self._change(accepted, origin=origin)
+        return await self._change(call, accepted, origin=origin)
 
-    def decline(self, account: Account, call_id: str, *, origin: Page | None = None) -> Call:
-        return self._change(self._as_callee(account, call_id).decline(), origin=origin)
+    async def decline(self, account: Account, call_id: str, *, origin: Page | None = None) -> Call:
+        call = await self._as_callee(account, call_id)
+        return await self._change(call, call.decline(), origin=origin)
 
-    def cancel(self, account: Account, call_id: str, *, origin: Page | None = None) -> Call:
-        call = self._own_call(account, call_id)
+    async def cancel(self, account: Account, call_id: str, *, origin: Page | None = None) -> Call:
+        call = await self._own_call(account, call_id)
         if call.caller_id != account.id:
             raise DomainError("call.not_yours", "only the caller can cancel")
-        return self._change(call.cancel(), origin=origin)
+        return await self._change(call, call.cancel(), origin=origin)
 
-    def _change(self, call: Call, *, origin: Page | None = None) -> Call:
-        """Store the call's new state and tell every page of both sides."""
+    async def _change(self, was: Call, call: Call, *, origin: Page | None = None) -> Call:
+        """Store the call's new state, if it is still ``was``'s (a page on another node
+        may have answered first: ``call.over``), and tell every page of both sides."""
         keep = KEEP_OVER if call.over else JOIN_WITHIN
-        self._store.put_call(call, self._now() + keep)
+        if not await self._store.swap_call(call, self._now() + keep, was.state):
+            now = await self._store.get_call(call.id)
+            state = now.state.value if now is not None else "gone"
+            raise DomainError("call.over", "this call is no longer ringing", state=state)
         message = {"type": "call_state", "call": call_view(call)}
-        for account_id in (call.caller_id, call.callee_id):
-            self._push(account_id, message, but=origin)
+        self._push((call.caller_id, call.callee_id), message, but=origin)
         if call.state is CallState.ENDED and call.room_id is not None:
             self._spawn(self._retire(call.room_id), f"retire-{call.room_id}")
         return call
@@ -415,8 +510,8 @@ class PeopleService:
         await self._bus.drain(room_id)
         await self._rooms.retire_call_room(room_id)
 
-    def _ring_out(self, call: Call) -> None:
-        self._change(call.ring_out())
+    async def _ring_out(self, call: Call) -> None:
+        await self._change(call, call.ring_out())
         self._spawn(self._record_missed_call(call), f"missed-{call.id}")
 
     async def _record_missed_call(self, call: Call) -> None:
@@ -445,14 +540,14 @@ class PeopleService:
             "caller_name": caller.display_name,
             "join_url": f"/join/{room.invite_token}?autojoin=1",
         }
+        others = [m for m in members if m.account_id != caller.id]
+        facts = await self._store.activity([m.account_id for m in others])
         reached, missed = 0, []
-        for member in members:
-            if member.account_id == caller.id:
-                continue
-            if self._local_pages(member.account_id):
+        for member in others:
+            if facts[member.account_id].online:
                 reached += 1
-                if not self._store.in_room(member.account_id, room.id):
-                    self._push(member.account_id, message)
+                if not await self._store.in_room(member.account_id, room.id):
+                    self._push((member.account_id,), message)
             else:
                 missed.append(member)
         for member in missed:
@@ -468,60 +563,75 @@ class PeopleService:
         await self._push_missed(account.id)
 
     async def _push_missed(self, account_id: str) -> None:
+        """The account's pages, here and on the other nodes, read their list again."""
+        self._fanout.publish(Fanned("missed", account_id=account_id))
+        await self._push_missed_here(account_id)
+
+    async def _push_missed_here(self, account_id: str) -> None:
         pages = self._local_pages(account_id)
         if not pages:
             return
         missed = await self._contacts.missed(pages[0].account)
-        self._push(account_id, {"type": "missed", "missed": [missed_view(m) for m in missed]})
+        rows = [missed_view(m) for m in missed]
+        self._push_here((account_id,), {"type": "missed", "missed": rows})
 
     # -------------------------------------------------------------- the bus
-    def _event(self, event: ev.Event) -> None:
-        """Fast: who is in a meeting (busy), and the end of call rooms."""
+    async def _event(self, event: ev.Event) -> None:
+        """Fast, in event order: who is in a meeting (busy), and the end of call rooms."""
         match event:
+            case ev.ConferenceStarted(room_id=room_id):
+                # Seats a dead owner left (its conference ended nowhere) go now.
+                for account_id in await self._store.end_meeting(room_id):
+                    self._announce(account_id)
             case ev.ParticipantJoined(participant=view, room_id=room_id):
-                call = self._store.call_in_room(room_id)
+                call = await self._store.call_in_room(room_id)
                 if call is not None and call.state is CallState.ACCEPTED:
-                    self._store.put_call(call, None)  # running: it ends with its conference
+                    # running: it ends with its conference, not with the sweeper
+                    await self._store.swap_call(call, None, CallState.ACCEPTED)
                 if view.account_id is not None:
-                    self._store.enter_meeting(view.id, view.account_id, room_id)
+                    await self._store.enter_meeting(view.id, view.account_id, room_id)
                     self._announce(view.account_id)
             case ev.ParticipantLeft(participant_id=pid):
-                account_id = self._store.leave_meeting(pid)
-                if account_id is not None:
-                    self._announce(account_id)
+                who = await self._store.leave_meeting(pid)
+                if who is not None:
+                    self._announce(who)
             case ev.ConferenceEnded(room_id=room_id):
-                for account_id in self._store.end_meeting(room_id):
+                for account_id in await self._store.end_meeting(room_id):
                     self._announce(account_id)
-                call = self._store.call_in_room(room_id)
+                call = await self._store.call_in_room(room_id)
                 if call is not None and call.state is CallState.ACCEPTED:
-                    self._change(call.end())
+                    with contextlib.suppress(DomainError):  # ended by another node's sweep
+                        await self._change(call, call.end())
 
     # --------------------------------------------------------------- sweeper
     async def _sweep_loop(self) -> None:
         while True:
             await asyncio.sleep(max(self.ping_interval / 2, 0.05))
             try:
-                self.sweep()
+                await self.sweep()
             except Exception:
                 log.exception("people sweep failed")
 
-    def sweep(self) -> None:
-        """Drop pages without a ping for ``timeout``; ring out unanswered calls; end
-        accepted calls nobody joined."""
+    async def sweep(self) -> None:
+        """Drop pages without a ping for ``timeout`` (a dead node's too: any node's
+        sweeper does); ring out unanswered calls; end accepted calls nobody joined."""
         now = self._now()
-        for record in self._store.stale_pages(now - self.timeout):
-            self._drop(record.id, "timeout")
+        for record in await self._store.stale_pages(now - self.timeout):
+            await self._drop(record.id, "timeout")
         # A page quiet for a ping interval is asked: a browser tab hidden for minutes
         # runs its timers about once a minute (Chrome), but answers a socket message at
         # once, so a hidden tab stays online while a dropped network still goes offline.
-        for record in self._store.stale_pages(now - self.ping_interval):
+        for record in await self._store.stale_pages(now - self.ping_interval):
             page = self._pages.get(record.id)
             if page is not None:
                 self._deliver(page, {"type": "ping"})
-        for call in self._store.due_calls(now):
-            if call.ringing:
-                self._ring_out(call)
-            elif call.state is CallState.ACCEPTED:
-                self._change(call.end())
-            else:  # over long enough: a late answer is now ``call.not_found``
-                self._store.drop_call(call.id)
+        for call in await self._store.due_calls(now):  # claimed: no other node acts on them
+            try:
+                if call.ringing:
+                    await self._ring_out(call)
+                elif call.state is CallState.ACCEPTED:
+                    await self._change(call, call.end())
+                else:  # over long enough: a late answer is now ``call.not_found``
+                    await self._store.drop_call(call.id)
+            except DomainError:  # answered in the same instant: the answer won
+                continue

@@ -24,7 +24,7 @@ from confero.app.ports import (
     MediaQuality,
     UnitOfWorkFactory,
 )
-from confero.app.presence_port import PresenceStore
+from confero.app.presence_port import PeopleFanout, PresenceStore
 from confero.app.ratelimit import Backoff, RateLimiter
 from confero.app.recordings import RecordingService
 from confero.app.reservations import ReservationService
@@ -104,6 +104,7 @@ def build_services(
     limiter: RateLimiter | None = None,
     access_number: str = "",
     presence: PresenceStore,
+    fanout: PeopleFanout | None = None,
     presence_ping: float = 10.0,
     presence_timeout: float = 25.0,
     ring_timeout: float = 30.0,
@@ -145,6 +146,7 @@ def build_services(
         timeout=presence_timeout,
         ring_timeout=ring_timeout,
         mail_enabled=mail_enabled,
+        fanout=fanout,
     )
     return Services(
         clock=clock,

@@ -19,6 +19,19 @@ their own participant. Here it is written once:
   conference does, and the error registry (domain/errors.py) says what to tell.
 
 A new channel (a SIP video phone, a bot) needs only a translator of these instructions.
+
+Coming back into a locked room (issue 16): a conference remembers whom it let in, but
+only in its actor; when its owner node dies it forms again on another node with the
+stored lock, and everyone's automatic rejoin would knock. So a token's record also says
+whether its participant was let in (``TokenRecord.admitted``: entered at its join, or
+admitted from the lobby later; written by the server as the conference says so, never
+by a client), and a rejoin whose record says so joins with ``Join.returning``: in
+without knocking, with the record's role. The proof is the token (a bearer secret the
+client holds; unknown, forged or another room's: a new participant, who knocks); a
+client cannot claim ``returning`` itself, no body reaches a ``Join``. A kick, or the
+meeting's end, drops the record: back only by knocking (F-EN2). A phone call relayed
+between nodes proves it the same way: the relaying node picks its token and sends it in
+the signed admit token (phone/admit_token.py), the owner keeps the record under it.
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
 from confero.app.actor import MOVED
@@ -141,6 +154,13 @@ class ParticipantSession(Generic[T]):
         self.account_id = account_id
         self.knocking = False
         self.entered = False
+        #: Let in before (its token's record said so): in without knocking (issue 16).
+        self.returning = False
+        #: The conference let it in (at the join or from the lobby), as ``Sessions``
+        #: saw the event: what its token's record says.
+        self.admitted = False
+        #: Its token's record as last written (``Sessions``).
+        self.record: TokenRecord | None = None
         #: Own mute and volume as the conference last said (event payloads).
         self.muted = False
         self.volume = 0
@@ -212,6 +232,7 @@ class ParticipantSession(Generic[T]):
             identity=self.identity,
             account_id=self.account_id,
             participant_id=self.id,
+            returning=self.returning,
         )
         for event in events:  # in or knocking, muted on entry: known before the join returns
             self.follow(event)
@@ -280,6 +301,8 @@ class TokenRecord:
     identity: str
     name: str
     role: Role
+    #: The conference let it in (not only knocked): its rejoin does not knock again.
+    admitted: bool = False
 
 
 class ResumeTokens(Protocol):
@@ -340,7 +363,8 @@ class Sessions(Generic[T]):
         #: token -> the last participant that used it (its id, identity, room, name, role).
         self.tokens: ResumeTokens = tokens if tokens is not None else MemoryTokens()
         self.token_ttl = token_ttl
-        #: Records being dropped (``observe`` cannot wait): a join waits for them first.
+        #: Records being written or dropped (``observe`` cannot wait): a join waits for
+        #: them first.
         self._dropping: set[asyncio.Task[None]] = set()
 
     def get(self, participant_id: str) -> ParticipantSession[T] | None:
@@ -372,13 +396,16 @@ class Sessions(Generic[T]):
         identity: str | None = None,
         account_id: str | None = None,
         resume: str | None = None,
+        token: str | None = None,
         attach: Callable[[ParticipantSession[T]], T] | None = None,
     ) -> tuple[ParticipantSession[T], list[ev.Event]]:
         """Join as a new participant. A known ``resume`` token of this room rejoins as its
         participant: the same id (unless that one is still here), identity, name (unless
         another is given) and at least its role, also on a node whose conference never
-        saw it (issue 16). ``attach`` makes the channel's object before the join: the
-        join's own events may come at once."""
+        saw it (issue 16); if its record says it was let in, it does not knock again.
+        ``token``: the token to keep the record under when ``resume`` finds none, chosen
+        by a node of the cluster (a relayed call's), never by a client. ``attach`` makes
+        the channel's object before the join: the join's own events may come at once."""
         old = await self.record(resume, room.id)
         session: ParticipantSession[T] = ParticipantSession.start(
             self._conferences,
@@ -389,8 +416,9 @@ class Sessions(Generic[T]):
             default_name=old.name if old is not None else default_name,
             identity=old.identity if old is not None else identity,
             account_id=account_id,
-            token=resume if old is not None else None,
+            token=resume if old is not None else token,
         )
+        session.returning = old is not None and old.admitted
         if old is not None and self._free(room, old.participant_id):
             session.id = old.participant_id
         if attach is not None:
@@ -412,17 +440,34 @@ class Sessions(Generic[T]):
 
     async def _remember(self, session: ParticipantSession[T], events: list[ev.Event]) -> None:
         """Write the token's record with the role the conference gave (it may remember a
-        higher one than asked). The participant is in already: a store out of reach
-        costs only the rejoin on another node, so it is logged, not raised."""
+        higher one than asked) and whether it let the participant in. The participant is
+        in already: a store out of reach costs only the rejoin on another node, so it is
+        logged, not raised."""
         role = session.role
         for event in events:
             if isinstance(event, ev.ParticipantJoined) and event.participant.id == session.id:
                 role = Role(event.participant.role)
-        record = TokenRecord(session.id, session.room.id, session.identity, session.name, role)
+                session.admitted = True
+        record = TokenRecord(
+            session.id, session.room.id, session.identity, session.name, role, session.admitted
+        )
+        await self._write(session, record)
+        if session.admitted and not record.admitted:  # admitted while the record was written
+            await self._write(session, replace(record, admitted=True))
+
+    async def _write(self, session: ParticipantSession[T], record: TokenRecord) -> None:
+        session.record = record
         try:
             await self.tokens.put(session.token, record, self.token_ttl)
         except DomainError as exc:
             log.warning("resume token of %s not stored: %s", session.id, exc.code)
+
+    def _admitted(self, session: ParticipantSession[T], role: Role) -> None:
+        """The lobby let ``session`` in: its record says so from now on (issue 16)."""
+        session.admitted = True
+        record = session.record
+        if record is not None and session.token and not record.admitted:
+            self._later(self._write(session, replace(record, role=role, admitted=True)))
 
     async def resume(self, token: str | None, room_id: str) -> ParticipantSession[T] | None:
         """The same participant, still in the conference on this node (dropped within its
@@ -462,6 +507,8 @@ class Sessions(Generic[T]):
     def observe(self, event: ev.Event) -> None:
         """Keep the map true to the conference: call after the channel followed ``event``."""
         match event:
+            case ev.ParticipantJoined(participant=view) if view.id in self._by_id:
+                self._admitted(self._by_id[view.id], Role(view.role))
             case ev.ParticipantLeft(participant_id=pid, reason=reason):
                 session = self._by_id.get(pid)
                 if session is not None and session.token and reason in _FORGOTTEN:

@@ -9,11 +9,16 @@ database number, which isolates better (``redis://host:6379/3``).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
 PREFIX = "confero"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,18 @@ class RedisKeys:
     def of(self, kind: str, *parts: str) -> str:
         assert kind and ":" not in kind, kind
         return ":".join((self.prefix, kind, *parts))
+
+
+def read_json(raw: bytes | str | None, parse: Callable[[Any], T]) -> T | None:
+    """``parse`` of a JSON value this code stored, or None: nothing stored, or a value
+    ``parse`` does not take (another version's shape, during a rolling upgrade): the
+    reader treats it as absent rather than failing on it."""
+    if raw is None:
+        return None
+    try:
+        return parse(json.loads(raw))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def connect(url: str) -> Redis:

@@ -14,6 +14,13 @@ A node that cannot renew gives its rooms up at two thirds of the time to live, b
 Redis lets another node have them, so two nodes never mix one room for long; a transient
 Redis outage that long ends the conferences here (their participants rejoin). Redis is
 the only judge; there is no consensus of our own (ARCHITECTURE.md).
+
+The summary of a meeting the holder runs (``publish``, for the other nodes' panels) is
+``<prefix>:meeting:<room_id>``, JSON, written only while the lease is ours and with the
+lease's remaining time to live; the heartbeat extends it with the lease, a release
+deletes both, and a claim deletes the previous conference's. So it never outlives the
+lease: a dead node's meetings leave the list when its rooms come free. ``meetings``
+reads any number of rooms with one MGET.
 """
 
 from __future__ import annotations
@@ -22,22 +29,23 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from confero.app.placement import LeaseLost, NodeInfo
-from confero.bus.redis_connection import RedisKeys
+from confero.app.placement import Attendee, LeaseLost, MeetingSummary, NodeInfo
+from confero.bus.redis_connection import RedisKeys, read_json
 from confero.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_MS = 5000
 
-# KEYS[1]: the lease. ARGV: our node id, the ttl (ms), the registry's key prefix.
+# KEYS: the lease, its meeting's summary. ARGV: our node id, the ttl (ms), the registry's
+# key prefix. A new conference: the summary of the one before goes.
 _CLAIM = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
@@ -45,6 +53,7 @@ if holder and holder ~= ARGV[1] then
   if info then return {holder, info} end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('DEL', KEYS[2])
 return {ARGV[1]}
 """
 
@@ -55,12 +64,15 @@ if not holder then return false end
 return redis.call('GET', ARGV[1] .. holder)
 """
 
-# KEYS: our leases. ARGV: our node id, the ttl (ms). The 1-based positions not ours.
+# KEYS: our leases, then their summaries in the same order. ARGV: our node id, the ttl
+# (ms). The 1-based positions not ours.
 _RENEW = """
+local n = #KEYS / 2
 local lost = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    redis.call('PEXPIRE', KEYS[n + i], ARGV[2])
   else
     lost[#lost + 1] = i
   end
@@ -68,13 +80,28 @@ end
 return lost
 """
 
-# KEYS: leases to give up. ARGV: our node id. Deletes only those still ours.
+# KEYS: leases to give up, then their summaries in the same order. ARGV: our node id.
+# Deletes only those still ours.
 _RELEASE = """
-local n = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('DEL', key) end
+local n = #KEYS / 2
+local released = 0
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i], KEYS[n + i])
+    released = released + 1
+  end
 end
-return n
+return released
+"""
+
+# KEYS: the lease, its summary. ARGV: our node id, the summary. Written only while the
+# lease is ours, to lapse with it.
+_PUBLISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
+return 1
 """
 
 
@@ -83,14 +110,35 @@ def _unavailable(exc: Exception) -> DomainError:
     return DomainError("conference.busy", "the conference cannot be placed now; try again")
 
 
-def _node_info(raw: bytes) -> NodeInfo:
-    data = json.loads(raw)
+def _node_info(data: Any) -> NodeInfo:
     return NodeInfo(
         node_id=str(data["node_id"]),
         internal_url=str(data["internal_url"]),
         sip_host=str(data["sip_host"]),
         sip_port=int(data["sip_port"]),
         media_host=str(data["media_host"]),
+    )
+
+
+def _summary_json(summary: MeetingSummary) -> str:
+    return json.dumps(
+        {
+            "conference_id": summary.conference_id,
+            "participants": summary.participants,
+            "lobby": summary.lobby,
+            "locked": summary.locked,
+            "attendees": [[a.display_name, a.channel] for a in summary.attendees],
+        }
+    )
+
+
+def _summary(data: Any) -> MeetingSummary:
+    return MeetingSummary(
+        conference_id=str(data["conference_id"]),
+        participants=int(data["participants"]),
+        lobby=int(data["lobby"]),
+        locked=data["locked"] is True,
+        attendees=tuple(Attendee(str(name), str(channel)) for name, channel in data["attendees"]),
     )
 
 
@@ -140,6 +188,14 @@ class RedisPlacement:
     def _lease(self, room_id: str) -> str:
         return self._keys.of("lease", room_id)
 
+    def _meeting(self, room_id: str) -> str:
+        return self._keys.of("meeting", room_id)
+
+    def _paired(self, rooms: Iterable[str]) -> list[str]:
+        """The rooms' leases, then their summaries in the same order (the scripts' KEYS)."""
+        rooms = list(rooms)
+        return [self._lease(r) for r in rooms] + [self._meeting(r) for r in rooms]
+
     async def _eval(self, script: str, keys: list[str], *args: str | int) -> Any:
         try:
             return await self._redis.eval(script, len(keys), *keys, *args)
@@ -150,24 +206,46 @@ class RedisPlacement:
     async def claim(self, room_id: str) -> NodeInfo:
         me = self._node.node_id
         reply = await self._eval(
-            _CLAIM, [self._lease(room_id)], me, self._ttl_ms, self._keys.of("node", "")
+            _CLAIM, self._paired([room_id]), me, self._ttl_ms, self._keys.of("node", "")
         )
         if reply[0].decode() == me:
             self._claims += 1
             self._held[room_id] = self._claims
             return self._node
-        return _node_info(reply[1])
+        holder = read_json(reply[1], _node_info)
+        if holder is None:  # a node of another version holds it: do not run it here too
+            log.warning(
+                "placement: room %s is held by %r, whose entry is unreadable", room_id, reply[0]
+            )
+            raise DomainError("conference.busy", "the conference cannot be placed now; try again")
+        return holder
 
     async def release(self, room_id: str) -> None:
         self._held.pop(room_id, None)
         try:
-            await self._redis.eval(_RELEASE, 1, self._lease(room_id), self._node.node_id)
+            await self._redis.eval(_RELEASE, 2, *self._paired([room_id]), self._node.node_id)
         except RedisError as exc:  # it lapses by itself within the ttl
             log.warning("placement: room %s not released: %s", room_id, exc)
 
     async def owner(self, room_id: str) -> NodeInfo | None:
         raw = await self._eval(_OWNER, [self._lease(room_id)], self._keys.of("node", ""))
-        return None if raw is None else _node_info(raw)
+        return read_json(raw, _node_info)
+
+    async def publish(self, room_id: str, summary: MeetingSummary) -> None:
+        keys = self._paired([room_id])
+        await self._eval(_PUBLISH, keys, self._node.node_id, _summary_json(summary))
+
+    async def meetings(self, room_ids: Collection[str]) -> dict[str, MeetingSummary]:
+        rooms = list(room_ids)
+        if not rooms:
+            return {}
+        try:
+            raws = await self._redis.mget([self._meeting(room) for room in rooms])
+        except RedisError as exc:  # the list still shows the rooms, and this node's meetings
+            log.warning("placement: meetings of other nodes not read: %s", exc)
+            return {}
+        found = {room: read_json(raw, _summary) for room, raw in zip(rooms, raws, strict=True)}
+        return {room: summary for room, summary in found.items() if summary is not None}
 
     def on_lost(self, callback: LeaseLost) -> None:
         self._listeners.append(callback)
@@ -199,7 +277,7 @@ class RedisPlacement:
 
     async def close(self) -> None:
         await self.stop()
-        leases = [self._lease(room) for room in self._held]
+        leases = self._paired(self._held)
         self._held.clear()
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -257,7 +335,7 @@ class RedisPlacement:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(self._keys.of("node", me), self._json, px=self._ttl_ms)
             if rooms:
-                leases = [self._lease(room) for room in rooms]
+                leases = self._paired(rooms)
                 pipe.eval(_RENEW, len(leases), *leases, me, self._ttl_ms)
             replies = await pipe.execute()
         return [rooms[i - 1] for i in replies[1]] if rooms else []

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from confero.app.session import TokenRecord
-from confero.bus.redis_connection import RedisKeys
+from confero.bus.redis_connection import RedisKeys, read_json
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 
@@ -63,7 +64,7 @@ class RedisTokens:
             raw = await self._client.get(self.key(token))
         except RedisError as exc:
             raise _busy(exc) from exc
-        return None if raw is None else _decode(raw)
+        return read_json(raw, _decode)
 
     async def put(self, token: str, record: TokenRecord, ttl: float) -> None:
         seconds = max(1, round(ttl))
@@ -99,20 +100,18 @@ def _encode(record: TokenRecord) -> str:
             "identity": record.identity,
             "name": record.name,
             "role": record.role.value,
+            "admitted": record.admitted,
         }
     )
 
 
-def _decode(raw: bytes | str) -> TokenRecord | None:
-    """A record this code wrote; anything else (another version's shape) is no record."""
-    try:
-        data = json.loads(raw)
-        return TokenRecord(
-            participant_id=str(data["participant_id"]),
-            room_id=str(data["room_id"]),
-            identity=str(data["identity"]),
-            name=str(data["name"]),
-            role=Role(data["role"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
+def _decode(data: Any) -> TokenRecord:
+    """A record as ``_encode`` wrote it (``read_json`` makes any other shape no record)."""
+    return TokenRecord(
+        participant_id=str(data["participant_id"]),
+        room_id=str(data["room_id"]),
+        identity=str(data["identity"]),
+        name=str(data["name"]),
+        role=Role(data["role"]),
+        admitted=data.get("admitted") is True,  # a record of before: knocks again
+    )

@@ -39,6 +39,7 @@ class Command:
 class Join(Command):
     name: ClassVar[str] = "join"
     on_the_wire: ClassVar[bool] = False
+    server_filled: ClassVar[frozenset[str]] = frozenset({"returning"})
     participant_id: str
     display_name: str
     role: Role
@@ -47,6 +48,12 @@ class Join(Command):
     #: with the same identity gets its role back and does not knock again (F-EN7).
     identity: str
     account_id: str | None = None
+    #: Let into this room's meeting before, as the server checked (issue 16): a page's
+    #: resume token whose record says it was in, a relayed call's record likewise
+    #: (app/session.py). It enters a locked room again without knocking, though this
+    #: conference never saw it (its owner node died); it gets no higher role from it.
+    #: Only the server sets it: no client body reaches a ``Join``.
+    returning: bool = False
 
 
 @dataclass(frozen=True)

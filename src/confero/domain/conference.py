@@ -8,6 +8,10 @@ Decisions where the sources are silent (what Zoom / ConfBridge users expect):
 - moderators (admin PIN, owner, moderator members) never knock on a locked room;
 - someone who dropped or left rejoins at once with their old role, lock or not (F-EN7),
   but not after being removed, and not after "end for everyone" (F-EN2: they knock);
+- so does a ``returning`` join (issue 16): the conference formed again on another node
+  after its owner died, so it never saw this identity, but the server checked its proof
+  of having been let in (a resume token's record, app/session.py); the role stays the
+  one asked for (the record's), a lock does not make it knock again;
 - "mute all" (``*11``) mutes every participant but the moderators, and newcomers too,
   until "unmute all" (``*10``); "unmute all" lifts only mutes the moderator imposed, not
   a participant's own;
@@ -311,13 +315,14 @@ class Conference:
             channel=cmd.channel,
             identity=cmd.identity,
             account_id=cmd.account_id,
+            returning=cmd.returning,
         )
         if cmd.participant_id in self.participants or cmd.participant_id in self.lobby:
             raise DomainError("conference.duplicate_participant", "already in the conference")
         if not any(p.identity == cmd.identity for p in self.participants.values()):
             # Refuse a full room before touching the lobby: a refused join changes nothing.
-            known = self._remembered.get(cmd.identity)
-            enters = not self.locked or cmd.role is Role.MODERATOR or known is not None
+            known = self._remembered.get(cmd.identity) is not None or cmd.returning
+            enters = not self.locked or cmd.role is Role.MODERATOR or known
             if enters and len(self.participants) >= self.capacity:
                 raise DomainError("room.full", "the conference is full")
         events: list[ev.Event] = []
@@ -328,7 +333,7 @@ class Conference:
             del self.lobby[old_entry.id]
             events.append(self._lobby_left(old_entry, "left", None))
         remembered = self._remembered.get(cmd.identity)
-        rejoined = remembered is not None
+        rejoined = remembered is not None or cmd.returning
         role = Role.MODERATOR if Role.MODERATOR in (cmd.role, remembered) else Role.PARTICIPANT
         if self.locked and role is not Role.MODERATOR and not rejoined:
             entry = LobbyEntry(

@@ -15,6 +15,12 @@ check is constant-time (``hmac.compare_digest``). A refusal says why (``AdmitRef
 ``reason``), which becomes the 403's reason phrase: the nodes are ours, the reason
 helps whoever reads their logs, and it tells an attacker nothing the secret does not
 already protect.
+
+``resume`` (issue 16): the token the owner keeps the call's participant record under
+(app/session.py), picked by the relaying node once per call. When that owner dies and
+the call joins the room again (here or passed on to the next owner with the same
+``resume``), the record says whether the call had been let in: in without knocking on a
+locked room, or knocking again. Only nodes holding the secret ever see it.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class AdmitClaims:
     #: The node the token admits to (the room's owner when it was made).
     node_id: str
     expires: float
+    #: The call's resume token (see the module); "" from a node that sends none.
+    resume: str = ""
 
 
 def issue(
@@ -67,6 +75,7 @@ def issue(
     role: Role,
     caller: str,
     node_id: str,
+    resume: str = "",
     now: float | None = None,
 ) -> str:
     """A token admitting ``caller`` to ``room_id`` with ``role`` on ``node_id``."""
@@ -78,6 +87,7 @@ def issue(
         "caller": caller,
         "node": node_id,
         "exp": issued + LIFETIME,
+        "resume": resume,
     }
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
     return f"{body}.{_b64(_sign(secret, body))}"
@@ -140,6 +150,7 @@ def _claims(body: str) -> AdmitClaims:
             caller=str(data["caller"]),
             node_id=str(data["node"]),
             expires=float(data["exp"]),
+            resume=str(data.get("resume") or ""),
         )
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise AdmitRefused("malformed admit token") from None

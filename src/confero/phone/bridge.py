@@ -34,7 +34,11 @@ ways (phone/relay.py) until either side hangs up; a caller's SIP INFO digits are
 as INFO. The owner takes such an INVITE straight into the room with the token's role,
 refuses a bad, expired or replayed token with 403 before any menu, and never passes a
 relayed call on again (no loops while a lease moves). The recorded name stays on the
-first node: the owner announces a relayed caller as "a participant".
+first node: the owner announces a relayed caller as "a participant". The owner tells a
+relayed caller how many are in the room (the first node's menu does not: it does not run
+the room), once: not when the call joins again after an owner died. A relayed call's
+participant record is kept under the token's ``resume`` in the cluster's store, so that
+rejoin enters a locked room without knocking if, and only if, it had been let in.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from typing import Any
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
-from confero.app.session import ParticipantSession, Sessions
+from confero.app.session import ParticipantSession, ResumeTokens, Sessions
 from confero.domain.errors import DomainError
 from confero.domain.events import Event, InviteRequested
 from confero.domain.roles import Role
@@ -67,7 +71,7 @@ from confero.phone import admit_token
 from confero.phone.admit_token import AdmitClaims, AdmitRefused, AdmitVerifier
 from confero.phone.call import PhoneCall, Samples
 from confero.phone.call_media import CallMedia
-from confero.phone.ivr import Admitted, DialIn
+from confero.phone.ivr import Admitted, DialIn, SayCount
 from confero.phone.pass_on import pass_on
 from confero.phone.relay import Relayed, RtpRelay
 from confero.sip import offer_answer, sdp
@@ -117,6 +121,7 @@ class PhoneBridge:
         time_zone: tzinfo = UTC,
         ring_seconds: float = 0.0,
         knock_timeout: float = 300.0,
+        tokens: ResumeTokens | None = None,
     ) -> None:
         self.ua = ua
         self.engine = engine
@@ -134,7 +139,9 @@ class PhoneBridge:
         self.knock_timeout = knock_timeout
         self.calls: set[PhoneCall] = set()
         #: The callers' participants; a phone that drops rejoins through the IVR (no grace).
-        self.sessions: Sessions[PhoneCall] = Sessions(conferences)
+        #: Their records live in ``tokens`` (the cluster's store, issue 16): a relayed
+        #: call's, kept by its owner, is read where the call joins again.
+        self.sessions: Sessions[PhoneCall] = Sessions(conferences, tokens=tokens)
         self._invited: dict[PhoneCall, Room] = {}
         #: Calls passed on to us by another node, their token's word (issue 16).
         self._admitted: dict[PhoneCall, AdmitClaims] = {}
@@ -376,8 +383,21 @@ class PhoneBridge:
             return None
         call.caller = claims.caller
         call.language = room.language.value
+        call.resume_token = claims.resume or None
         self._relayed_in.add(call)
+        if not await self._known(call, room):
+            # The caller's node could not count a room it does not run: here, once.
+            present = len(self.conferences.snapshot(room).get("participants", []))
+            await call.play(SayCount(present))
         return Admitted(room, claims.role, None)
+
+    async def _known(self, call: PhoneCall, room: Room) -> bool:
+        """Whether a relayed call was in this room's meeting before (an owner died, it
+        joins again): it has heard the count once already."""
+        try:
+            return await self.sessions.record(call.resume_token, room.id) is not None
+        except DomainError:  # the store out of reach: the join will say so
+            return False
 
     async def join(self, call: PhoneCall) -> tuple[ParticipantSession[PhoneCall], list[Event]]:
         assert call.room is not None
@@ -393,6 +413,9 @@ class PhoneBridge:
                 name=None,
                 default_name=f"Phone {call.caller}",
                 identity=f"phone:{call.sip.call_id}",
+                # a call passed between nodes: its record, and whether it was let in
+                resume=call.resume_token,
+                token=call.resume_token,
                 attach=lambda _: call,  # before the join: its events may come at once
             )
         except DomainError as exc:

@@ -116,6 +116,10 @@ class PhoneCall:
         self.role: Role = Role.PARTICIPANT
         self.participant_id: str | None = None
         self.session: ps.ParticipantSession[PhoneCall] | None = None
+        #: The token its participant's record is kept under, once the call was passed on
+        #: between nodes (issue 16): picked by the relaying node, sent in the admit
+        #: token; its rejoin after an owner died proves by it that it had been let in.
+        self.resume_token: str | None = None
         self.in_lobby = False
         self.name: Samples | None = None
         self._engine_room = f"call:{leg.id}"

@@ -5,7 +5,9 @@ PIN makes a moderator) -> reservation window (too early: "starts at HH:MM"; over
 ended") -> "say your name after the tone, then press #" -> "there are N participants"
 -> join (a locked room: wait with hold music until admitted, denied, or the knock times
 out). A room's own number starts at the PIN and, having skipped the welcome, is welcomed
-after it, in the room's language (issue 10: both doors greet the caller).
+after it, in the room's language (issue 10: both doors greet the caller). In a cluster
+(issue 16) a room another node runs is counted there: this menu says no count it does
+not know; the node the call is passed on to says it, once (phone/bridge.py).
 
 Wrong PIN: say so and let the caller retry; after 3 failures say goodbye and hang up
 (F-PH4). Silence: ask once more, then goodbye. Guessing (issue 14): failures count per
@@ -153,9 +155,20 @@ class DialIn:
         await self._window(room)
         await self.io.play("record_name", "beep")
         name = await self.io.record(NAME_SECONDS)
-        present = len(self.conferences.snapshot(room).get("participants", []))
-        await self.io.play(SayCount(present))
+        if await self._runs_here_or_nowhere(room):
+            present = len(self.conferences.snapshot(room).get("participants", []))
+            await self.io.play(SayCount(present))
         return Admitted(room, role, name)
+
+    async def _runs_here_or_nowhere(self, room: Room) -> bool:
+        """Whether this node can count the room's participants (issue 16): another node
+        runs it, so the caller is passed on there, and that node says the count."""
+        placement = self.conferences.registry.placement
+        try:
+            owner = await placement.owner(room.id)
+        except DomainError:  # the cluster's store out of reach: a count we do not know
+            return False
+        return owner is None or owner.node_id == placement.this_node.node_id
 
     async def _conference_number(self) -> str:
         """Whatever the caller typed: checked only with the PIN (no oracle)."""

@@ -13,7 +13,10 @@ An owner that dies sends no BYE: its RTP stops. After ``OWNER_SILENCE`` without 
 cluster is asked whether that node still runs the room (an owner may be quiet: Opus
 DTX); once it does not (its lease lapsed), the pass-on ends as ``OWNER_LOST`` and the
 call joins the room again wherever it runs now (this node or another), instead of
-leaving the caller in silence.
+leaving the caller in silence. The admit token carries the call's resume token
+(phone/admit_token.py): the owner keeps the call's record under it, so when the call
+joins again, the record says whether it had been let in (no second knock on a locked
+room) or was knocking (it knocks again).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 
@@ -68,12 +72,15 @@ async def pass_on(
         payload_types={leg.codec.name: leg.codec.payload_type},
         dtmf_payload_type=dtmf if dtmf is not None and 96 <= dtmf <= 127 else None,
     )
+    if call.resume_token is None:  # one per call: its record on every owner (issue 16)
+        call.resume_token = secrets.token_urlsafe(24)
     token = admit_token.issue(
         secret,
         room_id=admitted.room.id,
         role=admitted.role,
         caller=call.caller,
         node_id=owner.node_id,
+        resume=call.resume_token,
     )
     log.info("call %s passed on to node %s", call.sip.call_id, owner.node_id)
     try:

@@ -105,6 +105,7 @@ class PhoneStack:
             trunk=trunk,
             time_zone=ZoneInfo(settings.time_zone),
             knock_timeout=settings.knock_timeout,
+            tokens=services.resume_tokens,  # the cluster's store (issue 16), or memory
         )
         bridge.trunk_auth = credentials
         bridge.media_timeout = settings.media_timeout

@@ -185,7 +185,8 @@ async def people_socket(websocket: WebSocket) -> None:
             await _receive(people, page, conn, text)
     finally:
         if page is not None:
-            people.close_page(page)
+            with contextlib.suppress(Exception):  # logged by the store's caller at worst
+                await people.close_page(page)
         conn.close(conn.close_code if page is not None else 1011)
         opened[account.id] -= 1
         if opened[account.id] <= 0:
@@ -229,16 +230,16 @@ async def _handle(
     ref = msg.ref
     match msg:
         case Ping():
-            people.ping(page)
+            await people.ping(page)
             return message("pong", ref)
         case CallStart(account_id=callee_id):
             call = await people.call(account, callee_id, origin=page)
         case CallCancel(call_id=call_id):
-            call = people.cancel(account, call_id, origin=page)
+            call = await people.cancel(account, call_id, origin=page)
         case CallAccept(call_id=call_id):
             call = await people.accept(account, call_id, origin=page)
         case CallDecline(call_id=call_id):
-            call = people.decline(account, call_id, origin=page)
+            call = await people.decline(account, call_id, origin=page)
         case Gather(room_id=room_id):
             online, offline = await people.gather(account, room_id)
             return message("gathered", ref, online=online, offline=offline)

@@ -339,8 +339,8 @@ async def test_answers_carry_presence_and_changes_reach_the_open_pages(
         # Both open pages (owner and member) are sent their new contact list.
         await eventually(lambda: _contact_lists(heard) >= 2)
     finally:
-        services.people.close_page(page)
-        services.people.close_page(own)
+        await services.people.close_page(page)
+        await services.people.close_page(own)
     assert (await contacts(client, admin))[0]["presence"] == "offline"
 
 

@@ -105,7 +105,7 @@ async def sign_out(request: Request, response: Response, svc: ServicesDep) -> No
     token = request_token(request)
     if token:
         await svc.accounts.revoke_token(token)
-        svc.people.close_token(token)  # its pages go offline at once (F-WB3)
+        await svc.people.close_token(token)  # its pages go offline at once (F-WB3)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

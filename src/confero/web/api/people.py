@@ -44,11 +44,11 @@ async def contact_service(svc: ServicesDep) -> ContactService:
 ContactsDep = Annotated[ContactService, Depends(contact_service)]
 
 
-def presence(svc: Services, account_ids: Iterable[str]) -> dict[str, str]:
+async def presence(svc: Services, account_ids: Iterable[str]) -> dict[str, str]:
     """Account id -> presence from the people service; "offline" where there is none."""
     ids = list(account_ids)
     people = getattr(svc, "people", None)
-    known: dict[str, str] = people.presence_of(ids) if people is not None else {}
+    known: dict[str, str] = await people.presence_of(ids) if people is not None else {}
     return {i: known.get(i, Presence.OFFLINE.value) for i in ids}
 
 
@@ -69,8 +69,8 @@ class ContactOut(BaseModel):
     presence: str
 
     @classmethod
-    def many(cls, svc: Services, contacts: list[Contact]) -> list[ContactOut]:
-        states = presence(svc, (c.account_id for c in contacts))
+    async def many(cls, svc: Services, contacts: list[Contact]) -> list[ContactOut]:
+        states = await presence(svc, (c.account_id for c in contacts))
         return [
             cls(
                 account_id=c.account_id,
@@ -94,8 +94,8 @@ class MemberOut(BaseModel):
     presence: str
 
     @classmethod
-    def many(cls, svc: Services, members: list[Member]) -> list[MemberOut]:
-        states = presence(svc, (m.account_id for m in members))
+    async def many(cls, svc: Services, members: list[Member]) -> list[MemberOut]:
+        states = await presence(svc, (m.account_id for m in members))
         return [
             cls(
                 account_id=m.account_id,
@@ -120,7 +120,7 @@ class ContactIn(BaseModel):
 async def list_contacts(
     account: AccountDep, svc: ServicesDep, contacts: ContactsDep
 ) -> list[ContactOut]:
-    return ContactOut.many(svc, await contacts.list(account))
+    return await ContactOut.many(svc, await contacts.list(account))
 
 
 @router.post("/api/v1/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED)
@@ -129,7 +129,7 @@ async def add_contact(
 ) -> ContactOut:
     added = await contacts.add(account, contact_id=body.account_id, email=body.email)
     contacts_changed(svc, [account.id])
-    (out,) = ContactOut.many(svc, [added])
+    (out,) = await ContactOut.many(svc, [added])
     return out
 
 
@@ -152,4 +152,4 @@ async def directory(
 ) -> list[ContactOut]:
     """Accounts whose name or email contains ``q`` (two characters at least: a shorter
     query answers an empty list), oneself left out."""
-    return ContactOut.many(svc, await contacts.directory(account, q, limit))
+    return await ContactOut.many(svc, await contacts.directory(account, q, limit))

@@ -14,20 +14,23 @@ Issue 14: removing a member takes them out of the running conference, closes the
 sockets on the room and replaces the invite link they knew; deleting a room closes its
 sockets. In a cluster (issue 16) those routes, and a room's own summary, are answered by
 the node that runs its meeting (``OnOwner``, web/forward.py): its sockets and its
-conference live there.
+conference live there. The room list shows every room's meeting as it runs on any node:
+this node's from its registry, the others' as their owners published them
+(``ConferenceService.meetings``, app/running.py), one Redis round trip for the list.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from confero.app.conferences import build_command
 from confero.app.contacts import ContactService
+from confero.app.placement import MeetingSummary
 from confero.app.services import Services
 from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
@@ -75,16 +78,24 @@ class AttendeeOut(BaseModel):
 
 class MeetingOut(BaseModel):
     running: bool
+    #: In join order; of a meeting another node of a cluster runs, the first 100.
     participants: list[AttendeeOut]
+    #: How many are in the meeting, given when that is more than ``participants`` lists.
+    participant_count: int | None = None
 
     @classmethod
-    def of(cls, snapshot: dict[str, Any]) -> MeetingOut:
+    def of(cls, summary: MeetingSummary | None) -> MeetingOut:
+        """``summary``: the meeting running in the room, None when none runs."""
+        if summary is None:
+            return cls(running=False, participants=[])
+        listed = [
+            AttendeeOut(display_name=a.display_name, channel=a.channel) for a in summary.attendees
+        ]
+        more = summary.participants > len(listed)
         return cls(
-            running=bool(snapshot.get("running")),
-            participants=[
-                AttendeeOut(display_name=p["display_name"], channel=p["channel"])
-                for p in snapshot.get("participants", [])
-            ],
+            running=True,
+            participants=listed,
+            participant_count=summary.participants if more else None,
         )
 
 
@@ -114,12 +125,21 @@ class RoomOut(BaseModel):
     pin_locked_until: datetime | None = None
 
     @classmethod
-    async def full(cls, room: Room, account: Account, svc: Services) -> RoomOut:
-        """Everything the panel shows: access data, server limits and the live meeting."""
+    async def full(
+        cls,
+        room: Room,
+        account: Account,
+        svc: Services,
+        meetings: Mapping[str, MeetingSummary] | None = None,
+    ) -> RoomOut:
+        """Everything the panel shows: access data, server limits and the live meeting
+        (from ``meetings`` when the caller read those of several rooms at once)."""
         out = cls.of(room, account, svc.base_url)
         out.dial_in_number = svc.access_number
         out.max_capacity = svc.rooms.policy.max_capacity
-        out.meeting = MeetingOut.of(svc.conferences.snapshot(room))
+        if meetings is None:
+            meetings = await svc.conferences.meetings([room.id])
+        out.meeting = MeetingOut.of(meetings.get(room.id))
         if room.owner_id == account.id:
             out.pin_locked_until = await svc.rooms.room_locked_until(room)
         return out
@@ -168,7 +188,9 @@ async def create_room(body: RoomIn, account: AccountDep, svc: ServicesDep) -> Ro
 
 @router.get("", response_model=list[RoomOut], response_model_exclude_none=True)
 async def list_rooms(account: AccountDep, svc: ServicesDep) -> list[RoomOut]:
-    return [await RoomOut.full(r, account, svc) for r in await svc.rooms.list(account)]
+    rooms = await svc.rooms.list(account)
+    meetings = await svc.conferences.meetings([r.id for r in rooms])
+    return [await RoomOut.full(r, account, svc, meetings) for r in rooms]
 
 
 @router.get(
@@ -268,7 +290,7 @@ async def _members_after(
 ) -> list[MemberOut]:
     if room.role_for_account(account.id) is None:
         return []  # one left the room oneself: there is nothing left to show
-    return MemberOut.many(svc, await contacts.members(account, room.id))
+    return await MemberOut.many(svc, await contacts.members(account, room.id))
 
 
 @router.get("/{room_id}/members", response_model=list[MemberOut])
@@ -276,7 +298,7 @@ async def list_members(
     room_id: str, account: AccountDep, svc: ServicesDep, contacts: ContactsDep
 ) -> list[MemberOut]:
     """The owner first, then the members by name, with their presence."""
-    return MemberOut.many(svc, await contacts.members(account, room_id))
+    return await MemberOut.many(svc, await contacts.members(account, room_id))
 
 
 @router.put("/{room_id}/members/{member_id}", response_model=list[MemberOut])

@@ -46,7 +46,7 @@ function meetingStatus(room, box) {
   const people = meeting.participants || [];
   box.classList.toggle('running', Boolean(meeting.running));
   const heading = meeting.running
-    ? t('panel_meeting_running', { count: people.length })
+    ? t('panel_meeting_running', { count: meeting.participant_count ?? people.length })
     : t('panel_meeting_idle');
   const items = people.map((p) =>
     el(
