@@ -41,6 +41,7 @@ from confero.bus.presence import MemoryPresence
 from confero.bus.redis_connection import RedisKeys, connect
 from confero.bus.redis_counters import RedisCounters
 from confero.bus.redis_fanout import RedisFanout
+from confero.bus.redis_names import RedisCallerNames
 from confero.bus.redis_placement import RedisPlacement
 from confero.bus.redis_presence import RedisPresence
 from confero.bus.redis_tokens import RedisTokens
@@ -137,6 +138,8 @@ async def build(
         counters=counters,
     )
     services.resume_tokens = tokens
+    if redis is not None:  # a relayed caller's recorded name, for the owner (issue 16)
+        services.caller_names = RedisCallerNames(redis, RedisKeys(settings.redis_prefix))
     services.on_close(engine.dispose)
     if redis is not None:
         services.on_close(redis.aclose)

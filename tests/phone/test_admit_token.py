@@ -9,15 +9,17 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 
+from confero.app.caller_names import MemoryCallerNames
 from confero.app.services import Services
 from confero.app.session import TokenRecord
 from confero.domain import commands as c
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.rtp import RtpPacket
-from confero.media.tone import rms
+from confero.media.tone import rms, sine
 from confero.phone import admit_token
 from confero.phone.admit_token import AdmitRefused, AdmitVerifier, issue, read
 from confero.phone.stack import PhoneStack
@@ -346,5 +348,35 @@ async def test_a_relayed_call_admitted_from_the_lobby_is_recorded_as_let_in(
             return found is not None and found.admitted
 
         await eventually(let_in, 5)
+    finally:
+        call.hangup()
+
+
+async def test_the_owner_announces_a_relayed_caller_by_the_name_said_on_the_first_node(
+    owner: PhoneStack, first_node: UserAgent, room: Room, services: Services
+) -> None:
+    """Issue 16: the caller said their name in the first node's menu; that node put the
+    recording in the cluster's store under the call's resume token. The owner's
+    announcements and ``*3`` list play it (they said "a participant" before)."""
+    names = MemoryCallerNames()
+    owner.bridge.names = names
+    recording = (sine(700, 1.0) // 2).astype(np.int16).tobytes()
+    resume = secrets.token_urlsafe(24)
+    await names.put(resume, recording)
+    given = issue(
+        SECRET,
+        room_id=room.id,
+        role=Role.PARTICIPANT,
+        caller="+4930123",
+        node_id="b",
+        resume=resume,
+    )
+    call = await relayed_invite(first_node, owner, given)
+    try:
+        await eventually(lambda: len(people(services, room)) == 1, 5)
+        (person,) = people(services, room)
+        name = owner.bridge.name_of(str(person["id"]))
+        assert name is not None, "the owner has the caller's own recording"
+        assert name.tobytes() == recording
     finally:
         call.hangup()

@@ -9,8 +9,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
+from confero.app.caller_names import MemoryCallerNames
 from confero.app.placement import LocalPlacement, NodeInfo
 from confero.app.services import Services
 from confero.app.session import TokenRecord
@@ -399,4 +401,42 @@ async def test_a_caller_let_into_a_locked_room_does_not_knock_when_its_owner_die
         assert (inside if not let_in else waiting) == []
     finally:
         await caller.hangup()
+        media.transport.close()
+
+
+async def test_the_first_node_shares_the_callers_recorded_name_with_the_owner(
+    phone: PhoneStack, room: Room, services: Services
+) -> None:
+    """Issue 16: the caller says their name (a 700 Hz tone here) in this node's menu;
+    before the INVITE reaches the owner, the recording is in the cluster's store under
+    the resume token the admit token carries, for the owner's announcements."""
+    names = MemoryCallerNames()
+    phone.bridge.names = names
+    media = await endpoint()
+    answered: list[SipCall] = []
+    resumes: list[str] = []
+
+    def read_resume(call: SipCall) -> None:
+        claims = admit_token.read(SECRET, call.invite.headers.get(admit_token.HEADER) or "")
+        resumes.append(claims.resume)
+
+    owner = await answering_owner(media, answered, first=read_resume)
+    phone.bridge.cluster_secret = SECRET
+    services.registry.placement = _OwnedElsewhere(
+        NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
+    )
+    caller = Softphone(phone.ua.port)
+    try:
+        await caller.dial("5000")
+        await caller.press(f"1{room.conference_number}#{room.pin}#")
+        caller.start_tone(700)  # through "say your name", the beep, and the 5 s it records
+        await eventually(lambda: bool(answered) and answered[0].state == "confirmed", 20)
+        await caller.stop_tone()
+        (resume,) = resumes
+        recording = await names.get(resume)
+        assert recording is not None, "shared before the owner was called"
+        assert rms(np.frombuffer(recording, dtype=np.int16)) > 300, "the caller's voice"
+    finally:
+        await caller.hangup()
+        await owner.stop()
         media.transport.close()

@@ -9,6 +9,7 @@ from confero.app.accounts import AccountService
 from confero.app.activity import ActivityLog
 from confero.app.actor import ConferenceRegistry
 from confero.app.boards import BoardService
+from confero.app.caller_names import CallerNames
 from confero.app.conferences import ConferenceService
 from confero.app.contacts import ContactService
 from confero.app.counters import CounterStore
@@ -78,6 +79,9 @@ class Services:
     #: Where browser pages' resume tokens live (issue 16): Redis on a cluster node, so a
     #: rejoin on any node is the same participant; None: the gateway's own memory.
     resume_tokens: ResumeTokens | None = None
+    #: Where a relayed caller's recorded name goes for the room's owner (issue 16):
+    #: Redis on a cluster node; None: one process, no call is passed on.
+    caller_names: CallerNames | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from confero.domain.errors import DomainError
 
 PREFIX = "confero"
 
@@ -50,3 +53,9 @@ def connect(url: str) -> Redis:
     ``decode_responses`` stays off: values are bytes (ids are ASCII; payloads are JSON
     the reader decodes), so nothing is decoded twice."""
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+
+
+def out_of_reach(exc: RedisError) -> DomainError:
+    """What a store answers when Redis cannot be reached: 503 ``server.busy``, never a
+    traceback, and nothing taken for a missing record."""
+    return DomainError("server.busy", f"the cluster's store is out of reach: {type(exc).__name__}")

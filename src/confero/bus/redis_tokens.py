@@ -26,8 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from confero.app.session import TokenRecord
-from confero.bus.redis_connection import RedisKeys, read_json
-from confero.domain.errors import DomainError
+from confero.bus.redis_connection import RedisKeys, out_of_reach, read_json
 from confero.domain.roles import Role
 
 # KEYS[1]: the room's set of record hashes. ARGV[1]: the records' key prefix.
@@ -41,10 +40,6 @@ return #hashes
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _busy(exc: RedisError) -> DomainError:
-    return DomainError("server.busy", f"the cluster's store is out of reach: {type(exc).__name__}")
 
 
 class RedisTokens:
@@ -63,7 +58,7 @@ class RedisTokens:
         try:
             raw = await self._client.get(self.key(token))
         except RedisError as exc:
-            raise _busy(exc) from exc
+            raise out_of_reach(exc) from exc
         return read_json(raw, _decode)
 
     async def put(self, token: str, record: TokenRecord, ttl: float) -> None:
@@ -76,20 +71,20 @@ class RedisTokens:
                 pipe.expire(room_key, seconds)
                 await pipe.execute()
         except RedisError as exc:
-            raise _busy(exc) from exc
+            raise out_of_reach(exc) from exc
 
     async def drop(self, token: str) -> None:
         try:
             await self._client.delete(self.key(token))
         except RedisError as exc:
-            raise _busy(exc) from exc
+            raise out_of_reach(exc) from exc
 
     async def drop_room(self, room_id: str) -> None:
         prefix = self._keys.of("resume", "")
         try:
             await self._drop_room(keys=[self._room_key(room_id)], args=[prefix])
         except RedisError as exc:
-            raise _busy(exc) from exc
+            raise out_of_reach(exc) from exc
 
 
 def _encode(record: TokenRecord) -> str:

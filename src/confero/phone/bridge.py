@@ -33,8 +33,10 @@ owner with a signed ``X-Confero-Admit`` (phone/admit_token.py) and relays the RT
 ways (phone/relay.py) until either side hangs up; a caller's SIP INFO digits are sent on
 as INFO. The owner takes such an INVITE straight into the room with the token's role,
 refuses a bad, expired or replayed token with 403 before any menu, and never passes a
-relayed call on again (no loops while a lease moves). The recorded name stays on the
-first node: the owner announces a relayed caller as "a participant". The owner tells a
+relayed call on again (no loops while a lease moves). The caller's recorded name goes
+to the owner through the cluster's ``CallerNames`` store (app/caller_names.py), under
+the call's resume token: the owner announces a relayed caller by their own voice, as a
+direct caller. The owner tells a
 relayed caller how many are in the room (the first node's menu does not: it does not run
 the room), once: not when the call joins again after an owner died. A relayed call's
 participant record is kept under the token's ``resume`` in the cluster's store, so that
@@ -53,6 +55,8 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, tzinfo
 from typing import Any
 
+from confero.app import caller_names
+from confero.app.caller_names import CallerNames
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
 from confero.app.rooms import RoomService
@@ -105,6 +109,8 @@ class PhoneBridge:
     #: the check of incoming ones; empty/None: one process, nothing is relayed.
     cluster_secret: bytes = b""
     admit: AdmitVerifier | None = None
+    #: Where a relayed caller's recorded name goes for the owner to read (issue 16).
+    names: CallerNames | None = None
 
     def __init__(
         self,
@@ -384,12 +390,24 @@ class PhoneBridge:
         call.caller = claims.caller
         call.language = room.language.value
         call.resume_token = claims.resume or None
+        name = await self._shared_name(call)
         self._relayed_in.add(call)
         if not await self._known(call, room):
             # The caller's node could not count a room it does not run: here, once.
             present = len(self.conferences.snapshot(room).get("participants", []))
             await call.play(SayCount(present))
-        return Admitted(room, claims.role, None)
+        return Admitted(room, claims.role, name)
+
+    async def _shared_name(self, call: PhoneCall) -> bytes | None:
+        """The name the relayed caller recorded on the first node; None without one (or
+        with the store out of reach: announced as "a participant", nothing worse)."""
+        if self.names is None or call.resume_token is None:
+            return None
+        try:
+            return await self.names.get(call.resume_token)
+        except DomainError as exc:  # the store out of reach: the call goes in all the same
+            log.warning("call %s: its recorded name cannot be read: %s", call.sip.call_id, exc)
+            return None
 
     async def _known(self, call: PhoneCall, room: Room) -> bool:
         """Whether a relayed call was in this room's meeting before (an owner died, it
@@ -554,6 +572,9 @@ class PhoneBridge:
             now = await placement.owner(room_id)
             return now is not None and now.node_id == owner.node_id
 
+        if call.resume_token is None:  # one per call: its record on every owner
+            call.resume_token = secrets.token_urlsafe(24)
+        await self._share_name(call, admitted)
         try:
             secret, media_host = self.cluster_secret, self.media_host
             return await pass_on(
@@ -561,6 +582,16 @@ class PhoneBridge:
             )
         finally:
             relay.close()
+
+    async def _share_name(self, call: PhoneCall, admitted: Admitted) -> None:
+        """Put the caller's recorded name where the owner reads it (before the INVITE)."""
+        recording = admitted.name_recording
+        if self.names is None or not recording or call.resume_token is None:
+            return
+        try:
+            await self.names.put(call.resume_token, recording[: caller_names.MAX_BYTES])
+        except DomainError as exc:  # the owner says "a participant": the call goes on
+            log.warning("call %s: its recorded name cannot be shared: %s", call.sip.call_id, exc)
 
     # ------------------------------------------------------------------ metrics
     def _call(self, sip_call: SipCall, leg: RtpAudioLeg) -> PhoneCall:

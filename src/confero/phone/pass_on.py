@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
@@ -72,8 +71,8 @@ async def pass_on(
         payload_types={leg.codec.name: leg.codec.payload_type},
         dtmf_payload_type=dtmf if dtmf is not None and 96 <= dtmf <= 127 else None,
     )
-    if call.resume_token is None:  # one per call: its record on every owner (issue 16)
-        call.resume_token = secrets.token_urlsafe(24)
+    # one per call (PhoneBridge.relay picks it): its record on every owner (issue 16)
+    assert call.resume_token is not None, "a passed-on call carries its resume token"
     token = admit_token.issue(
         secret,
         room_id=admitted.room.id,

@@ -115,6 +115,7 @@ class PhoneStack:
             secret = settings.cluster_secret.get_secret_value().encode()
             bridge.cluster_secret = secret
             bridge.admit = AdmitVerifier(secret, settings.node_name)
+            bridge.names = services.caller_names
         if metrics is not None:
             bridge.metrics = metrics
             ua.on_refused = lambda refusal: metrics.refuse(refusal.kind)
