@@ -1,8 +1,8 @@
 """``make bench``: every benchmark in one run, so ratios compare like with like.
 
 Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser, video, web,
-fanout, join
-(default: all, in that order, about nine minutes). ``janus`` is the side-by-side run
+fanout, join, cluster
+(default: all, in that order, about eleven minutes). ``janus`` is the side-by-side run
 against Janus AudioBridge on the same core (``bench.side_by_side``;
 ``scripts/system-deps.sh bench`` installs Debian's janus; without it the run prints
 "janus: skipped" and Confero's column alone). ``browser`` is a real ``confero serve``
@@ -14,6 +14,9 @@ chat message and a mute reaching 1,000 joined sockets of one room against a triv
 FastAPI broadcast (``bench.ws_fanout``); ``join`` the click on Join in Chromium to the
 first audio packet and a phone's 200 OK to its first prompt packet, each against a bare
 floor (``bench.join_time``; without Chromium its browser part prints "skipped").
+``cluster`` the same phone (sipp) and browser (aiortc) legs on one plain node and on
+three nodes on PostgreSQL and Redis behind Kamailio, and the ratio: the cluster's
+overhead (``bench.cluster_legs``, issue 16; needs kamailio, PostgreSQL and Redis).
 Each runs in a fresh process, so one's memory and garbage do not show up in the next
 one's figures; each module also runs alone with its own arguments, e.g.
 ``python -m bench.opus_legs 10,100,400 5``.
@@ -36,6 +39,7 @@ BENCHES: dict[str, list[str]] = {
     "web": ["bench.web_api"],
     "fanout": ["bench.ws_fanout", "--sockets", "1000", "--changes", "20"],
     "join": ["bench.join_time", "--trials", "10", "--calls", "20"],
+    "cluster": ["bench.cluster_legs", "--phones", "20", "--browsers", "10"],
 }
 
 if __name__ == "__main__":
