@@ -445,13 +445,13 @@ async def test_invalid_invitees_are_refused_with_the_field_and_nothing_is_stored
 
 @pytest.fixture(params=KINDS)
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """One database two workers share; PostgreSQL in a schema of its own."""
+    """One database the workers share; PostgreSQL in a schema of its own."""
     async with scratch_engine(request.param, tmp_path / "shared.db") as eng:
         await upgrade(eng)
         yield eng
 
 
-async def test_two_workers_on_one_database_never_send_a_notice_twice(
+async def test_three_workers_on_one_database_never_send_a_notice_twice(
     engine: AsyncEngine,
     clock: FakeClock,
     settings: Settings,
@@ -488,7 +488,7 @@ async def test_two_workers_on_one_database_never_send_a_notice_twice(
             sms=sms_gateway(settings, uow, clock),
             sms_text=sms_text,
         )
-        for _ in range(2)
+        for _ in range(3)  # a cluster's three nodes (issue 16): FOR UPDATE SKIP LOCKED
     ]
     for worker in workers:
         worker.start()
