@@ -7,7 +7,7 @@ Pages are plain inboxes (the socket adapter is tested in tests/web/test_people_s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from confero.domain.commands import Leave
 from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
+from tests.app.people_support import Inbox, eventually
 from tests.notify.smtp import SmtpSink, smtp_sink  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
@@ -42,35 +43,6 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
         ring_timeout=RING,
         **mail,
     )
-
-
-@dataclass
-class Inbox:
-    """A page as the people service sees it: what it was sent, why it was closed."""
-
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
-    page: Page | None = None
-
-    def of(self, type_: str) -> list[dict[str, Any]]:
-        return [m for m in self.messages if m["type"] == type_]
-
-    def last(self, type_: str) -> dict[str, Any]:
-        found = self.of(type_)
-        assert found, f"no {type_} in {self.messages}"
-        return found[-1]
-
-    def presence(self, account_id: str) -> str | None:
-        found = [m["presence"] for m in self.of("presence") if m["account_id"] == account_id]
-        return found[-1] if found else None
-
-
-async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        assert loop.time() < deadline, "not within the time"
-        await asyncio.sleep(0.02)
 
 
 @dataclass

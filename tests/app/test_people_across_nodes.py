@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
-from confero.app.people import Page
 from confero.app.services import Services
 from confero.bus.redis_placement import RedisPlacement
 from confero.domain.accounts import Account
@@ -24,35 +21,9 @@ from confero.domain.errors import DomainError
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from tests.app.conftest import LEASE
+from tests.app.people_support import Inbox, eventually
 
 PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class Inbox:
-    """A page as the people service sees it."""
-
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
-    page: Page | None = None
-
-    def of(self, type_: str) -> list[dict[str, Any]]:
-        return [m for m in self.messages if m["type"] == type_]
-
-    def presence(self, account_id: str) -> str | None:
-        found = [m["presence"] for m in self.of("presence") if m["account_id"] == account_id]
-        return found[-1] if found else None
-
-    def states(self) -> list[str]:
-        return [m["call"]["state"] for m in self.of("call_state")]
-
-
-async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        assert loop.time() < deadline, "not within the time"
-        await asyncio.sleep(0.02)
 
 
 async def page(node: Services, account: Account, token: str | None = None) -> Inbox:

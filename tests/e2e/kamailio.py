@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -221,6 +223,9 @@ class _KamailioProcess:
 
     async def stop(self) -> None:
         await stop_process(self.process, 3)
+        if self.process is not None:  # its forked workers, if a SIGKILL orphaned them
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def __aenter__(self) -> Self:

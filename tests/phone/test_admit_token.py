@@ -114,6 +114,11 @@ async def first_node() -> AsyncIterator[UserAgent]:
     await ua.stop()
 
 
+def relayed_token(room: Room, resume: str, role: Role = Role.PARTICIPANT) -> str:
+    """The admit token the first node makes for the caller +4930123, for node b."""
+    return issue(SECRET, room_id=room.id, role=role, caller="+4930123", node_id="b", resume=resume)
+
+
 async def relayed_invite(ua: UserAgent, owner: PhoneStack, header: str | None) -> SipCall:
     offer = offer_answer.offer(
         local_ip="127.0.0.1", local_port=40_010, session_id=1, session_version=1
@@ -229,14 +234,7 @@ async def test_the_owner_tells_a_relayed_caller_the_count_once(
     transport, got = await media_endpoint()
     port = transport.get_extra_info("sockname")[1]
     resume = secrets.token_urlsafe(24)
-    given = issue(
-        SECRET,
-        room_id=room.id,
-        role=Role.PARTICIPANT,
-        caller="+4930123",
-        node_id="b",
-        resume=resume,
-    )
+    given = relayed_token(room, resume)
     try:
         call = await relayed_call_hearing(first_node, owner, given, port)
         assert call.state == "confirmed"
@@ -246,14 +244,7 @@ async def test_the_owner_tells_a_relayed_caller_the_count_once(
         await eventually(lambda: len(people(services, room)) == 1, 5)
 
         got.clear()  # the same call again, as after its owner died: it was in
-        again = issue(
-            SECRET,
-            room_id=room.id,
-            role=Role.PARTICIPANT,
-            caller="+4930123",
-            node_id="b",
-            resume=resume,
-        )
+        again = relayed_token(room, resume)
         call = await relayed_call_hearing(first_node, owner, again, port)
         await eventually(lambda: len(people(services, room)) == 2, 3)
         await asyncio.sleep(0.5)
@@ -284,14 +275,7 @@ async def test_a_relayed_call_that_was_let_in_does_not_knock_again(
         "pid-on-b", room.id, "phone:call-on-b", "Phone +4930123", Role.PARTICIPANT, let_in
     )
     await owner.bridge.sessions.tokens.put(resume, record, 60)
-    given = issue(
-        SECRET,
-        room_id=room.id,
-        role=Role.PARTICIPANT,
-        caller="+4930123",
-        node_id="b",
-        resume=resume,
-    )
+    given = relayed_token(room, resume)
     call = await relayed_invite(first_node, owner, given)
     stranger = await relayed_invite(
         first_node,
@@ -326,14 +310,7 @@ async def test_a_relayed_call_admitted_from_the_lobby_is_recorded_as_let_in(
     )
     await services.conferences.command(room, c.Lock(by=host))
     resume = secrets.token_urlsafe(24)
-    given = issue(
-        SECRET,
-        room_id=room.id,
-        role=Role.PARTICIPANT,
-        caller="+4930123",
-        node_id="b",
-        resume=resume,
-    )
+    given = relayed_token(room, resume)
     call = await relayed_invite(first_node, owner, given)
     try:
         tokens = owner.bridge.sessions.tokens
@@ -363,14 +340,7 @@ async def test_the_owner_announces_a_relayed_caller_by_the_name_said_on_the_firs
     recording = (sine(700, 1.0) // 2).astype(np.int16).tobytes()
     resume = secrets.token_urlsafe(24)
     await names.put(resume, recording)
-    given = issue(
-        SECRET,
-        room_id=room.id,
-        role=Role.PARTICIPANT,
-        caller="+4930123",
-        node_id="b",
-        resume=resume,
-    )
+    given = relayed_token(room, resume)
     call = await relayed_invite(first_node, owner, given)
     try:
         await eventually(lambda: len(people(services, room)) == 1, 5)

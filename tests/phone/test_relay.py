@@ -190,6 +190,14 @@ class _OwnedElsewhere(LocalPlacement):
         return self.owner_node
 
 
+def owned_by(phone: PhoneStack, services: Services, owner_port: int) -> _OwnedElsewhere:
+    """This node (``phone``) in a cluster whose node b, at ``owner_port``, runs every room."""
+    phone.bridge.cluster_secret = SECRET
+    placement = _OwnedElsewhere(NodeInfo("b", "", "127.0.0.1", owner_port, "127.0.0.1"))
+    services.registry.placement = placement
+    return placement
+
+
 async def test_an_owner_that_refuses_the_call_gets_the_caller_a_prompt_and_a_bye(
     phone: PhoneStack, room: Room, services: Services
 ) -> None:
@@ -204,10 +212,7 @@ async def test_an_owner_that_refuses_the_call_gets_the_caller_a_prompt_and_a_bye
         call.reject(503, "Service Unavailable")
 
     owner.on_invite = refuse
-    phone.bridge.cluster_secret = b"the cluster's secret"
-    services.registry.placement = _OwnedElsewhere(
-        NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
-    )
+    owned_by(phone, services, owner.port)
     caller = Softphone(phone.ua.port)
     try:
         call = await caller.dial("5000")
@@ -283,10 +288,7 @@ async def test_a_passed_on_call_is_relayed_both_ways_and_ends_with_the_owner(
     answered: list[SipCall] = []
     digits: list[str] = []
     owner = await answering_owner(media, answered, digits)
-    phone.bridge.cluster_secret = b"the cluster's secret"
-    services.registry.placement = _OwnedElsewhere(
-        NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
-    )
+    owned_by(phone, services, owner.port)
     caller = Softphone(phone.ua.port)
     try:
         call = await caller.dial("5000")
@@ -328,10 +330,7 @@ async def test_a_caller_whose_owner_dies_joins_the_room_again_where_it_runs_now(
     media = await endpoint()
     answered: list[SipCall] = []
     owner = await answering_owner(media, answered)
-    phone.bridge.cluster_secret = b"the cluster's secret"
-    placement = _OwnedElsewhere(NodeInfo("b", "", "127.0.0.1", 1, "127.0.0.1"))
-    placement.owner_node = NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
-    services.registry.placement = placement
+    placement = owned_by(phone, services, owner.port)
     caller = Softphone(phone.ua.port)
     try:
         await caller.dial("5000")
@@ -381,9 +380,7 @@ async def test_a_caller_let_into_a_locked_room_does_not_knock_when_its_owner_die
         )
 
     owner = await answering_owner(media, answered, first=keep_record)
-    phone.bridge.cluster_secret = SECRET
-    placement = _OwnedElsewhere(NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1"))
-    services.registry.placement = placement
+    placement = owned_by(phone, services, owner.port)
     caller = Softphone(phone.ua.port)
     try:
         await caller.dial("5000")
@@ -421,10 +418,7 @@ async def test_the_first_node_shares_the_callers_recorded_name_with_the_owner(
         resumes.append(claims.resume)
 
     owner = await answering_owner(media, answered, first=read_resume)
-    phone.bridge.cluster_secret = SECRET
-    services.registry.placement = _OwnedElsewhere(
-        NodeInfo("b", "", "127.0.0.1", owner.port, "127.0.0.1")
-    )
+    owned_by(phone, services, owner.port)
     caller = Softphone(phone.ua.port)
     try:
         await caller.dial("5000")
