@@ -33,9 +33,9 @@ broadcast under uvicorn as ``confero serve`` runs it, pinned to the same core, t
 load client with the same number of plain sockets, ``POST /broadcast`` of one text frame
 ``--changes`` times. The ratio column is Confero's p99 over the baseline's.
 
-``--mute-all`` adds one ``mute_all`` at the end (a ``mute_changed`` for every participant
-and then ``all_mute_changed``, to every socket: the row times the last of them), outside
-the target, which is about one state change.
+``--mute-all`` adds one ``mute_all`` at the end (a ``mute_changed`` to each participant's
+own socket and one ``all_mute_changed`` naming them all, to every socket: the row times
+that one), outside the target, which is about one state change.
 
 Usage: python -m bench.ws_fanout [--sockets 1000] [--changes 20] [--spacing 0.6]
        [--server-core 0] [--client-core 1] [--mute-all] [--detail] [--workdir DIR]
@@ -307,7 +307,7 @@ def confero(workdir: Path, args: argparse.Namespace) -> list[Figure]:
             stolen = (waited(pids[0]) - waited0[0], waited(pids[1]) - waited0[1])
             if args.mute_all:
                 # one moderator command that changes every participant: a mute_changed
-                # per participant to every socket, then all_mute_changed
+                # to each one's own socket, then one all_mute_changed to every socket
                 t0 = now()
                 web.post(
                     f"/api/v1/rooms/{room}/conference/commands", json={"command": "mute_all"}

@@ -233,6 +233,11 @@ def test_follow_turns_events_into_instructions() -> None:
         participant_id=me, display_name="Ann", reason="kicked", count=0, room_id=r
     )
     cases: list[tuple[ev.Event, list[ps.Instruction]]] = [
+        (ev.Knocked(lobby_id=me, display_name="Ann", channel="test", room_id=r), [ps.Knocking()]),
+        (
+            ev.LobbyLeft(lobby_id=me, display_name="Ann", reason="denied", room_id=r),
+            [ps.Denied("denied")],
+        ),
         (ev.ParticipantJoined(participant=view, count=1, room_id=r), [ps.Entered(True, 2)]),
         (
             ev.MuteChanged(participant_id=me, muted=False, by=me, room_id=r),
@@ -254,6 +259,10 @@ def test_follow_turns_events_into_instructions() -> None:
     ]
     for event, expected in cases:
         assert s.follow(event) == expected, event
+        # Sessions.following hands an event only to the session it names (and an end
+        # to all): whatever follow acts on must be named (a mute-all of 1,000 is cheap).
+        if expected and not isinstance(event, ev.ConferenceEnded):
+            assert ps.named(event) == me, event
     assert s.muted and s.volume == 3 and not s.entered
 
 

@@ -402,6 +402,19 @@ def test_mute_all_mutes_participants_but_not_moderators() -> None:
     assert not conf.participants["host"].muted and not conf.participants["mod2"].muted
 
 
+def test_mute_all_tells_each_muted_one_and_everyone_once() -> None:
+    """A room of 1,000: one mute each to its participant and one event to all, not a
+    mute_changed per participant to every participant (a million messages)."""
+    conf = room_with(("host", M), ("ann", P), ("mod2", M), ("bob", P))
+    for command in (c.MuteAll(by="host"), c.UnmuteAll(by="host")):
+        events = conf.apply(command)
+        for mute in of_type(events, ev.MuteChanged):
+            assert mute.audience == {mute.participant_id}
+        every = only(events, ev.AllMuteChanged)
+        assert every.audience == {"host", "ann", "mod2", "bob"}
+        assert sorted(every.participant_ids) == ["ann", "bob"]
+
+
 def test_mute_all_also_mutes_newcomers_until_unmute_all() -> None:
     conf = basic()
     conf.apply(c.MuteAll(by="host"))

@@ -342,6 +342,21 @@ async def test_moderator_mutes_and_removes_one_person(
     assert served.node.engine.leg_count() == 1
 
 
+async def test_mute_all_shows_on_every_page_and_unmute_all_lifts_it(
+    served: Served, room: Room, chromium: Launch
+) -> None:
+    """The host's list learns whom mute-all muted from the one ``all_mute_changed`` (the
+    per-person ``mute_changed`` goes to that person alone); Ann's microphone goes off."""
+    host, ann = await host_and_ann(chromium, served, room)
+    await host.locator("#participants .participant:not(.self)").wait_for()
+    await host.click("#mute-all")
+    await host.wait_for_selector("#participants .participant.muted:not(.self)")
+    await ann.wait_for_selector("#mic-toggle.off")
+    await host.click("#unmute-all")
+    await host.wait_for_selector("#participants .participant:not(.self):not(.muted)")
+    await ann.wait_for_selector("#mic-toggle:not(.off)")
+
+
 async def test_keyboard_shortcuts_and_speaker_view(
     served: Served, room: Room, chromium: Launch
 ) -> None:

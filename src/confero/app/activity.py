@@ -67,6 +67,8 @@ class ActivityLog:
         if isinstance(event, ev.ParticipantJoined):
             names[event.participant.id] = event.participant.display_name
         kind = LOGGED.get(type(event))
+        if isinstance(event, ev.MuteChanged) and event.of_all:
+            return  # the mute-all's own row names them all (one row, not a thousand)
         if isinstance(event, ev.ConferenceEnded | ev.RoomContentReset):
             self._names.pop(event.room_id, None)
         if kind is None:

@@ -377,13 +377,24 @@ class Conference:
         p = self._self(cmd)
         return self._remove(p.id, cmd.reason, None, remember=True)
 
-    def _set_mute(self, p: Participant, muted: bool, by: str | None) -> list[ev.Event]:
+    def _set_mute(
+        self, p: Participant, muted: bool, by: str | None, *, tell: set[str] | None = None
+    ) -> list[ev.Event]:
+        """``tell``: who hears of it (everyone, unless a mute-all tells all at once)."""
         if p.muted == muted:
             return []
         p.muted = muted
         p.muted_by_host = muted and by != p.id
+        audience = self._everyone() if tell is None else tell
         return [
-            self._event(ev.MuteChanged, self._everyone(), participant_id=p.id, muted=muted, by=by)
+            self._event(
+                ev.MuteChanged,
+                audience,
+                participant_id=p.id,
+                muted=muted,
+                by=by,
+                of_all=tell is not None,
+            )
         ]
 
     def _self_unmute(self, p: Participant) -> list[ev.Event]:
@@ -410,8 +421,16 @@ class Conference:
         events: list[ev.Event] = []
         for p in self._in_join_order():
             if p.role is Role.PARTICIPANT and p.id != cmd.by:
-                events += self._set_mute(p, True, cmd.by)
-        events.append(self._event(ev.AllMuteChanged, self._everyone(), muted=True, by=cmd.by))
+                events += self._set_mute(p, True, cmd.by, tell={p.id})
+        return self._all_muted(events, True, cmd.by)
+
+    def _all_muted(self, events: list[ev.Event], muted: bool, by: str | None) -> list[ev.Event]:
+        """One event tells everyone whose mute the mute-all changed (see AllMuteChanged)."""
+        changed = tuple(e.participant_id for e in events if isinstance(e, ev.MuteChanged))
+        everyone = self._everyone()
+        events.append(
+            self._event(ev.AllMuteChanged, everyone, muted=muted, by=by, participant_ids=changed)
+        )
         return events
 
     def _unmute_all(self, cmd: c.UnmuteAll) -> list[ev.Event]:
@@ -419,9 +438,8 @@ class Conference:
         events: list[ev.Event] = []
         for p in self._in_join_order():
             if p.muted_by_host:
-                events += self._set_mute(p, False, cmd.by)
-        events.append(self._event(ev.AllMuteChanged, self._everyone(), muted=False, by=cmd.by))
-        return events
+                events += self._set_mute(p, False, cmd.by, tell={p.id})
+        return self._all_muted(events, False, cmd.by)
 
     def _toggle_announcements(self, cmd: c.ToggleAnnouncements) -> list[ev.Event]:
         p = self._self(cmd)

@@ -82,13 +82,21 @@ class MuteChanged(Event):
     participant_id: str
     muted: bool
     by: str | None = None
+    #: Part of a mute-all (or unmute-all): its ``AllMuteChanged`` names everyone it
+    #: changed, so the activity log keeps one row, not one per participant.
+    of_all: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class AllMuteChanged(Event):
+    """``participant_ids``: whose mute it changed. Pages apply it to their lists: the
+    per-participant ``MuteChanged`` of one mute-all goes to its participant alone, or a
+    room of 1,000 would queue a million messages in one turn of its actor."""
+
     name: ClassVar[str] = "all_mute_changed"
     muted: bool
     by: str | None = None
+    participant_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

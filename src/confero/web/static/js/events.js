@@ -59,6 +59,12 @@ export function createRouter(session) {
     },
     all_mute_changed(m) {
       state.allMuted = Boolean(m.muted);
+      // whose mute it changed: their own mute_changed went to them alone
+      for (const id of m.participant_ids || []) {
+        const p = state.participants.get(id);
+        if (p) p.muted = Boolean(m.muted);
+      }
+      changed('participants');
       if (m.by !== state.me?.id && inMeeting()) toast(m.muted ? t('all_muted') : t('all_unmuted'));
       changed('room');
     },
