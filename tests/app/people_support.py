@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confero.app.people import Page
+from confero.app.people_pages import Page
 
 
 @dataclass

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from confero.app.people import CALL_LIMIT, Page, PeopleService
+from confero.app.people import CALL_LIMIT, PeopleService
+from confero.app.people_pages import Page
 from confero.app.services import Services
 from confero.config import Settings
 from confero.domain.accounts import Account

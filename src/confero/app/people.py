@@ -18,10 +18,11 @@ is pushed from here, computed on the server (issue 11, Deliver 4):
   one get a ``gathering`` pop-up, the others a missed call (and a mail when mail works).
 
 State sits behind the ``PresenceStore`` port (app/presence_port.py); the pages' send
-callbacks stay here, on the node that holds their sockets. In a cluster (issue 16) the
-store is Redis and every push to pages goes out twice: to this node's pages at once,
-and through the ``PeopleFanout`` to the pages on the other nodes, which deliver what
-they hold (a person's pages may be on three nodes, their meeting on a fourth). Timers
+callbacks stay on the node that holds their sockets (``PageHub``, app/people_pages.py).
+In a cluster (issue 16) the store is Redis and every push to pages goes out twice: to
+this node's pages at once, and through the ``PeopleFanout`` to the pages on the other
+nodes, which deliver what they hold (a person's pages may be on three nodes, their
+meeting on a fourth). Timers
 (pings, ringing) use wall-clock seconds, the same on every node: liveness, not domain
 rules. The bus handler is an async fast one: it updates the store in event order and
 spawns the pushes that need the database (house rule 2).
@@ -31,18 +32,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import secrets
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from confero.app.accounts import AccountService
 from confero.app.conferences import ConferenceService
 from confero.app.contacts import ContactService
 from confero.app.notices import NoticeService
+from confero.app.people_pages import Closer, Message, Page, PageHub, Send, safely, token_key
 from confero.app.ports import Clock, EventBus
 from confero.app.presence_port import Fanned, LocalFanout, PageRecord, PeopleFanout, PresenceStore
 from confero.app.ratelimit import RateLimiter
@@ -57,41 +57,12 @@ from confero.domain.roles import Role
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
-Send = Callable[[Message], None]
-#: Why the server closed a page: ``timeout`` (no ping), ``signed_out``, ``shutdown``.
-Closer = Callable[[str], None]
-
 #: Call invitations (calls and gathers) per caller per window: ``call:<account id>``.
 CALL_LIMIT = 10
 #: An accepted call whose room nobody entered within this long (seconds) is over.
 JOIN_WITHIN = 120.0
 #: A call that is over is kept this long (seconds), so a late answer hears ``call.over``.
 KEEP_OVER = 60.0
-
-
-@dataclass(eq=False)
-class Page:
-    """One open page of ``account`` (one people socket), as this node holds it."""
-
-    id: str
-    account: Account
-    token: str
-    send: Send
-    on_close: Closer
-    #: Pushes that came before ``welcome`` was sent (the store is awaited in between),
-    #: sent right after it; None once it was.
-    early: list[Message] | None = field(default_factory=list)
-
-    @property
-    def token_key(self) -> str:
-        return token_key(self.token)
-
-
-def token_key(token: str) -> str:
-    """What the store keeps of a page's session token: a digest (a store shared by nodes
-    must not hold bearer secrets)."""
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 def call_view(call: Call) -> Message:
@@ -152,10 +123,8 @@ class PeopleService:
         self.timeout = timeout
         self.ring_timeout = ring_timeout
         self.mail_enabled = mail_enabled
-        self._fanout: PeopleFanout = fanout or LocalFanout()
-        #: This node's pages, by page id and by account.
-        self._pages: dict[str, Page] = {}
-        self._by_account: dict[str, dict[str, Page]] = {}
+        #: This node's pages, and the way to the other nodes' (app/people_pages.py).
+        self._hub = PageHub(fanout or LocalFanout())
         #: The presence last pushed per account (absent: offline).
         self._announced: dict[str, Presence] = {}
         self._tasks = Background(log, "people")
@@ -172,7 +141,7 @@ class PeopleService:
                 for p in actor.snapshot().participants if actor is not None else ():
                     if p.account_id is not None:
                         await self._store.enter_meeting(p.id, p.account_id, room_id)
-            await self._fanout.start(self._fanned)
+            await self._hub.fanout.start(self._fanned)
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep_loop(), name="people-sweeper")
 
@@ -185,13 +154,13 @@ class PeopleService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        for page in list(self._pages.values()):
-            self._forget(page)
-            self._safely(page.on_close, "shutdown")
+        for page in self._hub.all():
+            self._hub.forget(page)
+            safely(page.on_close, "shutdown")
             with contextlib.suppress(Exception):  # a store out of reach: they time out
                 await self._store.remove_page(page.id)
         await self._tasks.stop(grace=2)  # pushes and missed calls under way may finish
-        await self._fanout.close()
+        await self._hub.fanout.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.spawn(coro, name)
@@ -216,8 +185,7 @@ class PeopleService:
         page = Page(secrets.token_urlsafe(12), account, token, send, on_close or (lambda r: None))
         was = await self._presence(account.id)
         await self._store.add_page(PageRecord(page.id, account.id, page.token_key, self._now()))
-        self._pages[page.id] = page
-        self._by_account.setdefault(account.id, {})[page.id] = page
+        self._hub.add(page)
         ringing = [
             call_view(c)
             for c in await self._store.calls_of(account.id)
@@ -231,9 +199,7 @@ class PeopleService:
             "missed": [missed_view(m) for m in missed],
             "ringing": ringing,
         }
-        early, page.early = page.early or [], None
-        for message in (welcome, *early):
-            self._deliver(page, message)
+        self._hub.welcome(page, welcome)
         if await self._presence(account.id) is not was:
             self._announce(account.id)
         return page
@@ -242,19 +208,9 @@ class PeopleService:
         """The page is alive; False when the server dropped it already."""
         return await self._store.touch_page(page.id, self._now())
 
-    def _forget(self, page: Page) -> bool:
-        """Out of this node's index; False when it was out already."""
-        if self._pages.pop(page.id, None) is None:
-            return False
-        mine = self._by_account.get(page.account.id, {})
-        mine.pop(page.id, None)
-        if not mine:
-            self._by_account.pop(page.account.id, None)
-        return True
-
     async def close_page(self, page: Page) -> None:
         """The page's socket closed (or the server dropped it)."""
-        if not self._forget(page):
+        if not self._hub.forget(page):
             return
         await self._gone(page.account.id, await self._store.remove_page(page.id))
 
@@ -273,22 +229,22 @@ class PeopleService:
     async def close_token(self, token: str) -> None:
         """Sign-out: every page of that session goes (its socket is closed), on every node."""
         key = token_key(token)
-        self._fanout.publish(Fanned("sign_out", token=key))
+        self._hub.fanout.publish(Fanned("sign_out", token=key))
         await self._close_token_key(key)
 
     async def _close_token_key(self, key: str) -> None:
-        for page in [p for p in self._pages.values() if p.token_key == key]:
+        for page in [p for p in self._hub.all() if p.token_key == key]:
             await self._drop(page.id, "signed_out")
 
     async def _drop(self, page_id: str, reason: str) -> None:
-        page = self._pages.get(page_id)
+        page = self._hub.get(page_id)
         if page is None:  # a record without a page of ours (its node died): forget it
             record = await self._store.remove_page(page_id)
             if record is not None:
                 await self._gone(record.account_id, record)
             return
         await self.close_page(page)
-        self._safely(page.on_close, reason)
+        safely(page.on_close, reason)
 
     # ------------------------------------------------------------- presence
     async def _presence(self, account_id: str) -> Presence:
@@ -328,7 +284,7 @@ class PeopleService:
             return
         self._remember(account_id, presence)
         message = {"type": "presence", "account_id": account_id, "presence": presence.value}
-        self._push(watchers, message)
+        self._hub.push(watchers, message)
 
     def _remember(self, account_id: str, presence: Presence) -> None:
         """The presence last pushed (by any node: the others' pushes keep it true here)."""
@@ -340,44 +296,22 @@ class PeopleService:
     def contacts_changed(self, account_ids: Iterable[str]) -> None:
         """Contacts or room members changed: those accounts' pages get their new list."""
         for account_id in set(account_ids):
-            self._fanout.publish(Fanned("contacts", account_id=account_id))
+            self._hub.fanout.publish(Fanned("contacts", account_id=account_id))
             self._refresh_contacts(account_id)
 
     def _refresh_contacts(self, account_id: str) -> None:
-        if self._local_pages(account_id):
+        if self._hub.of(account_id):
             self._spawn(self._push_contacts(account_id), f"contacts-{account_id}")
 
     async def _push_contacts(self, account_id: str) -> None:
-        pages = self._local_pages(account_id)
+        pages = self._hub.of(account_id)
         if not pages:
             return
         contacts = await self._contacts.list(pages[0].account)
         rows = await self._contact_rows(contacts)
-        self._push_here((account_id,), {"type": "contacts", "contacts": rows})
+        self._hub.push_here((account_id,), {"type": "contacts", "contacts": rows})
 
     # ---------------------------------------------------------------- pushes
-    def _local_pages(self, account_id: str) -> list[Page]:
-        return list(self._by_account.get(account_id, {}).values())
-
-    def _push(
-        self, account_ids: Iterable[str], message: Message, *, but: Page | None = None
-    ) -> None:
-        """To the accounts' pages on this node now, and through the fanout on the others."""
-        to = list(dict.fromkeys(account_ids))
-        if not to:
-            return
-        but_id = but.id if but is not None else None
-        self._push_here(to, message, but=but_id)
-        self._fanout.publish(Fanned("push", to=tuple(to), message=message, but=but_id))
-
-    def _push_here(
-        self, account_ids: Iterable[str], message: Message, *, but: str | None = None
-    ) -> None:
-        for account_id in account_ids:
-            for page in self._local_pages(account_id):
-                if page.id != but:
-                    self._deliver(page, message)
-
     def _fanned(self, fanned: Fanned) -> None:
         """Another node's push or request, for the pages this node holds."""
         match fanned.kind:
@@ -385,27 +319,14 @@ class PeopleService:
                 message = fanned.message
                 if message.get("type") == "presence":
                     self._remember(str(message["account_id"]), Presence(message["presence"]))
-                self._push_here(fanned.to, message, but=fanned.but)
+                self._hub.push_here(fanned.to, message, but=fanned.but)
             case "contacts":
                 self._refresh_contacts(fanned.account_id)
             case "missed":
-                if self._local_pages(fanned.account_id):
+                if self._hub.of(fanned.account_id):
                     self._spawn(self._push_missed_here(fanned.account_id), "missed-push")
             case "sign_out":
                 self._spawn(self._close_token_key(fanned.token), "sign-out")
-
-    def _deliver(self, page: Page, message: Message) -> None:
-        if page.early is not None:  # welcome is not out yet: it goes first
-            page.early.append(message)
-            return
-        self._safely(page.send, message)
-
-    @staticmethod
-    def _safely(fn: Callable[[Any], None], arg: Any) -> None:
-        try:
-            fn(arg)
-        except Exception:
-            log.exception("a page's callback failed")
 
     # ----------------------------------------------------------------- calls
     async def _count_invitation(self, account: Account) -> None:
@@ -449,8 +370,8 @@ class PeopleService:
             now=self._clock.now(),
         )
         await self._store.put_call(call, self._now() + self.ring_timeout)
-        self._push((callee_id,), {"type": "ringing", "call": call_view(call)})
-        self._push((caller.id,), {"type": "call_state", "call": call_view(call)}, but=origin)
+        self._hub.push((callee_id,), {"type": "ringing", "call": call_view(call)})
+        self._hub.push((caller.id,), {"type": "call_state", "call": call_view(call)}, but=origin)
         return call
 
     async def _own_call(self, account: Account, call_id: str) -> Call:
@@ -500,7 +421,7 @@ class PeopleService:
             state = now.state.value if now is not None else "gone"
             raise DomainError("call.over", "this call is no longer ringing", state=state)
         message = {"type": "call_state", "call": call_view(call)}
-        self._push((call.caller_id, call.callee_id), message, but=origin)
+        self._hub.push((call.caller_id, call.callee_id), message, but=origin)
         if call.state is CallState.ENDED and call.room_id is not None:
             self._spawn(self._retire(call.room_id), f"retire-{call.room_id}")
         return call
@@ -547,7 +468,7 @@ class PeopleService:
             if facts[member.account_id].online:
                 reached += 1
                 if not await self._store.in_room(member.account_id, room.id):
-                    self._push((member.account_id,), message)
+                    self._hub.push((member.account_id,), message)
             else:
                 missed.append(member)
         for member in missed:
@@ -564,16 +485,16 @@ class PeopleService:
 
     async def _push_missed(self, account_id: str) -> None:
         """The account's pages, here and on the other nodes, read their list again."""
-        self._fanout.publish(Fanned("missed", account_id=account_id))
+        self._hub.fanout.publish(Fanned("missed", account_id=account_id))
         await self._push_missed_here(account_id)
 
     async def _push_missed_here(self, account_id: str) -> None:
-        pages = self._local_pages(account_id)
+        pages = self._hub.of(account_id)
         if not pages:
             return
         missed = await self._contacts.missed(pages[0].account)
         rows = [missed_view(m) for m in missed]
-        self._push_here((account_id,), {"type": "missed", "missed": rows})
+        self._hub.push_here((account_id,), {"type": "missed", "missed": rows})
 
     # -------------------------------------------------------------- the bus
     async def _event(self, event: ev.Event) -> None:
@@ -622,9 +543,9 @@ class PeopleService:
         # runs its timers about once a minute (Chrome), but answers a socket message at
         # once, so a hidden tab stays online while a dropped network still goes offline.
         for record in await self._store.stale_pages(now - self.ping_interval):
-            page = self._pages.get(record.id)
+            page = self._hub.get(record.id)
             if page is not None:
-                self._deliver(page, {"type": "ping"})
+                self._hub.deliver(page, {"type": "ping"})
         for call in await self._store.due_calls(now):  # claimed: no other node acts on them
             try:
                 if call.ringing:

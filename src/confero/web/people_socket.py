@@ -27,7 +27,8 @@ from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from confero.app.envelope import VERSION, BadMessage, Envelope, error, message
-from confero.app.people import Message, Page, PeopleService, call_view
+from confero.app.people import PeopleService, call_view
+from confero.app.people_pages import Message, Page
 from confero.domain.accounts import Account
 from confero.domain.calls import MAX_CALL_ID
 from confero.domain.errors import DomainError
