@@ -55,7 +55,6 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, tzinfo
 from typing import Any
 
-from confero.app import caller_names
 from confero.app.caller_names import CallerNames
 from confero.app.conferences import ConferenceService
 from confero.app.ports import EventBus
@@ -76,8 +75,8 @@ from confero.phone.admit_token import AdmitClaims, AdmitRefused, AdmitVerifier
 from confero.phone.call import PhoneCall, Samples
 from confero.phone.call_media import CallMedia
 from confero.phone.ivr import Admitted, DialIn, SayCount
-from confero.phone.pass_on import pass_on
-from confero.phone.relay import Relayed, RtpRelay
+from confero.phone.pass_on import pass_to_owner, shared_name
+from confero.phone.relay import Relayed
 from confero.sip import offer_answer, sdp
 from confero.sip.digest import Credentials
 from confero.sip.transport import Peer
@@ -390,24 +389,13 @@ class PhoneBridge:
         call.caller = claims.caller
         call.language = room.language.value
         call.resume_token = claims.resume or None
-        name = await self._shared_name(call)
+        name = await shared_name(self.names, call)  # said on the first node
         self._relayed_in.add(call)
         if not await self._known(call, room):
             # The caller's node could not count a room it does not run: here, once.
             present = len(self.conferences.snapshot(room).get("participants", []))
             await call.play(SayCount(present))
         return Admitted(room, claims.role, name)
-
-    async def _shared_name(self, call: PhoneCall) -> bytes | None:
-        """The name the relayed caller recorded on the first node; None without one (or
-        with the store out of reach: announced as "a participant", nothing worse)."""
-        if self.names is None or call.resume_token is None:
-            return None
-        try:
-            return await self.names.get(call.resume_token)
-        except DomainError as exc:  # the store out of reach: the call goes in all the same
-            log.warning("call %s: its recorded name cannot be read: %s", call.sip.call_id, exc)
-            return None
 
     async def _known(self, call: PhoneCall, room: Room) -> bool:
         """Whether a relayed call was in this room's meeting before (an owner died, it
@@ -551,47 +539,14 @@ class PhoneBridge:
 
     # ------------------------------------------------------------------ cluster relay
     async def relay(self, call: PhoneCall, admitted: Admitted) -> Relayed:
-        """Pass ``call`` on to the node that runs its room (issue 16) and relay its RTP
-        until one side hangs up or that node is gone; ``REFUSED`` when it could not be
-        passed on (no cluster, a call that was itself relayed here, no live owner, the
-        owner did not answer)."""
-        if not self.cluster_secret or call in self._relayed_in:
+        """Pass ``call`` on to the node that runs its room (issue 16, phone/pass_on.py);
+        ``REFUSED`` for a call that was itself relayed here (no loops)."""
+        if call in self._relayed_in:
             return Relayed.REFUSED
         placement = self.conferences.registry.placement
-        room_id = admitted.room.id
-        owner = await placement.owner(room_id)
-        if owner is None or owner.node_id == placement.this_node.node_id:
-            return Relayed.REFUSED
-        # the leg's own socket: the caller's RTP keeps coming to the port it knows
-        caller_socket = call.leg.transport
-        if caller_socket is None or call.sip.state == "ended":
-            return Relayed.REFUSED
-        relay = RtpRelay(caller_socket, call.leg.remote, on_caller=call.heard)
-
-        async def still_owner() -> bool:
-            now = await placement.owner(room_id)
-            return now is not None and now.node_id == owner.node_id
-
-        if call.resume_token is None:  # one per call: its record on every owner
-            call.resume_token = secrets.token_urlsafe(24)
-        await self._share_name(call, admitted)
-        try:
-            secret, media_host = self.cluster_secret, self.media_host
-            return await pass_on(
-                self.ua, media_host, secret, call, admitted, owner, relay, still_owner
-            )
-        finally:
-            relay.close()
-
-    async def _share_name(self, call: PhoneCall, admitted: Admitted) -> None:
-        """Put the caller's recorded name where the owner reads it (before the INVITE)."""
-        recording = admitted.name_recording
-        if self.names is None or not recording or call.resume_token is None:
-            return
-        try:
-            await self.names.put(call.resume_token, recording[: caller_names.MAX_BYTES])
-        except DomainError as exc:  # the owner says "a participant": the call goes on
-            log.warning("call %s: its recorded name cannot be shared: %s", call.sip.call_id, exc)
+        return await pass_to_owner(
+            self.ua, self.media_host, self.cluster_secret, placement, self.names, call, admitted
+        )
 
     # ------------------------------------------------------------------ metrics
     def _call(self, sip_call: SipCall, leg: RtpAudioLeg) -> PhoneCall:

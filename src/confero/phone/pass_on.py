@@ -16,7 +16,9 @@ call joins the room again wherever it runs now (this node or another), instead o
 leaving the caller in silence. The admit token carries the call's resume token
 (phone/admit_token.py): the owner keeps the call's record under it, so when the call
 joins again, the record says whether it had been let in (no second knock on a locked
-room) or was knocking (it knocks again).
+room) or was knocking (it knocks again). Before the INVITE, the caller's recorded name
+goes to the cluster's ``CallerNames`` store under that token, for the owner's
+announcements (app/caller_names.py).
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 
-from confero.app.placement import NodeInfo
+from confero.app import caller_names
+from confero.app.caller_names import CallerNames
+from confero.app.placement import NodeInfo, Placement
+from confero.domain.errors import DomainError
 from confero.phone import admit_token
 from confero.phone.call import PhoneCall
 from confero.phone.ivr import Admitted
@@ -44,6 +50,66 @@ _NOT_IN_USER = re.compile(r"[^A-Za-z0-9+._-]")
 OWNER_SILENCE = 2.0
 #: How often a silent owner is asked after.
 OWNER_CHECK = 1.0
+
+
+async def pass_to_owner(
+    ua: UserAgent,
+    media_host: str,
+    secret: bytes,
+    placement: Placement,
+    names: CallerNames | None,
+    call: PhoneCall,
+    admitted: Admitted,
+) -> Relayed:
+    """Pass ``call`` on to the node that runs its room and relay its RTP until one side
+    hangs up or that node is gone; ``REFUSED`` when it could not be passed on (no
+    cluster secret, no live owner, the owner did not answer)."""
+    if not secret:
+        return Relayed.REFUSED
+    room_id = admitted.room.id
+    owner = await placement.owner(room_id)
+    if owner is None or owner.node_id == placement.this_node.node_id:
+        return Relayed.REFUSED
+    # the leg's own socket: the caller's RTP keeps coming to the port it knows
+    caller_socket = call.leg.transport
+    if caller_socket is None or call.sip.state == "ended":
+        return Relayed.REFUSED
+    relay = RtpRelay(caller_socket, call.leg.remote, on_caller=call.heard)
+
+    async def still_owner() -> bool:
+        now = await placement.owner(room_id)
+        return now is not None and now.node_id == owner.node_id
+
+    if call.resume_token is None:  # one per call: its record on every owner
+        call.resume_token = secrets.token_urlsafe(24)
+    await _share_name(names, call, admitted)
+    try:
+        return await pass_on(ua, media_host, secret, call, admitted, owner, relay, still_owner)
+    finally:
+        relay.close()
+
+
+async def shared_name(names: CallerNames | None, call: PhoneCall) -> bytes | None:
+    """On the owner: the name a relayed caller recorded on the first node; None without
+    one (or with the store out of reach: announced as "a participant", nothing worse)."""
+    if names is None or call.resume_token is None:
+        return None
+    try:
+        return await names.get(call.resume_token)
+    except DomainError as exc:  # the store out of reach: the call goes in all the same
+        log.warning("call %s: its recorded name cannot be read: %s", call.sip.call_id, exc)
+        return None
+
+
+async def _share_name(names: CallerNames | None, call: PhoneCall, admitted: Admitted) -> None:
+    """Put the caller's recorded name where the owner reads it (before the INVITE)."""
+    recording = admitted.name_recording
+    if names is None or not recording or call.resume_token is None:
+        return
+    try:
+        await names.put(call.resume_token, recording[: caller_names.MAX_BYTES])
+    except DomainError as exc:  # the owner says "a participant": the call goes on
+        log.warning("call %s: its recorded name cannot be shared: %s", call.sip.call_id, exc)
 
 
 async def pass_on(
