@@ -17,8 +17,8 @@ from confero.app import session as ps
 from confero.app.conferences import build_command
 from confero.app.services import Services
 from confero.domain import events as ev
-from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
+from confero.domain.participant import MAX_DISPLAY_NAME
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 

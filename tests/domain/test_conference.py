@@ -17,9 +17,10 @@ import pytest
 
 from confero.domain import commands as c
 from confero.domain import events as ev
-from confero.domain.conference import MAX_DISPLAY_NAME, VOLUME_MAX, VOLUME_MIN, Conference
+from confero.domain.conference import Conference
 from confero.domain.controls import KEYPAD
 from confero.domain.errors import DomainError
+from confero.domain.participant import MAX_DISPLAY_NAME, VOLUME_MAX, VOLUME_MIN
 from confero.domain.roles import Role
 
 M, P = Role.MODERATOR, Role.PARTICIPANT

@@ -50,8 +50,8 @@ from confero.app.actor import MOVED
 from confero.app.conferences import ConferenceService, build_command
 from confero.domain import commands as c
 from confero.domain import events as ev
-from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.errors import DomainError
+from confero.domain.participant import MAX_DISPLAY_NAME
 from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.domain.snapshots import LobbySnapshot, ParticipantSnapshot

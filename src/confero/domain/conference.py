@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from confero.domain import commands as c
@@ -44,69 +43,19 @@ from confero.domain import events as ev
 from confero.domain.controls import controls_for
 from confero.domain.errors import DomainError
 from confero.domain.offline import require_confirmation
+from confero.domain.participant import (
+    VOLUME_MAX,
+    VOLUME_MIN,
+    LobbyEntry,
+    Participant,
+    clean_display_name,
+)
 from confero.domain.roles import Role
-from confero.domain.snapshots import ConferenceSnapshot, LobbySnapshot, ParticipantSnapshot
+from confero.domain.snapshots import ConferenceSnapshot, LobbySnapshot
 
-VOLUME_MIN = -4
-VOLUME_MAX = 4
-MAX_DISPLAY_NAME = 80
 _DIAL_NUMBER = re.compile(r"\+?[0-9]{2,20}")
 
 E = TypeVar("E", bound=ev.Event)
-
-
-@dataclass
-class Participant:
-    id: str
-    display_name: str
-    role: Role
-    channel: str
-    identity: str
-    joined_seq: int
-    account_id: str | None = None
-    muted: bool = False
-    muted_by_host: bool = False
-    hand_raised: bool = False
-    volume: int = 0
-    announcements: bool = True
-
-    def frozen(self) -> ParticipantSnapshot:
-        return ParticipantSnapshot(
-            id=self.id,
-            display_name=self.display_name,
-            role=self.role,
-            channel=self.channel,
-            identity=self.identity,
-            joined_seq=self.joined_seq,
-            account_id=self.account_id,
-            muted=self.muted,
-            muted_by_host=self.muted_by_host,
-            hand_raised=self.hand_raised,
-            volume=self.volume,
-            announcements=self.announcements,
-        )
-
-    def view(self) -> ev.ParticipantView:
-        return self.frozen().view()
-
-
-@dataclass
-class LobbyEntry:
-    id: str
-    display_name: str
-    role: Role
-    channel: str
-    identity: str
-    account_id: str | None = None
-
-
-def clean_display_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > MAX_DISPLAY_NAME:
-        raise DomainError(
-            "participant.invalid_name", f"a name has 1 to {MAX_DISPLAY_NAME} characters"
-        )
-    return cleaned
 
 
 class Conference:

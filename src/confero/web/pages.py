@@ -23,8 +23,8 @@ from confero import __version__
 from confero.app import contract
 from confero.domain import errors
 from confero.domain.accounts import Account
-from confero.domain.conference import MAX_DISPLAY_NAME
 from confero.domain.content import MAX_CHAT_TEXT
+from confero.domain.participant import MAX_DISPLAY_NAME
 from confero.domain.rooms import Room
 from confero.web import i18n, limits
 from confero.web.deps import SESSION_COOKIE, ServicesDep

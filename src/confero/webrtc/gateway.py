@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from aiortc import RTCPeerConnection
@@ -43,7 +43,13 @@ from confero.webrtc.reception import EVERY as RECEPTION_EVERY
 from confero.webrtc.reception import Observe, ReceptionSampler
 from confero.webrtc.session import BrowserMedia, SignalingError
 from confero.webrtc.streams import Streams
-from confero.webrtc.visitor import Connection, Participant, Visitor, without_accounts
+from confero.webrtc.visitor import (
+    Connection,
+    Participant,
+    Visitor,
+    addressed,
+    without_accounts,
+)
 
 log = logging.getLogger(__name__)
 TALKING_INTERVAL = 0.25
@@ -52,7 +58,7 @@ CHAT_PAGE = 50
 #: meeting runs (docs/SIGNALING.md, Joining). The conference addresses them to its
 #: participants only.
 ROOM_WIDE = (ev.ConferenceStarted, ev.ConferenceEnded)
-#: A room's content (issue 12): only for sockets that may see it (``_reads_content``).
+#: A room's content (issue 12): only for sockets that may see it (``Visitor.reads_content``).
 CONTENT = (ev.BoardChanged, ev.BoardsListed, ev.FileShared, ev.FileDeleted, ev.RecordingSaved)
 #: Close code of a socket whose room was deleted or whose account was removed from it
 #: (web/ws.py's ROOM_NOT_FOUND; the web layer is not imported here).
@@ -89,7 +95,7 @@ class BrowserGateway:
         #: Its pages' participants, a drop waits ``grace``; tokens: Redis in a cluster (#16).
         self.sessions = ps.Sessions[Participant](conferences, grace=grace, tokens=tokens)
         self.ice_servers = ice_servers
-        self.board_messages = BoardMessages(boards, conferences, self._reads_content)
+        self.board_messages = BoardMessages(boards, conferences, lambda v: v.reads_content)
         self.visitors: dict[str, set[Visitor]] = {}
         self.max_per_address = max_per_address
         self.max_per_room = max_per_room
@@ -404,14 +410,6 @@ class BrowserGateway:
         next_before = messages[-1]["id"] if len(found) > CHAT_PAGE else None
         return {"messages": messages, "next_before": next_before}
 
-    @staticmethod
-    def _reads_content(v: Visitor) -> bool:
-        """A reader of the room's content (web/content_access.py): an account with a
-        role in the room, or a participant in its meeting (not a knocker)."""
-        if v.account is not None and v.room.role_for_account(v.account.id) is not None:
-            return True
-        return v.participant is not None and v.participant.entered
-
     def participant_by_token(self, room_id: str, token: str) -> tuple[str, str, bool] | None:
         """Who holds this resume token in the room's running conference (id, display
         name, is moderator), for the web layer's content access (issue 12); a knocker,
@@ -549,12 +547,12 @@ class BrowserGateway:
             texts: dict[bool, str] = {}
             everyone = not event.audience or isinstance(event, ROOM_WIDE)
             content = isinstance(event, CONTENT)
-            for v in self._addressed(event, room_visitors, everyone):
+            for v in room_visitors if everyone else addressed(event, room_visitors, self.sessions):
                 if not everyone and v.participant_id not in event.audience:
                     continue
                 if not v.room.open_to(v.account.id if v.account else None):
                     continue
-                if content and not self._reads_content(v):
+                if content and not v.reads_content:
                     continue
                 sees = v.sees_accounts
                 text = texts.get(sees)
@@ -567,22 +565,6 @@ class BrowserGateway:
                 if p is not None:
                     self._follow(p, instruction)
         self.sessions.observe(event)
-
-    def _addressed(
-        self, event: ev.Event, room_visitors: set[Visitor], everyone: bool
-    ) -> Iterable[Visitor]:
-        """The sockets to look at for ``event``: the room's, or, for an event told to a
-        few (a mute-all's own ``mute_changed``), theirs, found through their sessions:
-        a walk over 1,000 sockets per event of a mute-all was a million steps."""
-        if everyone or len(event.audience) * 4 >= len(room_visitors):
-            return room_visitors
-        found = []
-        for pid in event.audience:
-            session = self.sessions.get(pid)
-            v = session.link.visitor if session is not None and session.link else None
-            if v is not None and v in room_visitors:
-                found.append(v)
-        return found
 
     def _follow(self, p: Participant, instruction: ps.Instruction) -> None:
         """The browser's translation of what its participant must follow."""

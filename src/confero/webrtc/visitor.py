@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from confero.app.session import ParticipantSession
+from confero.app.session import ParticipantSession, Sessions
 from confero.domain.accounts import Account
 from confero.domain.errors import DomainError
+from confero.domain.events import Event
 from confero.domain.rooms import Room
 from confero.media.mixer import MixLeg
 from confero.webrtc.session import BrowserMedia
@@ -135,5 +137,30 @@ class Visitor:
         return self.account is not None and self.room.role_for_account(self.account.id) is not None
 
     @property
+    def reads_content(self) -> bool:
+        """A reader of the room's content (web/content_access.py): an account with a
+        role in the room, or a participant in its meeting (not a knocker)."""
+        if self.account is not None and self.room.role_for_account(self.account.id) is not None:
+            return True
+        return self.participant is not None and self.participant.entered
+
+    @property
     def participant_id(self) -> str | None:
         return self.participant.id if self.participant is not None else None
+
+
+def addressed(
+    event: Event, room_visitors: set[Visitor], sessions: Sessions[Participant]
+) -> Iterable[Visitor]:
+    """The sockets to look at for an event told to some (``event.audience``): the room's,
+    or, when they are few (a mute-all's own ``mute_changed``), theirs, found through their
+    sessions: a walk over 1,000 sockets per event of a mute-all was a million steps."""
+    if len(event.audience) * 4 >= len(room_visitors):
+        return room_visitors
+    found = []
+    for pid in event.audience:
+        session = sessions.get(pid)
+        v = session.link.visitor if session is not None and session.link else None
+        if v is not None and v in room_visitors:
+            found.append(v)
+    return found
