@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import statistics
 import time
 from dataclasses import replace
 from typing import Any
@@ -131,12 +132,17 @@ async def test_a_stuck_socket_delays_neither_the_actor_nor_the_other_sockets(
             return real_dumps(value, *args, **kw)
 
         monkeypatch.setattr(json, "dumps", dumps)
+        took: list[float] = []
         for toggle in range(MAX_OUTBOX + 10):  # more than a socket's queue holds
             command = c.Mute(target=target) if toggle % 2 == 0 else c.Unmute(target=target)
             started = time.perf_counter()
-            await asyncio.wait_for(actor.send(replace(command, by_role=Role.MODERATOR)), 1)
-            assert time.perf_counter() - started < 0.5
+            # A send that waited on the stuck socket would never finish: the timeout
+            # catches that; the median (not the worst, which a loaded CI machine
+            # stretches now and then) shows no command waits.
+            await asyncio.wait_for(actor.send(replace(command, by_role=Role.MODERATOR)), 5)
+            took.append(time.perf_counter() - started)
         monkeypatch.setattr(json, "dumps", real_dumps)
+        assert statistics.median(took) < 0.1, took
         assert len(serialized) == MAX_OUTBOX + 10, "one serialization per event, not per socket"
         for page in pages:
             await eventually(lambda p=page: len(p.events("mute_changed")) == MAX_OUTBOX + 10)
