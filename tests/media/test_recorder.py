@@ -45,7 +45,7 @@ async def test_feeding_never_waits_for_a_slow_writer(tmp_path: Path) -> None:
     started = time.perf_counter()
     for _ in range(50):
         recorder.feed(np.zeros(FRAME, dtype=np.int16))
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5  # a feed that waited would hang
     assert recorder.dropped == 40
 
 
