@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     #: Seconds between moves of the surviving heap out of the cycle collector's reach
     #: (confero/heap.py: its full passes stalled the media tick); 0: CPython's own policy.
     heap_freeze_every: float = Field(default=5.0, ge=0, le=3600)
+    #: Processes that mix the conferences (issue 15 P4): 0 mixes in this process.
+    media_workers: int = Field(default=0, ge=0, le=64)
     #: Mail for invitations (F-RS5): the SMTP server; empty host: mail is not sent and
     #: every mail notice fails with "mail is not configured".
     smtp_host: str = ""

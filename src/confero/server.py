@@ -52,6 +52,7 @@ from confero.heap import HeapKeeper, settle_heap
 from confero.media.engine import MediaEngine
 from confero.media.recording import EngineRecorder
 from confero.media.sfu import Sfu
+from confero.media.workers.pool import NodeMedia
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import HttpSmsGateway, sms_text
 from confero.observe import logs
@@ -278,7 +279,7 @@ class Node:
 
     @classmethod
     def build(cls, services: Services, settings: Settings, metrics: Metrics | None = None) -> Node:
-        engine = MediaEngine()
+        engine = MediaEngine() if settings.media_workers == 0 else NodeMedia(settings.media_workers)
         sfu = Sfu()
         gateway = BrowserGateway(
             engine,
@@ -293,7 +294,7 @@ class Node:
             max_per_room=settings.ws_max_per_room,
             tokens=services.resume_tokens,
         )
-        services.media_clock = engine.stats
+        services.media_clock = engine.clock
         recorder = EngineRecorder(engine, settings.data_dir / "recording")
         recorder.sweep()  # unfinished recordings of a crash
         services.recordings.attach(recorder)
@@ -325,6 +326,7 @@ class Node:
 
     async def start(self) -> None:
         self.engine.start()
+        await self.engine.wait_ready()
         self.gateway.start()
         if self.phone is not None:
             await self.phone.start()

@@ -208,6 +208,17 @@ class MediaEngine:
     def leg_count(self) -> int:
         return sum(len(r.legs) for r in self._rooms.values())
 
+    @property
+    def clock(self) -> TickStats:
+        """How the node's media keeps time (``app.ports.MediaClock``); with media
+        workers, theirs too (``media.workers.pool.NodeClock``)."""
+        return self.stats
+
+    def handed_over(self, leg: AudioLeg) -> AudioLeg:
+        """The object that drives ``leg`` since it was added: itself here; a proxy when
+        its sockets went to a media worker (issue 15 P4)."""
+        return leg
+
     def _tap(self, room: _Room, inputs: dict[str, Frame | None]) -> None:
         """Hand tapped legs' frames to their receivers, always at 48 kHz."""
         for leg_id, frame in inputs.items():
@@ -290,6 +301,9 @@ class MediaEngine:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="media-engine")
+
+    async def wait_ready(self) -> None:
+        """Until the media can take legs (at once here; media workers start up)."""
 
     async def stop(self) -> None:
         if self._task is not None:

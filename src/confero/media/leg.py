@@ -30,11 +30,14 @@ ACKed sends nothing to the address its SDP named).
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +69,32 @@ class LegStats:
     malformed: int = 0
     sent: int = 0
     digits: int = 0
+
+
+@dataclass(frozen=True)
+class LegState:
+    """Everything a leg's sockets need to go on in another process (a media worker,
+    issue 15 P4): the phone sees the same stream (SSRC, sequence numbers, timestamps),
+    the same latch and the same RTCP session; only the jitter buffer starts afresh."""
+
+    leg_id: str
+    codec_name: str
+    payload_type: int
+    dtmf_payload_type: int | None
+    local_port: int
+    remote: Address | None
+    sending: bool
+    held: bool
+    last_heard: float
+    filter: RtpReceiverFilter
+    sender: RtpSender
+    rtcp: RtcpSession
+    rtcp_remote: Address | None
+    rtcp_given: bool
+    rtcp_mux: bool
+    rtcp_source: Address | None
+    stats: LegStats
+    has_rtcp_socket: bool
 
 
 class RtpAudioLeg(asyncio.DatagramProtocol):
@@ -190,6 +219,71 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         self._filter.expect(address, hosts)
         unproven = proven_only and peer_host is not None and address[0] != peer_host
         self.remote = None if unproven else address
+
+    def hand_over(self) -> tuple[LegState, list[int]]:
+        """The leg's state and its sockets' descriptors (RTP, then RTCP), for a media
+        worker to go on with (``adopt``); send them before ``let_go``."""
+        assert self._transport is not None, "an open leg is handed over"
+        observer, self._rtcp.on_interval = self._rtcp.on_interval, None
+        state = LegState(
+            self.id,
+            self.codec.name,
+            self.codec.payload_type,
+            self.dtmf_payload_type,
+            self.local_port,
+            self.remote,
+            self.sending,
+            self.held,
+            self.last_heard,
+            self._filter,
+            self._sender,
+            copy.copy(self._rtcp),  # without the node's observer: pickled as it is
+            self._rtcp_remote,
+            self._rtcp_given,
+            self._rtcp_mux,
+            self._rtcp_source,
+            self.stats,
+            self._rtcp_transport is not None,
+        )
+        self._rtcp.on_interval = observer
+        fds = [_fileno(self._transport)]
+        if self._rtcp_transport is not None:
+            fds.append(_fileno(self._rtcp_transport))
+        return state, fds
+
+    def let_go(self) -> None:
+        """Stop using the sockets here (a worker took them over): no RTCP BYE."""
+        for transport in (self._transport, self._rtcp_transport):
+            if transport is not None:
+                transport.close()
+        self._transport = self._rtcp_transport = None
+
+    @classmethod
+    async def adopt(cls, state: LegState, fds: list[int]) -> RtpAudioLeg:
+        """The leg ``hand_over`` described, on its sockets (``fds``, now ours)."""
+        leg = cls(
+            state.leg_id,
+            codec_for(state.codec_name, state.payload_type),
+            dtmf_payload_type=state.dtmf_payload_type,
+        )
+        leg.local_port, leg.remote = state.local_port, state.remote
+        leg.sending, leg.held, leg.last_heard = state.sending, state.held, state.last_heard
+        leg._filter, leg._sender, leg._rtcp, leg.stats = (
+            state.filter,
+            state.sender,
+            state.rtcp,
+            state.stats,
+        )
+        leg._rtcp_remote, leg._rtcp_given = state.rtcp_remote, state.rtcp_given
+        leg._rtcp_mux, leg._rtcp_source = state.rtcp_mux, state.rtcp_source
+        loop = asyncio.get_running_loop()
+        socks = [socket.socket(fileno=fd) for fd in fds]
+        leg._transport, _ = await loop.create_datagram_endpoint(lambda: leg, sock=socks[0])
+        if state.has_rtcp_socket and len(socks) > 1:
+            leg._rtcp_transport, _ = await loop.create_datagram_endpoint(
+                lambda: _RtcpSocket(leg), sock=socks[1]
+            )
+        return leg
 
     @property
     def transport(self) -> asyncio.DatagramTransport | None:
@@ -326,6 +420,10 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         once per RTCP report interval (issue 18's histograms)."""
         self._rtcp.on_interval = observer
 
+    @property
+    def reception_observer(self) -> Callable[[float, float], None] | None:
+        return self._rtcp.on_interval
+
     # ---------------------------------------------------------------- per tick
     def pull(self, now: float | None = None) -> Frame | None:
         """This leg's next 20 ms at 48 kHz, or None when it has nothing to say."""
@@ -413,6 +511,11 @@ class _QuietFirst:
         if not payload.strip(self._quiet_codes):  # every code is a quiet one
             return _quiet_frame(len(payload))
         return self._codec.decode(payload)
+
+
+def _fileno(transport: asyncio.BaseTransport) -> int:
+    sock: Any = transport.get_extra_info("socket")
+    return int(sock.fileno())
 
 
 def _resampler(from_rate: int, to_rate: int) -> Resampler | None:

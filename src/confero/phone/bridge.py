@@ -283,7 +283,7 @@ class PhoneBridge:
                 return
             sip_call.answer(media.origin.stamp(answer))
         media.follow(sip_call)  # a re-INVITE or a digit may come right after the ACK
-        call = self._call(sip_call, media.leg)
+        call = self._call(sip_call, media)
         if not await _confirmed(sip_call):  # issue 14: no RTP (no IVR) before the ACK
             media.leg.close()
             return
@@ -530,7 +530,7 @@ class PhoneBridge:
         media = CallMedia(leg, sip_call.peer.address[0], self.media_host, origin=origin)
         media.use(negotiated)
         media.follow(sip_call)
-        call = self._call(sip_call, media.leg)
+        call = self._call(sip_call, media)
         call.caller = number  # the callee: the From of our own INVITE is us
         self._invited[call] = room
         self.calls.add(call)
@@ -549,11 +549,12 @@ class PhoneBridge:
         )
 
     # ------------------------------------------------------------------ metrics
-    def _call(self, sip_call: SipCall, leg: RtpAudioLeg) -> PhoneCall:
-        """The call of ``sip_call`` on ``leg``, its RTCP intervals in the histograms."""
+    def _call(self, sip_call: SipCall, media: CallMedia) -> PhoneCall:
+        """The call of ``sip_call`` on ``media``'s leg, its RTCP intervals in the
+        histograms."""
         if self.metrics is not None:
-            leg.observe_reception(self.metrics.observe_leg)
-        return PhoneCall(self, sip_call, leg)
+            media.leg.observe_reception(self.metrics.observe_leg)
+        return PhoneCall(self, sip_call, media)
 
     def _refused(self, reason: str) -> None:
         if self.metrics is not None:

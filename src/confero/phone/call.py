@@ -28,7 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,8 @@ from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.leg import RtpAudioLeg
 from confero.media.mixer import MixLeg, gain_for_level
+from confero.media.workers.pool import LOCAL_PREFIX
+from confero.phone.call_media import CallMedia, PhoneLeg
 from confero.phone.ivr import Admitted, Speech
 from confero.phone.keypad import Invalid, KeypadParser, Pressed
 from confero.phone.relay import Relayed
@@ -103,13 +105,14 @@ class PhoneCall:
         self,
         bridge: Switchboard,
         sip: SipCall,
-        leg: RtpAudioLeg,
+        media: CallMedia,
         *,
         language: str = "en",
     ) -> None:
         self.bridge = bridge
         self.sip = sip
-        self.leg = leg
+        self.media = media
+        leg = media.leg
         self.language = language
         self.caller = sip.caller
         self.room: Room | None = None
@@ -122,7 +125,7 @@ class PhoneCall:
         self.resume_token: str | None = None
         self.in_lobby = False
         self.name: Samples | None = None
-        self._engine_room = f"call:{leg.id}"
+        self._engine_room = LOCAL_PREFIX + leg.id  # alone with the voice menu
         self._mix: MixLeg | None = None
         self._digits: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING_DIGITS)
         self._events: asyncio.Queue[ev.Event] = asyncio.Queue()
@@ -139,6 +142,11 @@ class PhoneCall:
     @property
     def engine(self) -> MediaEngine:
         return self.bridge.engine
+
+    @property
+    def leg(self) -> PhoneLeg:
+        """The call's leg, as whatever drives it now (``_move_to_room``)."""
+        return self.media.leg
 
     # ------------------------------------------------------------------ CallIO
     def digit(self, d: str) -> None:
@@ -257,8 +265,9 @@ class PhoneCall:
     # ------------------------------------------------------------------ the call
     async def run(self) -> None:
         """IVR, then the conference, then clean up; never raises."""
-        self.leg.last_heard = max(self.leg.last_heard, time.monotonic())  # media clock
-        self._mix = self.engine.add_leg(self._engine_room, self.leg, listening=False)
+        leg = self._own_leg()
+        leg.last_heard = max(leg.last_heard, time.monotonic())  # media clock
+        self._mix = self.engine.add_leg(self._engine_room, leg, listening=False)
         try:
             admitted = await self.bridge.dial_in(self)
             if admitted is not None and self.sip.state != "ended":
@@ -314,11 +323,19 @@ class PhoneCall:
 
     def _move_to_room(self, *, listening: bool) -> None:
         assert self.room is not None
-        self.engine.remove_leg(self._engine_room, self.leg.id)
+        leg = self._own_leg()
+        self.engine.remove_leg(self._engine_room, leg.id)
         self._engine_room = self.room.id
         self._mix = self.engine.add_leg(
-            self.room.id, self.leg, listening=listening, owner=self.participant_id
+            self.room.id, leg, listening=listening, owner=self.participant_id
         )
+        # with media workers the room's worker drives the leg from now on (issue 15 P4)
+        self.media.leg = cast(PhoneLeg, self.engine.handed_over(leg))
+
+    def _own_leg(self) -> RtpAudioLeg:
+        leg = self.leg
+        assert isinstance(leg, RtpAudioLeg), "a leg is handed over once: entering its room"
+        return leg
 
     def _enter(self) -> None:
         """In the room: hear it, be heard (unless the room mutes newcomers)."""

@@ -21,8 +21,13 @@ import time
 
 from confero.media.leg import RtpAudioLeg
 from confero.media.phone_codecs import codec_for
+from confero.media.workers.remote import RemoteRtpLeg
 from confero.sip import offer_answer, sdp
 from confero.sip.ua import SipCall
+
+#: A call's leg: its sockets here, or in a media worker once it entered its room
+#: (issue 15 P4: ``media.workers``); the call's signalling sets either the same way.
+PhoneLeg = RtpAudioLeg | RemoteRtpLeg
 
 
 class CallMedia:
@@ -30,7 +35,7 @@ class CallMedia:
 
     def __init__(
         self,
-        leg: RtpAudioLeg,
+        leg: PhoneLeg,
         peer_host: str | None,
         media_host: str,
         *,

@@ -1,0 +1,298 @@
+"""The node's media across worker processes (issue 15 P4): ``NodeMedia`` is the node's
+``MediaEngine`` and places each conference's mix on one of ``CONFERO_MEDIA_WORKERS``
+workers (the one with the fewest legs when the room's first leg comes); the voice
+menu's one-leg rooms (``LOCAL_PREFIX``) mix here, as everything does with no workers.
+
+The callers do not change: ``add_leg`` still answers a mix to set (``remote.RemoteMix``),
+and ``handed_over`` tells a phone call which object drives its leg now
+(``remote.RemoteRtpLeg``). A browser's leg stays here and is pumped: its frame goes to
+the worker at this node's tick, the mix comes back after the worker's
+(``pipe_leg.py``).
+
+Left out for now (named in docs/PERFORMANCE.md): a worker that dies is not restarted
+(its rooms lose their audio until their calls end; readiness says so), and a room
+stays on its worker while it has legs, however the load moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+
+from confero.media.engine import AudioLeg, Frame, MediaEngine, TickStats
+from confero.media.leg import RtpAudioLeg
+from confero.media.mixer import MixLeg
+from confero.media.workers import messages as m
+from confero.media.workers.channel import Channel, batches, pair
+from confero.media.workers.remote import RemoteMix, RemoteRtpLeg
+
+log = logging.getLogger(__name__)
+
+#: Engine rooms that mix on the node: a caller alone with the voice menu (phone/call.py).
+LOCAL_PREFIX = "call:"
+#: Seconds a stopping worker gets before it is killed.
+STOP_GRACE = 5.0
+
+
+@dataclass(eq=False)
+class _Worker:
+    index: int
+    process: subprocess.Popen[bytes]
+    channel: Channel | None = None
+    legs: int = 0
+    alive: bool = True
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: m.Clock = field(default_factory=lambda: m.Clock(0, 0, 0, 0.0, 0.0, 0.0, 0, ()))
+
+    def send(self, message: Any, fds: list[int] | None = None) -> None:
+        if self.channel is not None:
+            self.channel.send(message, fds)
+
+
+class NodeClock:
+    """The node's tick figures (``app.ports.MediaClock``): its own and every worker's,
+    counted together; the lag is the worst one (SIP admission sheds on it)."""
+
+    def __init__(self, media: NodeMedia) -> None:
+        self._media = media
+
+    def _all(self) -> list[Any]:
+        return [self._media.stats, *(w.clock for w in self._media.workers)]
+
+    ticks = property(lambda self: sum(c.ticks for c in self._all()))
+    late = property(lambda self: sum(c.late for c in self._all()))
+    late_20ms = property(lambda self: sum(c.late_20ms for c in self._all()))
+    max_late = property(lambda self: max(c.max_late for c in self._all()))
+    busy = property(lambda self: sum(c.busy for c in self._all()))
+    lag = property(lambda self: max(c.lag for c in self._all()))
+
+
+class NodeMedia(MediaEngine):
+    def __init__(self, workers: int) -> None:
+        super().__init__()
+        assert workers > 0, "with no workers the node runs a MediaEngine"
+        self._wanted = workers
+        self.workers: list[_Worker] = []
+        self._placed: dict[str, _Worker] = {}  # room -> its worker
+        self._room_legs: dict[str, set[str]] = {}  # room in a worker -> its legs
+        self._phones: dict[str, RemoteRtpLeg] = {}
+        self._pipes: dict[str, tuple[_Worker, AudioLeg]] = {}
+        self._talking_in: dict[str, frozenset[str]] = {}
+        self._feeds: dict[str, list[Callable[[Frame], None]]] = {}
+        self._clock = NodeClock(self)
+
+    @property
+    def clock(self) -> Any:
+        return self._clock
+
+    # ---------------------------------------------------------------- legs
+    def add_leg(
+        self, room_id: str, leg: AudioLeg, *, listening: bool = True, owner: str | None = None
+    ) -> MixLeg:
+        if room_id.startswith(LOCAL_PREFIX):
+            return super().add_leg(room_id, leg, listening=listening, owner=owner)
+        worker = self._worker_for(room_id)
+        self._room_legs.setdefault(room_id, set()).add(leg.id)
+        worker.legs += 1
+        if isinstance(leg, RtpAudioLeg):
+            state, fds = leg.hand_over()
+            worker.send(m.PlaceRtpLeg(room_id, state, listening, owner), fds)
+            observer, on_digit = leg.reception_observer, leg.on_digit
+            leg.let_go()
+            proxy = RemoteRtpLeg(state, room_id, worker.send)
+            proxy.on_digit = on_digit
+            proxy.observe_reception(observer)
+            self._phones[leg.id] = proxy
+        else:
+            worker.send(m.PlacePipeLeg(room_id, leg.id, leg.codec, listening, owner))
+            self._pipes[leg.id] = (worker, leg)
+        return cast(MixLeg, RemoteMix(leg.id, worker.send, listening=listening))
+
+    def handed_over(self, leg: Any) -> Any:
+        return self._phones.get(leg.id, leg)
+
+    def remove_leg(self, room_id: str, leg_id: str) -> None:
+        legs = self._room_legs.get(room_id)
+        if legs is None:
+            super().remove_leg(room_id, leg_id)
+            return
+        worker = self._placed[room_id]
+        if leg_id in legs:
+            legs.discard(leg_id)
+            worker.legs -= 1
+        proxy = self._phones.pop(leg_id, None)
+        if proxy is not None:
+            proxy.close()  # the worker closes its sockets
+        else:
+            worker.send(m.RemoveLeg(room_id, leg_id))
+        self._pipes.pop(leg_id, None)
+        if not legs:
+            del self._room_legs[room_id], self._placed[room_id]
+            self._talking_in.pop(room_id, None)
+
+    def _worker_for(self, room_id: str) -> _Worker:
+        worker = self._placed.get(room_id)
+        if worker is None:
+            alive = [w for w in self.workers if w.alive] or self.workers
+            worker = self._placed[room_id] = min(alive, key=lambda w: w.legs)
+            if self._feeds.get(room_id):
+                worker.send(m.Record(room_id, True))
+        return worker
+
+    def talking(self, room_id: str) -> frozenset[str]:
+        if room_id in self._room_legs:
+            return self._talking_in.get(room_id, frozenset())
+        return super().talking(room_id)
+
+    def leg_count(self) -> int:
+        return super().leg_count() + sum(len(legs) for legs in self._room_legs.values())
+
+    # ---------------------------------------------------------------- recording
+    def add_recorder(self, room_id: str, feed: Callable[[Frame], None]) -> bool:
+        if room_id not in self._room_legs:
+            return super().add_recorder(room_id, feed)
+        feeds = self._feeds.setdefault(room_id, [])
+        if feed not in feeds:
+            feeds.append(feed)
+            if len(feeds) == 1:
+                self._placed[room_id].send(m.Record(room_id, True))
+        return True
+
+    def remove_recorder(self, room_id: str, feed: Callable[[Frame], None]) -> None:
+        feeds = self._feeds.get(room_id)
+        if feeds is None or feed not in feeds:
+            super().remove_recorder(room_id, feed)
+            return
+        feeds.remove(feed)
+        if not feeds:
+            del self._feeds[room_id]
+            worker = self._placed.get(room_id)
+            if worker is not None:
+                worker.send(m.Record(room_id, False))
+
+    # ---------------------------------------------------------------- per tick
+    def tick(self, now: float) -> None:
+        if self._pipes:
+            self._pump(now)
+        super().tick(now)
+
+    def _pump(self, now: float) -> None:
+        """This tick's frames of the node's legs in workers' rooms, to their workers."""
+        out: dict[_Worker, list[tuple[str, bytes | None]]] = {}
+        for leg_id, (worker, leg) in self._pipes.items():
+            frame = leg.pull(now)
+            if frame is not None:
+                out.setdefault(worker, []).append((leg_id, frame.tobytes()))
+        for worker, frames in out.items():
+            for batch in batches(frames, lambda item: len(item[1] or b"") + 32):
+                worker.send(m.Frames(tuple(batch)))
+
+    # ---------------------------------------------------------------- from workers
+    def _heard(self, worker: _Worker, message: Any, fds: list[int]) -> None:
+        match message:
+            case m.Sent(out=out):
+                for leg_id, payload, encoded in out:
+                    entry = self._pipes.get(leg_id)
+                    if entry is None:
+                        continue
+                    if encoded:
+                        entry[1].send_encoded(payload)
+                    else:
+                        entry[1].send_frame(np.frombuffer(payload, dtype=np.int16))
+            case m.Digit(leg_id=leg_id, digit=digit):
+                proxy = self._phones.get(leg_id)
+                if proxy is not None and proxy.on_digit is not None:
+                    proxy.on_digit(digit)
+            case m.Voices(room=room, frame=frame):
+                pcm = np.frombuffer(frame, dtype=np.int16)
+                for feed in self._feeds.get(room, ()):
+                    feed(pcm)
+            case m.Talking(room=room, who=who) if self._placed.get(room) is worker:
+                self._talking_in[room] = who
+            case m.Heard(legs=legs):
+                for leg_id, last_heard, quality in legs:
+                    proxy = self._phones.get(leg_id)
+                    if proxy is not None:
+                        proxy.heard(last_heard, quality)
+            case m.Reception(leg_id=leg_id, loss=loss, jitter=jitter):
+                proxy = self._phones.get(leg_id)
+                if proxy is not None and proxy.on_reception is not None:
+                    proxy.on_reception(loss, jitter)
+            case m.Ready():
+                worker.ready.set()
+            case m.Clock(samples=samples):
+                worker.clock = message
+                if self.on_tick is not None:
+                    for late, took in samples:
+                        self.on_tick(late, took)
+        for fd in fds:  # none are sent this way
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _died(self, worker: _Worker) -> None:
+        if not worker.alive:
+            return  # stopped by us
+        worker.alive = False
+        log.error("media worker %d is gone: its rooms have no audio", worker.index)
+
+    # ---------------------------------------------------------------- life
+    @property
+    def running(self) -> bool:
+        return super().running and all(w.alive for w in self.workers)
+
+    def start(self) -> None:
+        super().start()
+        while len(self.workers) < self._wanted:
+            self.workers.append(self._spawn(len(self.workers)))
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until every worker's clock ticks: a leg handed over before would wait in its
+        socket's buffer and come out in one burst."""
+        async with asyncio.timeout(timeout):
+            for worker in self.workers:
+                await worker.ready.wait()
+
+    def _spawn(self, index: int) -> _Worker:
+        ours, theirs = pair()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "confero.media.workers.process", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+        )
+        theirs.close()
+        worker = _Worker(index, process)
+        worker.channel = Channel(
+            ours,
+            lambda message, fds: self._heard(worker, message, fds),
+            lambda: self._died(worker),
+        )
+        return worker
+
+    async def stop(self) -> None:
+        for worker in self.workers:
+            worker.alive = False
+            worker.send(m.Stop())
+        for worker in self.workers:
+            try:
+                await asyncio.to_thread(worker.process.wait, STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                await asyncio.to_thread(worker.process.wait)
+            if worker.channel is not None:
+                worker.channel.close()
+        self.workers.clear()
+        await super().stop()
+
+
+def stats_of(clock: Any) -> TickStats:
+    """``clock``'s figures as one ``TickStats`` (for the benches)."""
+    c = clock
+    return TickStats(c.ticks, c.late, c.late_20ms, c.max_late, c.busy, c.lag)
