@@ -3,6 +3,7 @@ not seconds, and it wants the machine to itself). Its figures go into
 docs/RELIABILITY.md with the command that produced them.
 
 Usage: python -m soak [ivr] [crash] [attacks] [--callers N] [--minutes M] [--hold S]
+       [--media-workers N]
 (default: all three: the IVR soak with 200 callers for 10 minutes, kill -9 during
 booking and chat, the attacks of issue 14's table). Exit status 1 when any part fails.
 """
@@ -26,6 +27,9 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=60.0, help="seconds a caller stays")
     parser.add_argument("--rounds", type=int, default=5, help="kill -9 rounds")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--media-workers", type=int, default=0, help="CONFERO_MEDIA_WORKERS of the ivr part"
+    )
     args = parser.parse_args()
     parts = args.parts or list(PARTS)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="confero-soak-"))
@@ -38,7 +42,11 @@ def main() -> int:
             from soak import ivr
 
             result = ivr.run(
-                workdir / "ivr", callers=args.callers, minutes=args.minutes, hold=args.hold
+                workdir / "ivr",
+                callers=args.callers,
+                minutes=args.minutes,
+                hold=args.hold,
+                media_workers=args.media_workers,
             )
             print(result.report())
             ok &= result.passed

@@ -184,21 +184,35 @@ class Server:
         result: dict[str, object] = answer.json()
         return result
 
-    def rss_mb(self) -> float:
-        """The server's resident memory, from /proc."""
+    def _pids(self) -> list[int]:
+        """The server's process and its children (media workers, issue 15 P4)."""
         if self.process is None:
-            return 0.0
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+            return []
+        pids = [self.process.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(stat.parent.name))
+        return pids
+
+    def rss_mb(self) -> float:
+        """The server's resident memory (with its media workers'), from /proc."""
+        total = 0.0
+        for pid in self._pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+        return total
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU the server has used, from /proc."""
-        if self.process is None:
-            return 0.0
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU the server (and its media workers) used, from /proc."""
+        total = 0.0
+        for pid in self._pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def log(self) -> str:
         try:

@@ -52,7 +52,7 @@ from confero.heap import HeapKeeper, settle_heap
 from confero.media.engine import MediaEngine
 from confero.media.recording import EngineRecorder
 from confero.media.sfu import Sfu
-from confero.media.workers.pool import NodeMedia
+from confero.media.workers.pool import node_media
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import HttpSmsGateway, sms_text
 from confero.observe import logs
@@ -279,7 +279,7 @@ class Node:
 
     @classmethod
     def build(cls, services: Services, settings: Settings, metrics: Metrics | None = None) -> Node:
-        engine = MediaEngine() if settings.media_workers == 0 else NodeMedia(settings.media_workers)
+        engine = node_media(settings.media_workers)
         sfu = Sfu()
         gateway = BrowserGateway(
             engine,

@@ -42,8 +42,23 @@ class Served:
 
 @pytest.fixture
 async def served(services: Services, settings: Settings) -> AsyncIterator[Served]:
+    async with serving(services, settings) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    services: Services, settings: Settings, *, media_workers: int = 0
+) -> AsyncIterator[Served]:
+    """A node on ``services`` with its HTTP server on a free port (``media_workers``:
+    the conferences mixed in that many processes, issue 15 P4)."""
     settings = settings.model_copy(
-        update={"sip_port": 0, "access_number": "5000", "resume_grace": 1.5}
+        update={
+            "sip_port": 0,
+            "access_number": "5000",
+            "resume_grace": 1.5,
+            "media_workers": media_workers,
+        }
     )
     node = Node.build(services, settings)
     if node.phone is not None:

@@ -145,8 +145,7 @@ async def stops_hearing(b: Browser, hz: float, within: float = 5) -> None:
 
 
 def legs(served: Served, room: Room) -> set[str]:
-    mixer = served.node.engine.mixer(room.id)
-    return set(mixer.legs) if mixer is not None else set()
+    return set(served.node.engine.legs_in(room.id))
 
 
 async def republish(b: Browser, tone_hz: float | None = None) -> None:

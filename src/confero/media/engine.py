@@ -208,6 +208,11 @@ class MediaEngine:
     def leg_count(self) -> int:
         return sum(len(r.legs) for r in self._rooms.values())
 
+    def legs_in(self, room_id: str) -> frozenset[str]:
+        """The ids of the legs in ``room_id``'s mix."""
+        room = self._rooms.get(room_id)
+        return frozenset(room.legs) if room is not None else frozenset()
+
     @property
     def clock(self) -> TickStats:
         """How the node's media keeps time (``app.ports.MediaClock``); with media

@@ -16,6 +16,7 @@ from confero.app.services import Services
 from confero.config import Settings
 from confero.media.engine import MediaEngine
 from confero.media.prompts import PromptLibrary
+from confero.media.workers.pool import node_media
 from confero.observe.metrics import Metrics
 from confero.phone.admit_token import AdmitVerifier
 from confero.phone.bridge import PhoneBridge
@@ -89,7 +90,7 @@ class PhoneStack:
         trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
         credentials = trunk_credentials(settings)
         owns_engine = engine is None
-        engine = engine or MediaEngine()
+        engine = engine or node_media(settings.media_workers)
         ua.admission = admission(settings, engine)
         proxies = parse_networks(settings.trusted_proxies)
         ua.trusted_proxy = lambda host: is_trusted(host, proxies)  # Kamailio (issue 16)
@@ -127,6 +128,7 @@ class PhoneStack:
     async def start(self) -> None:
         await self.ua.start()
         self.engine.start()
+        await self.engine.wait_ready()
         self.bridge.start()
         if self.registration is not None:
             self.registration.start()

@@ -22,6 +22,7 @@ from confero.media.tone import detect_frequency, rms, sine
 from confero.media.workers.pool import LOCAL_PREFIX, NodeMedia
 from confero.media.workers.remote import RemoteRtpLeg
 from tests.media.test_engine import Phone, phone, tail, talk
+from tests.phone.support import eventually
 
 
 @pytest.fixture
@@ -153,11 +154,16 @@ async def test_a_recording_gets_the_voices_and_the_clock_counts_every_tick(
     assert len(ticks) > 100, "the node's ticks and its two workers'"
 
 
-async def test_a_dead_worker_shows_in_running(media: NodeMedia) -> None:
+async def test_a_dead_worker_is_replaced_and_new_rooms_work(media: NodeMedia) -> None:
+    await enter(media, "lost", "x", phone(), [])
+    dead = next(w for w in media.workers if w.legs)
+    dead.process.kill()
+    await eventually(lambda: dead not in media.workers)
+    assert media.legs_in("lost") == frozenset(), "its rooms' legs died with it"
+    await media.wait_ready()
     assert media.running
-    media.workers[0].process.kill()
-    for _ in range(50):
-        if not media.running:
-            break
-        await asyncio.sleep(0.05)
-    assert not media.running
+    a, b = phone(), phone()
+    leg_a, _ = await enter(media, "new", "a", a, [])
+    await enter(media, "new", "b", b, [])
+    await talk(a, leg_a, 440, 1.2, b)  # type: ignore[arg-type]
+    assert abs(detect_frequency(tail(b), 8000) - 440) < 10

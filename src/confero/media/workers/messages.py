@@ -98,7 +98,6 @@ class Ready:
     """The worker's clock ticks (its start-up, imports included, takes a second or two)."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class Digit:
     leg_id: str

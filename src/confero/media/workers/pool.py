@@ -9,9 +9,10 @@ and ``handed_over`` tells a phone call which object drives its leg now
 the worker at this node's tick, the mix comes back after the worker's
 (``pipe_leg.py``).
 
-Left out for now (named in docs/PERFORMANCE.md): a worker that dies is not restarted
-(its rooms lose their audio until their calls end; readiness says so), and a room
-stays on its worker while it has legs, however the load moves.
+A worker that dies is replaced at once; the rooms it mixed lose their legs (their calls
+end by the media timeout, a browser's page hears silence until it reconnects). Left out
+for now: moving a room between workers as the load moves (a room stays on its worker
+while it has legs).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Engine rooms that mix on the node: a caller alone with the voice menu (phone/call.py).
 LOCAL_PREFIX = "call:"
+#: Seconds a worker gets to start (Python, numpy, the codecs).
+START_TIMEOUT = 30.0
 #: Seconds a stopping worker gets before it is killed.
 STOP_GRACE = 5.0
 
@@ -89,6 +92,8 @@ class NodeMedia(MediaEngine):
         self._talking_in: dict[str, frozenset[str]] = {}
         self._feeds: dict[str, list[Callable[[Frame], None]]] = {}
         self._clock = NodeClock(self)
+        #: Phone legs whose sockets went to a worker since the start.
+        self.handed = 0
 
     @property
     def clock(self) -> Any:
@@ -112,6 +117,7 @@ class NodeMedia(MediaEngine):
             proxy.on_digit = on_digit
             proxy.observe_reception(observer)
             self._phones[leg.id] = proxy
+            self.handed += 1
         else:
             worker.send(m.PlacePipeLeg(room_id, leg.id, leg.codec, listening, owner))
             self._pipes[leg.id] = (worker, leg)
@@ -152,6 +158,11 @@ class NodeMedia(MediaEngine):
         if room_id in self._room_legs:
             return self._talking_in.get(room_id, frozenset())
         return super().talking(room_id)
+
+    def legs_in(self, room_id: str) -> frozenset[str]:
+        if room_id in self._room_legs:
+            return frozenset(self._room_legs[room_id])
+        return super().legs_in(room_id)
 
     def leg_count(self) -> int:
         return super().leg_count() + sum(len(legs) for legs in self._room_legs.values())
@@ -239,10 +250,26 @@ class NodeMedia(MediaEngine):
                 os.close(fd)
 
     def _died(self, worker: _Worker) -> None:
+        """A worker died (killed, crashed): its rooms' legs died with it (their calls
+        end by the media timeout; a room's next leg is placed afresh); a new worker
+        takes its place for the rooms to come."""
         if not worker.alive:
             return  # stopped by us
         worker.alive = False
-        log.error("media worker %d is gone: its rooms have no audio", worker.index)
+        lost = [room for room, placed in self._placed.items() if placed is worker]
+        for room in lost:
+            for leg_id in self._room_legs.pop(room, set()):
+                self._phones.pop(leg_id, None)
+                self._pipes.pop(leg_id, None)
+            del self._placed[room]
+            self._talking_in.pop(room, None)
+        log.error("media worker %d died: %d rooms lost their audio", worker.index, len(lost))
+        if worker.channel is not None:
+            worker.channel.close()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            worker.process.wait(0.1)  # reaped, not a zombie
+        if worker in self.workers:
+            self.workers[self.workers.index(worker)] = self._spawn(worker.index)
 
     # ---------------------------------------------------------------- life
     @property
@@ -254,10 +281,10 @@ class NodeMedia(MediaEngine):
         while len(self.workers) < self._wanted:
             self.workers.append(self._spawn(len(self.workers)))
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
+    async def wait_ready(self) -> None:
         """Until every worker's clock ticks: a leg handed over before would wait in its
         socket's buffer and come out in one burst."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(START_TIMEOUT):
             for worker in self.workers:
                 await worker.ready.wait()
 
@@ -290,6 +317,11 @@ class NodeMedia(MediaEngine):
                 worker.channel.close()
         self.workers.clear()
         await super().stop()
+
+
+def node_media(workers: int) -> MediaEngine:
+    """The node's media: mixed in this process (0) or in ``workers`` processes."""
+    return MediaEngine() if workers == 0 else NodeMedia(workers)
 
 
 def stats_of(clock: Any) -> TickStats:

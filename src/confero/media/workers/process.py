@@ -32,8 +32,10 @@ from confero.media.workers.pipe_leg import PipeLeg
 
 log = logging.getLogger(__name__)
 
-#: Ticks between reports of the clock, who talks and what the phones did (0.5 s).
+#: Ticks between reports of the clock and of what the phones did (0.5 s).
 REPORT_EVERY = 25
+#: Ticks between looks at who talks (the pages' indicator polls every 250 ms).
+TALKING_EVERY = 10
 _MIX_SETTINGS = frozenset({"muted", "gain", "listening", "overlay_only"})
 _LEG_METHODS = frozenset({"set_remote", "set_rtcp_remote"})
 #: What the call's signalling sets on a phone leg (``CallLeg`` with method ``set``).
@@ -175,8 +177,11 @@ class Worker:
         self._samples.append((late, took))
         if self._out:
             self._send_out()
-        if self.engine.stats.ticks - self._reported >= REPORT_EVERY:
-            self._reported = self.engine.stats.ticks
+        ticks = self.engine.stats.ticks
+        if ticks % TALKING_EVERY == 0:
+            self._tell_talking()
+        if ticks - self._reported >= REPORT_EVERY:
+            self._reported = ticks
             self._report()
 
     def _send_out(self) -> None:
@@ -199,15 +204,17 @@ class Worker:
             )
         )
         self._samples.clear()
+        if self._legs:
+            heard = tuple((i, leg.last_heard, leg.quality()) for i, leg in self._legs.items())
+            for start in range(0, len(heard), 100):
+                self.channel.send(m.Heard(heard[start : start + 100]))
+
+    def _tell_talking(self) -> None:
         for room in set(self._rooms.values()):
             now = self.engine.talking(room)
             if now != self._talking.get(room):
                 self._talking[room] = now
                 self.channel.send(m.Talking(room, now))
-        if self._legs:
-            heard = tuple((i, leg.last_heard, leg.quality()) for i, leg in self._legs.items())
-            for start in range(0, len(heard), 100):
-                self.channel.send(m.Heard(heard[start : start + 100]))
 
     async def run(self) -> None:
         self.engine.start()

@@ -1,0 +1,58 @@
+"""The phone tests a caller notices most, again with the conferences mixed in media
+worker processes (issue 15 P4, ``CONFERO_MEDIA_WORKERS=2``): the same softphones, the
+same assertions (tones heard and not heard, prompts, keypad controls, the lobby's hold
+music, a re-INVITE's hold, NAT latching, wideband codecs, a recording's voice), with
+the legs' sockets in other processes once their callers enter the room."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from confero.app.services import Services
+from confero.config import Settings
+from confero.media.workers.pool import NodeMedia
+from confero.phone.stack import PhoneStack
+from tests.phone.softphone import FAST
+from tests.phone.test_bridge import (
+    test_a_caller_behind_nat_is_latched_heard_and_hears,
+    test_a_knocker_nobody_admits_hears_why_and_is_let_go,
+    test_everyones_keys_menu_names_volume_and_announcements,
+    test_moderator_keypad_from_mute_all_to_end_for_everyone,
+    test_two_callers_hear_each_other_and_not_themselves,
+    test_wideband_callers_on_g722_and_opus_mix_with_a_g711_caller,
+)
+from tests.phone.test_bridge_offers import (
+    test_a_held_caller_is_not_heard_and_resumes_by_a_reinvite_without_sdp,
+)
+from tests.phone.test_recording_prompts import (
+    test_callers_hear_the_recording_prompts_and_their_voice_is_recorded,
+)
+
+__all__ = [
+    "test_a_caller_behind_nat_is_latched_heard_and_hears",
+    "test_a_held_caller_is_not_heard_and_resumes_by_a_reinvite_without_sdp",
+    "test_a_knocker_nobody_admits_hears_why_and_is_let_go",
+    "test_callers_hear_the_recording_prompts_and_their_voice_is_recorded",
+    "test_everyones_keys_menu_names_volume_and_announcements",
+    "test_moderator_keypad_from_mute_all_to_end_for_everyone",
+    "test_two_callers_hear_each_other_and_not_themselves",
+    "test_wideband_callers_on_g722_and_opus_mix_with_a_g711_caller",
+]
+
+
+@pytest.fixture
+async def phone(services: Services, settings: Settings) -> AsyncIterator[PhoneStack]:
+    settings = settings.model_copy(
+        update={"sip_port": 0, "access_number": "5000", "media_workers": 2}
+    )
+    stack = PhoneStack.build(services, settings)
+    assert isinstance(stack.engine, NodeMedia)
+    stack.ua.transactions.timers = FAST
+    await stack.start()
+    yield stack
+    await stack.stop()
+    assert stack.engine.handed > 0, "callers' legs went to the workers"
+    assert stack.bridge.tasks == 0, "every call's task ended"
+    assert stack.engine.leg_count() == 0, "every RTP leg left the mixer"
