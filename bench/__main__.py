@@ -1,11 +1,13 @@
 """``make bench``: every benchmark in one run, so ratios compare like with like.
 
-Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, browser, video, web,
-fanout, join, cluster
+Usage: python -m bench [NAME ...]   NAME: phone, opus, sfu, muteall, janus, node, browser, video,
+web, fanout, join, cluster
 (default: all, in that order, about eleven minutes). ``janus`` is the side-by-side run
 against Janus AudioBridge on the same core (``bench.side_by_side``;
 ``scripts/system-deps.sh bench`` installs Debian's janus; without it the run prints
-"janus: skipped" and Confero's column alone). ``browser`` is a real ``confero serve``
+"janus: skipped" and Confero's column alone). ``node`` the phone legs
+of one pinned core against a node with two media workers (``bench.node_legs``, issue
+15 P4). ``browser`` is a real ``confero serve``
 with aiortc peers joining through the WebSocket signaling (``bench.browser_legs``);
 ``video`` the same with cameras on, each forwarded to every other peer of its room
 (``bench.video_legs``). ``web`` is the REST API under ``wrk`` against a trivial FastAPI
@@ -34,6 +36,7 @@ BENCHES: dict[str, list[str]] = {
     "sfu": ["bench.sfu_forward", "1,10"],
     "muteall": ["bench.mute_all", "50", "5"],
     "janus": ["bench.side_by_side", "--counts", "100,150,200,300"],
+    "node": ["bench.node_legs", "--counts", "100,200,300,400,500"],
     "browser": ["bench.browser_legs", "--counts", "10,20,40"],
     "video": ["bench.video_legs", "--rooms", "1,2,3"],
     "web": ["bench.web_api"],

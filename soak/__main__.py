@@ -3,7 +3,7 @@ not seconds, and it wants the machine to itself). Its figures go into
 docs/RELIABILITY.md with the command that produced them.
 
 Usage: python -m soak [ivr] [crash] [attacks] [--callers N] [--minutes M] [--hold S]
-       [--media-workers N]
+       [--media-workers N] [--media-nice N]
 (default: all three: the IVR soak with 200 callers for 10 minutes, kill -9 during
 booking and chat, the attacks of issue 14's table). Exit status 1 when any part fails.
 """
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument(
         "--media-workers", type=int, default=0, help="CONFERO_MEDIA_WORKERS of the ivr part"
     )
+    parser.add_argument("--media-nice", type=int, default=0, help="CONFERO_MEDIA_NICE of it")
     args = parser.parse_args()
     parts = args.parts or list(PARTS)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="confero-soak-"))
@@ -47,6 +48,7 @@ def main() -> int:
                 minutes=args.minutes,
                 hold=args.hold,
                 media_workers=args.media_workers,
+                media_nice=args.media_nice,
             )
             print(result.report())
             ok &= result.passed

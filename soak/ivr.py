@@ -33,6 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tests.e2e import scenarios
@@ -324,6 +325,10 @@ class IvrResult:
     rss_mb: tuple[float, float]
     tracebacks: int
 
+    #: with media workers: late > 20 ms per clock (the node's, then each worker's)
+    late_20ms_by_clock: list[int] = field(default_factory=list)
+    pinned: bool = True
+
     @property
     def passed(self) -> bool:
         return (
@@ -362,7 +367,13 @@ class IvrResult:
             f"| OPTIONS unanswered within 1 s | {self.options_lost} |",
             f"| flood answers (500 INVITEs in 5 s, never ACKed) | "
             f"{', '.join(f'{k}: {v}' for k, v in sorted(self.flood.items()))} |",
-            f"| server CPU (one pinned core) | {self.cpu_percent:.0f}% |",
+            f"| server CPU ({'one pinned core' if self.pinned else 'with its workers'})"
+            f" | {self.cpu_percent:.0f}% |",
+            *(
+                [f"| late > 20 ms by clock (node, workers) | {self.late_20ms_by_clock} |"]
+                if self.late_20ms_by_clock
+                else []
+            ),
             f"| server memory start / end | {self.rss_mb[0]:.0f} MB / {self.rss_mb[1]:.0f} MB |",
             f"| tracebacks in the server log | {self.tracebacks} |",
         ]
@@ -381,6 +392,12 @@ def _summary(rtts: list[float | None]) -> dict[str, float]:
     return {"p50": statistics.median(got), "p99": p99, "max": got[-1]}
 
 
+def _by_clock(before: dict[str, Any], after: dict[str, Any]) -> list[int]:
+    """Late > 20 ms per clock over the run (a replaced worker's count starts again)."""
+    start = {c["clock"]: c["late_20ms"] for c in before.get("clocks", [])}
+    return [int(c["late_20ms"]) - int(start.get(c["clock"], 0)) for c in after.get("clocks", [])]
+
+
 def run(
     workdir: Path,
     *,
@@ -388,6 +405,7 @@ def run(
     minutes: float = 10.0,
     hold: float = 60.0,
     media_workers: int = 0,
+    media_nice: int = 0,
 ) -> IvrResult:
     """With ``media_workers`` the server mixes in that many processes (issue 15 P4) and
     is not pinned (its workers spread over the cores; sipp keeps CPU 1); its CPU and
@@ -400,6 +418,7 @@ def run(
             # the operator sizes the total to the load it expects (default: 100 per CPU)
             "CONFERO_SIP_MAX_CALLS": str(callers + 100),
             "CONFERO_MEDIA_WORKERS": str(media_workers),
+            "CONFERO_MEDIA_NICE": str(media_nice),
         },
         cpu=0 if media_workers == 0 else None,
     )
@@ -478,6 +497,8 @@ def run(
         ticks=int(after["ticks"]) - int(health["ticks"]),
         late_5ms=int(after["late_5ms"]) - int(health["late_5ms"]),
         late_20ms=int(after["late_20ms"]) - int(health["late_20ms"]),
+        late_20ms_by_clock=_by_clock(health, after),
+        pinned=media_workers == 0,
         options_ms=_summary(measured),
         options_flood_ms=_summary(probe.window(*flood_window)),
         options_lost=sum(1 for rtt in measured if rtt is None),

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     heap_freeze_every: float = Field(default=5.0, ge=0, le=3600)
     #: Processes that mix the conferences (issue 15 P4): 0 mixes in this process.
     media_workers: int = Field(default=0, ge=0, le=64)
+    #: The media workers' priority relative to the node's process (``nice`` steps;
+    #: negative: ahead of signalling, which needs CAP_SYS_NICE; refused: the node's).
+    media_nice: int = Field(default=0, ge=-20, le=19)
     #: Mail for invitations (F-RS5): the SMTP server; empty host: mail is not sent and
     #: every mail notice fails with "mail is not configured".
     smtp_host: str = ""

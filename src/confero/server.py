@@ -279,7 +279,7 @@ class Node:
 
     @classmethod
     def build(cls, services: Services, settings: Settings, metrics: Metrics | None = None) -> Node:
-        engine = node_media(settings.media_workers)
+        engine = node_media(settings.media_workers, settings.media_nice)
         sfu = Sfu()
         gateway = BrowserGateway(
             engine,

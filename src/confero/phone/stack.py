@@ -90,7 +90,7 @@ class PhoneStack:
         trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
         credentials = trunk_credentials(settings)
         owns_engine = engine is None
-        engine = engine or node_media(settings.media_workers)
+        engine = engine or node_media(settings.media_workers, settings.media_nice)
         ua.admission = admission(settings, engine)
         proxies = parse_networks(settings.trusted_proxies)
         ua.trusted_proxy = lambda host: is_trusted(host, proxies)  # Kamailio (issue 16)

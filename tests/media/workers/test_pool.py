@@ -167,3 +167,19 @@ async def test_a_dead_worker_is_replaced_and_new_rooms_work(media: NodeMedia) ->
     await enter(media, "new", "b", b, [])
     await talk(a, leg_a, 440, 1.2, b)  # type: ignore[arg-type]
     assert abs(detect_frequency(tail(b), 8000) - 440) < 10
+
+
+async def test_workers_run_at_the_priority_they_are_given() -> None:
+    media = NodeMedia(1, nice=3)  # lowering needs no privilege; raising needs CAP_SYS_NICE
+    media.start()
+    try:
+        await media.wait_ready()
+        pid = media.workers[0].process.pid
+        assert _nice(pid) == _nice(os.getpid()) + 3
+    finally:
+        await media.stop()
+
+
+def _nice(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])

@@ -78,12 +78,22 @@ class NodeClock:
     busy = property(lambda self: sum(c.busy for c in self._all()))
     lag = property(lambda self: max(c.lag for c in self._all()))
 
+    def parts(self) -> list[dict[str, object]]:
+        """Each clock's counters: the node's (its voice menu), then each worker's."""
+        names = ["node", *(f"worker {w.index + 1}" for w in self._media.workers)]
+        return [
+            {"clock": name, "ticks": c.ticks, "late_5ms": c.late, "late_20ms": c.late_20ms}
+            for name, c in zip(names, self._all(), strict=True)
+        ]
+
 
 class NodeMedia(MediaEngine):
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, nice: int = 0) -> None:
         super().__init__()
         assert workers > 0, "with no workers the node runs a MediaEngine"
         self._wanted = workers
+        #: the workers' scheduling priority relative to the node (``CONFERO_MEDIA_NICE``)
+        self._nice = nice
         self.workers: list[_Worker] = []
         self._placed: dict[str, _Worker] = {}  # room -> its worker
         self._room_legs: dict[str, set[str]] = {}  # room in a worker -> its legs
@@ -291,7 +301,13 @@ class NodeMedia(MediaEngine):
     def _spawn(self, index: int) -> _Worker:
         ours, theirs = pair()
         process = subprocess.Popen(
-            [sys.executable, "-m", "confero.media.workers.process", str(theirs.fileno())],
+            [
+                sys.executable,
+                "-m",
+                "confero.media.workers.process",
+                str(theirs.fileno()),
+                str(self._nice),
+            ],
             pass_fds=[theirs.fileno()],
         )
         theirs.close()
@@ -319,9 +335,9 @@ class NodeMedia(MediaEngine):
         await super().stop()
 
 
-def node_media(workers: int) -> MediaEngine:
+def node_media(workers: int, nice: int = 0) -> MediaEngine:
     """The node's media: mixed in this process (0) or in ``workers`` processes."""
-    return MediaEngine() if workers == 0 else NodeMedia(workers)
+    return MediaEngine() if workers == 0 else NodeMedia(workers, nice=nice)
 
 
 def stats_of(clock: Any) -> TickStats:

@@ -39,6 +39,9 @@ async def health(svc: ServicesDep) -> dict[str, object]:
             "late_20ms": clock.late_20ms,
             "max_late_ms": round(clock.max_late * 1000, 1),
         }
+        parts = getattr(clock, "parts", None)  # with media workers: each clock's own
+        if parts is not None:
+            answer["media"]["clocks"] = parts()  # type: ignore[index]
     return answer
 
 
