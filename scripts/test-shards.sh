@@ -11,10 +11,11 @@ py=${1:-.venv/bin/python}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
-# The suites run again with media workers (issue 15 P4) wait on softphones' clocks as
-# the real-time ones do: they follow them in the same slot (a third process beside the
-# two made every other test run about half as fast again on two cores).
-workers_suites="tests/phone/test_in_media_workers.py tests/webrtc/test_in_media_workers.py tests/media/workers"
+# The phone suite run again with media workers (issue 15 P4) waits on softphones' clocks
+# as the real-time ones do: it follows them in the same slot (a third process beside the
+# two made every other test run about half as fast again on two cores); the browser and
+# pool suites with workers are short and stay with the rest.
+workers_suites="tests/phone/test_in_media_workers.py"
 (
   # shellcheck disable=SC2086
   "$py" -m pytest tests/e2e ${PYTEST_ARGS:-} >"$logs/realtime.log" 2>&1
