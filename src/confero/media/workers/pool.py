@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from confero.media.engine import AudioLeg, Frame, MediaEngine, TickStats
+from confero.media.engine import AudioLeg, Frame, MediaEngine
 from confero.media.leg import RtpAudioLeg
 from confero.media.mixer import MixLeg
 from confero.media.workers import messages as m
@@ -338,9 +338,3 @@ class NodeMedia(MediaEngine):
 def node_media(workers: int, nice: int = 0) -> MediaEngine:
     """The node's media: mixed in this process (0) or in ``workers`` processes."""
     return MediaEngine() if workers == 0 else NodeMedia(workers, nice=nice)
-
-
-def stats_of(clock: Any) -> TickStats:
-    """``clock``'s figures as one ``TickStats`` (for the benches)."""
-    c = clock
-    return TickStats(c.ticks, c.late, c.late_20ms, c.max_late, c.busy, c.lag)

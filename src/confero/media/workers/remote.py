@@ -51,10 +51,6 @@ class RemoteOverlay:
     def remaining(self) -> int:
         return max(0, int((self._ends_at - time.monotonic()) * RATE))
 
-    @property
-    def active(self) -> bool:
-        return self.remaining > 0
-
 
 class RemoteMix:
     """A ``MixLeg`` in a worker: its four settings and its overlay."""
