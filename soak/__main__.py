@@ -3,7 +3,8 @@ not seconds, and it wants the machine to itself). Its figures go into
 docs/RELIABILITY.md with the command that produced them.
 
 Usage: python -m soak [ivr] [crash] [attacks] [--callers N] [--minutes M] [--hold S]
-       [--media-workers N] [--media-nice N]
+       [--media-workers N] [--media-nice N] [--media-realtime N]
+       [--server-nice N]
 (default: all three: the IVR soak with 200 callers for 10 minutes, kill -9 during
 booking and chat, the attacks of issue 14's table). Exit status 1 when any part fails.
 """
@@ -31,6 +32,12 @@ def main() -> int:
         "--media-workers", type=int, default=0, help="CONFERO_MEDIA_WORKERS of the ivr part"
     )
     parser.add_argument("--media-nice", type=int, default=0, help="CONFERO_MEDIA_NICE of it")
+    parser.add_argument(
+        "--media-realtime", type=int, default=0, help="CONFERO_MEDIA_REALTIME of it"
+    )
+    parser.add_argument(
+        "--server-nice", type=int, default=0, help="nice steps of its server (vs sipp)"
+    )
     args = parser.parse_args()
     parts = args.parts or list(PARTS)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="confero-soak-"))
@@ -49,6 +56,8 @@ def main() -> int:
                 hold=args.hold,
                 media_workers=args.media_workers,
                 media_nice=args.media_nice,
+                media_realtime=args.media_realtime,
+                server_nice=args.server_nice,
             )
             print(result.report())
             ok &= result.passed

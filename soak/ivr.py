@@ -27,6 +27,7 @@ import csv
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import threading
 import time
@@ -198,11 +199,19 @@ class SippCallers:
 @dataclass
 class OptionsProbe:
     """An OPTIONS every ``every`` seconds from its own address: (sent at, round trip or
-    None when no answer came within a second)."""
+    None when no answer came within a second).
+
+    The round trip ends when the kernel received the answer (``SO_TIMESTAMPNS``), not
+    when this thread woke to read it: the runner shares CPU 1 with sipp's 200 threads
+    and the GIL with the flood, and its own wait for a core is no part of the server's
+    answer (a client on another host would not share it). Both times are the wall
+    clock's; a preemption between reading it and sending can only lengthen a round
+    trip, never shorten it. ``woke`` keeps the round trip as this thread saw it."""
 
     port: int
     every: float = 0.2
     samples: list[tuple[float, float | None]] = field(default_factory=list)
+    woke: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -218,6 +227,7 @@ class OptionsProbe:
     def _run(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind((PROBE_SOURCE, 0))
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.settimeout(1.0)
             me = sock.getsockname()[1]
             n = 0
@@ -230,19 +240,34 @@ class OptionsProbe:
                     f"To: <sip:{ACCESS_NUMBER}@127.0.0.1>\r\nCall-ID: probe-{n}\r\n"
                     "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
                 )
-                sent = time.monotonic()
+                sent, sent_ns = time.monotonic(), time.time_ns()
                 sock.sendto(text.encode(), ("127.0.0.1", self.port))
                 rtt: float | None = None
                 with contextlib.suppress(TimeoutError):
                     while rtt is None:
-                        data = sock.recv(65535)
+                        data, ancillary, _, _ = sock.recvmsg(65535, 64)
                         if f"probe-{n}\r\n".encode() in data and data.startswith(b"SIP/2.0 200"):
-                            rtt = time.monotonic() - sent
+                            self.woke.append(time.monotonic() - sent)
+                            rtt = (_arrived_ns(ancillary) or time.time_ns()) - sent_ns
+                            rtt /= 1e9
                 self.samples.append((sent, rtt))
                 self._stop.wait(max(0.0, self.every - (time.monotonic() - sent)))
 
     def window(self, start: float, end: float) -> list[float | None]:
         return [rtt for at, rtt in self.samples if start <= at <= end]
+
+
+#: Linux's socket option (not in Python's ``socket`` module) and its control message.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def _arrived_ns(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's receive time of a datagram (a ``struct timespec``), in ns."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return int(seconds * 1_000_000_000 + nanoseconds)
+    return None
 
 
 def flood(port: int, count: int = 500, seconds: float = 5.0) -> dict[str, int]:
@@ -327,7 +352,17 @@ class IvrResult:
 
     #: with media workers: late > 20 ms per clock (the node's, then each worker's)
     late_20ms_by_clock: list[int] = field(default_factory=list)
+    #: ticks whose own work took over 10 ms and over 20 ms (every clock): tells a late
+    #: tick that waited behind a long one from one that waited for a core
+    long_ticks: tuple[int, int] = (0, 0)
+    #: the late > 20 ms ticks by likeliest cause (media/lateness.py): waited for a
+    #: core, own work, neither (steal, interrupts)
+    late_causes: tuple[int, int, int] = (0, 0, 0)
+    #: the machine's time stolen by the hypervisor over the run (% of all cores)
+    steal_percent: float = 0.0
     pinned: bool = True
+    #: the OPTIONS round trips as the probe's thread woke to read them (whole run)
+    options_woke_ms: dict[str, float] = field(default_factory=lambda: _summary([]))
 
     @property
     def passed(self) -> bool:
@@ -365,6 +400,8 @@ class IvrResult:
             f"| OPTIONS round trip, flood + 30 s (p50 / p99 / max ms) | "
             f"{_fmt(self.options_flood_ms)} |",
             f"| OPTIONS unanswered within 1 s | {self.options_lost} |",
+            "| OPTIONS round trip as the probe's thread woke to read it, whole run "
+            f"(p50 / p99 / max ms) | {_fmt(self.options_woke_ms)} |",
             f"| flood answers (500 INVITEs in 5 s, never ACKed) | "
             f"{', '.join(f'{k}: {v}' for k, v in sorted(self.flood.items()))} |",
             f"| server CPU ({'one pinned core' if self.pinned else 'with its workers'})"
@@ -374,6 +411,11 @@ class IvrResult:
                 if self.late_20ms_by_clock
                 else []
             ),
+            f"| ticks that took over 10 ms / over 20 ms | {self.long_ticks[0]} / "
+            f"{self.long_ticks[1]} |",
+            "| late > 20 ms by cause: waited for a core / own work / neither (steal, "
+            f"interrupts) | {' / '.join(map(str, self.late_causes))} |",
+            f"| the machine's time stolen by the hypervisor | {self.steal_percent:.2f}% |",
             f"| server memory start / end | {self.rss_mb[0]:.0f} MB / {self.rss_mb[1]:.0f} MB |",
             f"| tracebacks in the server log | {self.tracebacks} |",
         ]
@@ -392,6 +434,39 @@ def _summary(rtts: list[float | None]) -> dict[str, float]:
     return {"p50": statistics.median(got), "p99": p99, "max": got[-1]}
 
 
+_DURATION = "confero_media_tick_duration_seconds"
+
+
+def _tick_durations(exposition: str) -> tuple[int, int]:
+    """Ticks so far that took over 10 ms and over 20 ms (the duration histogram)."""
+    values: dict[str, float] = {}
+    for line in exposition.splitlines():
+        if line.startswith(_DURATION):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    total = values.get(f"{_DURATION}_count", 0.0)
+    under_10 = values.get(f'{_DURATION}_bucket{{le="0.01"}}', total)
+    under_20 = values.get(f'{_DURATION}_bucket{{le="0.02"}}', total)
+    return int(total - under_10), int(total - under_20)
+
+
+def _causes(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int, int]:
+    keys = ("late_20ms_waited", "late_20ms_own_work", "late_20ms_other")
+    waited, own, other = (int(after.get(k, 0)) - int(before.get(k, 0)) for k in keys)
+    return waited, own, other
+
+
+def _steal() -> tuple[int, int]:
+    """The machine's (stolen, all) clock ticks so far, from /proc/stat's ``cpu`` line."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
+
+
+def _steal_percent(start: tuple[int, int], end: tuple[int, int]) -> float:
+    return 100 * (end[0] - start[0]) / max(1, end[1] - start[1])
+
+
 def _by_clock(before: dict[str, Any], after: dict[str, Any]) -> list[int]:
     """Late > 20 ms per clock over the run (a replaced worker's count starts again)."""
     start = {c["clock"]: c["late_20ms"] for c in before.get("clocks", [])}
@@ -406,6 +481,8 @@ def run(
     hold: float = 60.0,
     media_workers: int = 0,
     media_nice: int = 0,
+    media_realtime: int = 0,
+    server_nice: int = 0,
 ) -> IvrResult:
     """With ``media_workers`` the server mixes in that many processes (issue 15 P4) and
     is not pinned (its workers spread over the cores; sipp keeps CPU 1); its CPU and
@@ -419,8 +496,11 @@ def run(
             "CONFERO_SIP_MAX_CALLS": str(callers + 100),
             "CONFERO_MEDIA_WORKERS": str(media_workers),
             "CONFERO_MEDIA_NICE": str(media_nice),
+            "CONFERO_MEDIA_REALTIME": str(media_realtime),
+            "CONFERO_METRICS": "true",  # the tick duration histogram (loopback only)
         },
         cpu=0 if media_workers == 0 else None,
+        nice=server_nice,
     )
     server.create_owner(OWNER)
     rooms = [server.create_room(OWNER, f"Soak {i + 1}", 20) for i in range(rooms_needed)]
@@ -457,7 +537,9 @@ def run(
         time.sleep(ramp)
         health = server.health()["media"]
         assert isinstance(health, dict)
+        durations = _tick_durations(server.metrics())
         cpu_start, wall_start = server.cpu_seconds(), time.monotonic()
+        steal_start = _steal()
         end = wall_start + minutes * 60
         flood_at = wall_start + minutes * 30
         flooded: dict[str, int] = {}
@@ -471,6 +553,7 @@ def run(
             time.sleep(max(0.0, min(30.0, end - time.monotonic())))
         after = server.health()["media"]
         assert isinstance(after, dict)
+        durations_after = _tick_durations(server.metrics())
         cpu = 100 * (server.cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
         rss_end = server.rss_mb()
         for sipp in sipps:
@@ -498,10 +581,17 @@ def run(
         late_5ms=int(after["late_5ms"]) - int(health["late_5ms"]),
         late_20ms=int(after["late_20ms"]) - int(health["late_20ms"]),
         late_20ms_by_clock=_by_clock(health, after),
+        late_causes=_causes(health, after),
+        steal_percent=_steal_percent(steal_start, _steal()),
+        long_ticks=(
+            durations_after[0] - durations[0],
+            durations_after[1] - durations[1],
+        ),
         pinned=media_workers == 0,
         options_ms=_summary(measured),
         options_flood_ms=_summary(probe.window(*flood_window)),
         options_lost=sum(1 for rtt in measured if rtt is None),
+        options_woke_ms=_summary(list(probe.woke)),
         flood=flooded,
         cpu_percent=cpu,
         rss_mb=(rss_start, rss_end),

@@ -84,6 +84,9 @@ class Server:
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     cpu: int | None = None
+    #: ``nice`` steps the server (and so its workers) runs at: below zero it goes ahead of
+    #: the load generator on the same cores, as a server is the machine's main job
+    nice: int = 0
     http_port: int = field(default_factory=free_port)
     sip_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -148,6 +151,8 @@ class Server:
         command = [sys.executable, "-m", "confero.cli", "serve"]
         if self.cpu is not None and shutil.which("taskset"):
             command = ["taskset", "-c", str(self.cpu), *command]
+        if self.nice:
+            command = ["nice", "-n", str(self.nice), *command]
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts + 1}\n".encode())
             log.flush()
@@ -183,6 +188,12 @@ class Server:
         answer.raise_for_status()
         result: dict[str, object] = answer.json()
         return result
+
+    def metrics(self) -> str:
+        """The Prometheus exposition (``/metrics``: loopback only, as here)."""
+        answer = httpx.get(f"{self.base}/metrics", timeout=10)
+        answer.raise_for_status()
+        return answer.text
 
     def _pids(self) -> list[int]:
         """The server's process and its children (media workers, issue 15 P4)."""

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     #: The media workers' priority relative to the node's process (``nice`` steps;
     #: negative: ahead of signalling, which needs CAP_SYS_NICE; refused: the node's).
     media_nice: int = Field(default=0, ge=-20, le=19)
+    #: The media workers' real-time priority (``SCHED_RR`` 1-99; 0: off): a worker that
+    #: wakes for its tick runs at once, ahead of every ordinary process. Needs
+    #: CAP_SYS_NICE; refused: the workers log it and run as the node does.
+    media_realtime: int = Field(default=0, ge=0, le=99)
     #: Mail for invitations (F-RS5): the SMTP server; empty host: mail is not sent and
     #: every mail notice fails with "mail is not configured".
     smtp_host: str = ""

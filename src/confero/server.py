@@ -53,6 +53,7 @@ from confero.media.engine import MediaEngine
 from confero.media.recording import EngineRecorder
 from confero.media.sfu import Sfu
 from confero.media.workers.pool import node_media
+from confero.media.workers.priority import Priority
 from confero.notify.email import SmtpMailer
 from confero.notify.sms import HttpSmsGateway, sms_text
 from confero.observe import logs
@@ -279,7 +280,9 @@ class Node:
 
     @classmethod
     def build(cls, services: Services, settings: Settings, metrics: Metrics | None = None) -> Node:
-        engine = node_media(settings.media_workers, settings.media_nice)
+        engine = node_media(
+            settings.media_workers, Priority(settings.media_nice, settings.media_realtime)
+        )
         sfu = Sfu()
         gateway = BrowserGateway(
             engine,

@@ -47,6 +47,11 @@ def blob_dir(settings: Settings) -> Path:
     return settings.data_dir / "files"
 
 
+def writing(directory: Path) -> bool:
+    """A recording has audio: the muxer opens its file with the first packet."""
+    return any(directory.glob("*.part"))
+
+
 def on_disk(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
 
@@ -203,13 +208,14 @@ async def test_moderators_delete_row_and_file(
 
 
 async def test_a_second_recording_after_the_first(
-    services: Services, room: Room, engine: MediaEngine
+    services: Services, room: Room, engine: MediaEngine, settings: Settings
 ) -> None:
     seen = events(services)
     host = await in_meeting(services, room, engine, "Host", Role.MODERATOR)
     for _ in range(2):
         await command(services, room, "record_start", by=host)
-        await asyncio.sleep(0.3)
+        await eventually(lambda: writing(settings.data_dir / "recording"), 5)
         await command(services, room, "record_stop", by=host)
+        await eventually(lambda: not writing(settings.data_dir / "recording"), 5)
     await eventually(lambda: len(saved(seen)) == 2, 5)
     assert len(await services.recordings.list(room.id)) == 2

@@ -57,3 +57,12 @@ async def test_close_twice_and_feed_after_close_are_harmless(tmp_path: Path) -> 
     recorder.feed(np.zeros(FRAME, dtype=np.int16))
     second = await recorder.close()
     assert first == second and first.frames == 1
+
+
+async def test_a_recording_that_heard_nothing_closes_without_a_file(tmp_path: Path) -> None:
+    """Stopped before the first tick reached it (a busy machine): no error, no file."""
+    recorder = OggOpusRecorder(tmp_path / "z.ogg")
+    recorder.start()
+    stats = await recorder.close()
+    assert stats.frames == 0 and stats.size == 0
+    assert not (tmp_path / "z.ogg").exists() and not (tmp_path / "z.ogg.part").exists()

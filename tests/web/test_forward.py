@@ -40,11 +40,13 @@ import pytest
 import uvicorn
 import websockets
 from soak.attacks.web_client import Page, bearer
-from soak.server import Room, Server
+from soak.server import PASSWORD as SOAK_PASSWORD
+from soak.server import Server
 
 from confero.app.placement import LocalPlacement, NodeInfo
 from confero.bus.redis_connection import connect
 from confero.config import Settings
+from confero.domain.rooms import Room
 from confero.server import Node, build
 from confero.web.app import create_app
 from confero.web.node_auth import FORWARDED_FOR, NODE_AUTH
@@ -89,6 +91,19 @@ async def redis_url(tag: str) -> AsyncIterator[str]:
         await client.aclose()
 
 
+async def prepared(database: str, data_dir: Path, name: str) -> Room:
+    """The schema, the owner and a room, made in this process: three runs of the CLI
+    (tests/test_cli.py tests it) took 7 s here and over 20 s in CI, for each test."""
+    services = await build(
+        Settings(data_dir=data_dir, database_url=database), placement=LocalPlacement()
+    )
+    try:
+        owner = await services.accounts.create(OWNER, SOAK_PASSWORD, is_admin=True)
+        return await services.rooms.create(owner, name, capacity=10)
+    finally:
+        await services.close()
+
+
 @dataclass
 class Cluster:
     a: Server
@@ -127,11 +142,7 @@ async def cluster(
         node.env["CONFERO_NODE_URL"] = node.base
     a, b = nodes
     try:
-        # The CLI runs as node a (its settings) and leaves the cluster when it exits, so
-        # it runs before the nodes start: afterwards it would unregister the live a.
-        await asyncio.to_thread(a.cli, "db", "upgrade")
-        await asyncio.to_thread(a.create_owner, OWNER)
-        room = await asyncio.to_thread(a.create_room, OWNER, f"Forward {tag}", 10)
+        room = await prepared(database, tmp_path / "setup", f"Forward {tag}")
         await asyncio.to_thread(a.start)  # alone: the first start creates the admin
         await asyncio.to_thread(b.start)
         token = await bearer(a, OWNER)

@@ -409,4 +409,20 @@ class MediaClock(Protocol):
     ticks: int
     late: int
     late_20ms: int
+    #: the late > 20 ms ticks by likeliest cause (media/lateness.py)
+    late_waited: int
+    late_own_work: int
+    late_other: int
     max_late: float
+
+
+def clock_counters(clock: MediaClock) -> dict[str, int]:
+    """A clock's counters as ``/api/health`` shows them, one clock or each of a node's."""
+    return {
+        "ticks": clock.ticks,
+        "late_5ms": clock.late,
+        "late_20ms": clock.late_20ms,
+        "late_20ms_waited": clock.late_waited,
+        "late_20ms_own_work": clock.late_own_work,
+        "late_20ms_other": clock.late_other,
+    }

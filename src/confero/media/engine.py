@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from confero.media.lateness import Cause, Lateness
 from confero.media.leg import SharedEncoder
 from confero.media.mixer import NARROW, RATE, Mixer, MixLeg
 from confero.media.opus import OpusCodec, OpusEncoder
@@ -91,6 +92,10 @@ class TickStats:
     late: int = 0
     #: late by more than 20 ms: a listener may hear it (the soak's bound, issue 14)
     late_20ms: int = 0
+    #: the late > 20 ms ticks by their likeliest cause (``lateness.py``)
+    late_waited: int = 0
+    late_own_work: int = 0
+    late_other: int = 0
     max_late: float = 0.0
     busy: float = 0.0
     #: How late ticks start, averaged over about the last second (seconds): the event
@@ -170,6 +175,23 @@ class MediaEngine:
             del self._rooms[room_id]
         else:
             room.retune()
+
+    def move_leg(
+        self, leg: AudioLeg, source: str, room_id: str, *, listening: bool, owner: str | None
+    ) -> MixLeg:
+        """``leg`` leaves ``source``'s mix for ``room_id``'s (a caller leaves the voice
+        menu): one call, so media workers can keep its sockets where they are."""
+        self.remove_leg(source, leg.id)
+        return self.add_leg(room_id, leg, listening=listening, owner=owner)
+
+    async def reclaim(self, leg: AudioLeg) -> AudioLeg:
+        """The leg with its sockets in this process (here they always are; media
+        workers give them back)."""
+        return leg
+
+    def idle(self) -> bool:
+        """Whether a tick would do nothing anyone waits for (then it is not counted)."""
+        return False
 
     def tap(self, leg_id: str, receiver: Callable[[Frame], None] | None) -> None:
         """Hand every incoming frame of ``leg_id`` to ``receiver`` (None: stop)."""
@@ -275,20 +297,35 @@ class MediaEngine:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
+        lateness = Lateness()
+        try:
+            await self._run(loop, due, lateness)
+        finally:
+            lateness.close()
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, due: float, lateness: Lateness) -> None:
         while True:
             due += TICK
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            slept = delay > 0
             now = loop.time()
             late = now - due
-            if late > 0.2:  # stalled (debugger, overload): skip ahead, do not burst
+            idle = self.idle()  # nothing to mix: not counted, never late
+            if late > 0.2 or idle:  # stalled (debugger, overload): skip ahead
                 due = now
+            if idle:
+                continue
             self.stats.ticks += 1
+            ran, waited = lateness.mark()
             if late > LATE:
                 self.stats.late += 1
             if late > VERY_LATE:
                 self.stats.late_20ms += 1
+                self._count_cause(lateness.cause(late, ran, waited, slept=slept))
+            else:
+                lateness.on_time()
             self.stats.max_late = max(self.stats.max_late, late)
             self.stats.lag += (min(late, LAG_CAP) - self.stats.lag) * LAG_WEIGHT
             started = time.perf_counter()
@@ -297,6 +334,14 @@ class MediaEngine:
             self.stats.busy += took
             if self.on_tick is not None:
                 self.on_tick(late, took)
+
+    def _count_cause(self, cause: Cause) -> None:
+        if cause is Cause.WAITED:
+            self.stats.late_waited += 1
+        elif cause is Cause.OWN_WORK:
+            self.stats.late_own_work += 1
+        else:
+            self.stats.late_other += 1
 
     @property
     def running(self) -> bool:

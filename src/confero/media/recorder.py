@@ -110,6 +110,9 @@ class OggOpusRecorder:
                     self.frames += 1
                 for packet in stream.encode(None):
                     container.mux(packet)
+            if self.frames == 0:  # nothing muxed, so the muxer never opened the file
+                self._part.unlink(missing_ok=True)
+                return
             self._part.replace(self.path)
         except BaseException as exc:  # reported by close(); the thread must not die silently
             self._error = exc

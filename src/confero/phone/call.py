@@ -18,7 +18,9 @@ Media timeout (issue 14): a phone that sends neither RTP nor RTCP for the bridge
 ``media_timeout`` (``media_hold_timeout`` while it holds the call: baresip stops RTP on
 hold) is gone or was never there (an INVITE naming another address); its call ends with
 BYE. ``check_media`` is cheap and driven by one bridge task for all calls, not a timer
-per call; the clock starts when the call does (after the ACK).
+per call; the clock starts when the call does (after the ACK). A call whose leg's
+sockets died with their media worker (issue 15 P4) ends at the next check, within a
+second, not after the timeout.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from confero.domain.roles import Role
 from confero.domain.rooms import Room
 from confero.media.leg import RtpAudioLeg
 from confero.media.mixer import MixLeg, gain_for_level
-from confero.media.workers.pool import LOCAL_PREFIX
+from confero.media.workers.remote import RemoteRtpLeg
 from confero.phone.call_media import CallMedia, PhoneLeg
 from confero.phone.ivr import Admitted, Speech
 from confero.phone.keypad import Invalid, KeypadParser, Pressed
@@ -50,7 +52,7 @@ from confero.sip.ua import SipCall
 
 if TYPE_CHECKING:
     from confero.app.conferences import ConferenceService
-    from confero.media.engine import MediaEngine
+    from confero.media.engine import AudioLeg, MediaEngine
     from confero.media.prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,8 @@ RATE = 48_000
 #: A digit flood is cut here: nobody types more than this many keys ahead.
 MAX_PENDING_DIGITS = 32
 HOLD_TOP_UP = 2.0
+#: The engine room of a caller alone with the voice menu (its leg's id follows).
+MENU_ROOM = "call:"
 #: Times a passed-on call joins again after the node running its room died.
 MAX_REJOINS = 3
 
@@ -125,7 +129,7 @@ class PhoneCall:
         self.resume_token: str | None = None
         self.in_lobby = False
         self.name: Samples | None = None
-        self._engine_room = LOCAL_PREFIX + leg.id  # alone with the voice menu
+        self._engine_room = MENU_ROOM + leg.id  # alone with the voice menu
         self._mix: MixLeg | None = None
         self._digits: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING_DIGITS)
         self._events: asyncio.Queue[ev.Event] = asyncio.Queue()
@@ -254,12 +258,19 @@ class PhoneCall:
     def check_media(self, now: float, timeout: float, hold_timeout: float) -> bool:
         """End the call (BYE) if the phone was not heard for ``timeout`` seconds
         (``hold_timeout`` while it holds the call; 0: no limit); whether it ended."""
-        limit = hold_timeout if self.leg.held else timeout
-        if limit <= 0 or self.sip.state == "ended" or now - self.leg.last_heard < limit:
+        if self.sip.state == "ended":
             return False
-        log.info("call %s: no RTP or RTCP for %.0f s, hanging up", self.sip.call_id, limit)
+        if isinstance(self.leg, RemoteRtpLeg) and self.leg.lost:
+            reason = "media_lost"
+            log.warning("call %s: its media worker died, hanging up", self.sip.call_id)
+        else:
+            limit = hold_timeout if self.leg.held else timeout
+            if limit <= 0 or now - self.leg.last_heard < limit:
+                return False
+            reason = "media_timeout"
+            log.info("call %s: no RTP or RTCP for %.0f s, hanging up", self.sip.call_id, limit)
         self._hung_up = True
-        self.sip.hangup("media_timeout")
+        self.sip.hangup(reason)
         return True
 
     # ------------------------------------------------------------------ the call
@@ -268,6 +279,8 @@ class PhoneCall:
         leg = self._own_leg()
         leg.last_heard = max(leg.last_heard, time.monotonic())  # media clock
         self._mix = self.engine.add_leg(self._engine_room, leg, listening=False)
+        # with media workers a worker drives the leg from now on (issue 15 P4)
+        self.media.leg = cast(PhoneLeg, self.engine.handed_over(leg))
         try:
             admitted = await self.bridge.dial_in(self)
             if admitted is not None and self.sip.state != "ended":
@@ -323,18 +336,27 @@ class PhoneCall:
 
     def _move_to_room(self, *, listening: bool) -> None:
         assert self.room is not None
-        leg = self._own_leg()
-        self.engine.remove_leg(self._engine_room, leg.id)
-        self._engine_room = self.room.id
-        self._mix = self.engine.add_leg(
-            self.room.id, leg, listening=listening, owner=self.participant_id
+        source, self._engine_room = self._engine_room, self.room.id
+        self._mix = self.engine.move_leg(
+            cast("AudioLeg", self.leg),
+            source,
+            self.room.id,
+            listening=listening,
+            owner=self.participant_id,
         )
-        # with media workers the room's worker drives the leg from now on (issue 15 P4)
-        self.media.leg = cast(PhoneLeg, self.engine.handed_over(leg))
+
+    async def own_sockets(self) -> None:
+        """The leg's sockets in this process (a relay to another node forwards its RTP,
+        issue 16), still mixed for the voice menu's last words."""
+        leg = await self.engine.reclaim(cast("AudioLeg", self.leg))
+        if leg is self.leg:
+            return
+        self.media.leg = cast(PhoneLeg, leg)
+        self._mix = self.engine.add_leg(self._engine_room, leg, listening=False)
 
     def _own_leg(self) -> RtpAudioLeg:
         leg = self.leg
-        assert isinstance(leg, RtpAudioLeg), "a leg is handed over once: entering its room"
+        assert isinstance(leg, RtpAudioLeg), "a call starts with its sockets here"
         return leg
 
     def _enter(self) -> None:

@@ -71,6 +71,7 @@ async def pass_to_owner(
     if owner is None or owner.node_id == placement.this_node.node_id:
         return Relayed.REFUSED
     # the leg's own socket: the caller's RTP keeps coming to the port it knows
+    await call.own_sockets()  # from its media worker, if one has it (issue 15 P4)
     caller_socket = call.leg.transport
     if caller_socket is None or call.sip.state == "ended":
         return Relayed.REFUSED

@@ -17,6 +17,7 @@ from confero.config import Settings
 from confero.media.engine import MediaEngine
 from confero.media.prompts import PromptLibrary
 from confero.media.workers.pool import node_media
+from confero.media.workers.priority import Priority
 from confero.observe.metrics import Metrics
 from confero.phone.admit_token import AdmitVerifier
 from confero.phone.bridge import PhoneBridge
@@ -90,7 +91,9 @@ class PhoneStack:
         trunk = parse_trunk(settings.sip_trunk, settings.sip_trunk_transport)
         credentials = trunk_credentials(settings)
         owns_engine = engine is None
-        engine = engine or node_media(settings.media_workers, settings.media_nice)
+        engine = engine or node_media(
+            settings.media_workers, Priority(settings.media_nice, settings.media_realtime)
+        )
         ua.admission = admission(settings, engine)
         proxies = parse_networks(settings.trusted_proxies)
         ua.trusted_proxy = lambda host: is_trusted(host, proxies)  # Kamailio (issue 16)

@@ -42,6 +42,36 @@ class RemoveLeg:
 
 
 @dataclass(frozen=True, slots=True)
+class MoveLeg:
+    """A phone leg leaves ``source`` for ``room`` on the same worker (a caller leaves
+    the voice menu for the conference): its sockets stay where they are."""
+
+    leg_id: str
+    source: str
+    room: str
+    listening: bool
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Give a phone leg's sockets and state back (``Released``): it goes on in another
+    worker, or on the node."""
+
+    leg_id: str
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tap:
+    """Send a leg's incoming audio to the node (``Tapped``), or stop: a caller's name
+    is recorded from it."""
+
+    leg_id: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SetMix:
     """One of the leg's mix settings: muted, gain, listening, overlay_only."""
 
@@ -121,6 +151,21 @@ class Voices:
 
 
 @dataclass(frozen=True, slots=True)
+class Released:
+    """A released phone leg (``media.leg.LegState``): its sockets come with it."""
+
+    state: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Tapped:
+    """One frame of a tapped leg's incoming audio (int16, 48 kHz)."""
+
+    leg_id: str
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Talking:
     room: str
     who: frozenset[str]
@@ -155,3 +200,7 @@ class Clock:
     lag: float
     legs: int
     samples: tuple[tuple[float, float], ...]
+    #: the late > 20 ms ticks by cause: waited for a core, own work, other
+    late_waited: int = 0
+    late_own_work: int = 0
+    late_other: int = 0

@@ -1,7 +1,11 @@
 """The node's media across worker processes (issue 15 P4): ``NodeMedia`` is the node's
 ``MediaEngine`` and places each conference's mix on one of ``CONFERO_MEDIA_WORKERS``
-workers (the one with the fewest legs when the room's first leg comes); the voice
-menu's one-leg rooms (``LOCAL_PREFIX``) mix here, as everything does with no workers.
+workers (the one with the fewest legs when the room's first leg comes). A caller's
+leg goes to a worker as the call starts: the voice menu's one-leg room is mixed there
+too, so the node's loop is left to signalling. When the caller enters its conference
+the leg stays on its worker where the room is new or already there (``move_leg``), or
+its sockets go back through the node to the room's worker. A relay to another node
+(issue 16) takes the sockets back for good (``reclaim``).
 
 The callers do not change: ``add_leg`` still answers a mix to set (``remote.RemoteMix``),
 and ``handed_over`` tells a phone call which object drives its leg now
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import subprocess
@@ -29,17 +34,17 @@ from typing import Any, cast
 
 import numpy as np
 
+from confero.app.ports import clock_counters
 from confero.media.engine import AudioLeg, Frame, MediaEngine
 from confero.media.leg import RtpAudioLeg
 from confero.media.mixer import MixLeg
 from confero.media.workers import messages as m
 from confero.media.workers.channel import Channel, batches, pair
-from confero.media.workers.remote import RemoteMix, RemoteRtpLeg
+from confero.media.workers.priority import Priority
+from confero.media.workers.remote import RemoteMix, RemoteRtpLeg, perform
 
 log = logging.getLogger(__name__)
 
-#: Engine rooms that mix on the node: a caller alone with the voice menu (phone/call.py).
-LOCAL_PREFIX = "call:"
 #: Seconds a worker gets to start (Python, numpy, the codecs).
 START_TIMEOUT = 30.0
 #: Seconds a stopping worker gets before it is killed.
@@ -61,6 +66,49 @@ class _Worker:
             self.channel.send(message, fds)
 
 
+def _nowhere(message: Any) -> None:
+    """Where a dead leg's messages go (its sockets died with their worker)."""
+
+
+@dataclass(eq=False)
+class _Route:
+    """Where a phone leg's messages go: its worker, or held while its sockets move to
+    another (``NodeMedia.move_leg``) and sent there, in order, once they arrived."""
+
+    worker: _Worker | None
+    held: list[Any] = field(default_factory=list)
+    #: its sockets died with their worker: what the call still asks goes nowhere
+    dead: bool = False
+
+    def send(self, message: Any) -> None:
+        if self.dead:
+            return
+        if self.worker is None:
+            self.held.append(message)
+        else:
+            self.worker.send(message)
+
+    def arrive(self, worker: _Worker) -> None:
+        assert not self.dead, "a dead leg's sockets arrive nowhere"
+        self.worker = worker
+        for message in self.held:
+            worker.send(message)
+        self.held.clear()
+
+
+@dataclass(eq=False)
+class _Move:
+    """A phone leg released by ``source``, bound for ``target``'s ``room`` (or for the
+    node: ``back``)."""
+
+    route: _Route
+    source: _Worker
+    target: _Worker | None
+    #: what ``target`` is sent with the sockets (its ``state`` filled in then)
+    place: m.PlaceRtpLeg | None = None
+    back: asyncio.Future[tuple[Any, list[int]]] | None = None
+
+
 class NodeClock:
     """The node's tick figures (``app.ports.MediaClock``): its own and every worker's,
     counted together; the lag is the worst one (SIP admission sheds on it)."""
@@ -74,6 +122,9 @@ class NodeClock:
     ticks = property(lambda self: sum(c.ticks for c in self._all()))
     late = property(lambda self: sum(c.late for c in self._all()))
     late_20ms = property(lambda self: sum(c.late_20ms for c in self._all()))
+    late_waited = property(lambda self: sum(c.late_waited for c in self._all()))
+    late_own_work = property(lambda self: sum(c.late_own_work for c in self._all()))
+    late_other = property(lambda self: sum(c.late_other for c in self._all()))
     max_late = property(lambda self: max(c.max_late for c in self._all()))
     busy = property(lambda self: sum(c.busy for c in self._all()))
     lag = property(lambda self: max(c.lag for c in self._all()))
@@ -82,18 +133,17 @@ class NodeClock:
         """Each clock's counters: the node's (its voice menu), then each worker's."""
         names = ["node", *(f"worker {w.index + 1}" for w in self._media.workers)]
         return [
-            {"clock": name, "ticks": c.ticks, "late_5ms": c.late, "late_20ms": c.late_20ms}
-            for name, c in zip(names, self._all(), strict=True)
+            {"clock": name, **clock_counters(c)} for name, c in zip(names, self._all(), strict=True)
         ]
 
 
 class NodeMedia(MediaEngine):
-    def __init__(self, workers: int, *, nice: int = 0) -> None:
+    def __init__(self, workers: int, priority: Priority = Priority()) -> None:
         super().__init__()
         assert workers > 0, "with no workers the node runs a MediaEngine"
         self._wanted = workers
-        #: the workers' scheduling priority relative to the node (``CONFERO_MEDIA_NICE``)
-        self._nice = nice
+        #: what the workers ask of the kernel (``CONFERO_MEDIA_NICE``, ``_REALTIME``)
+        self._priority = priority
         self.workers: list[_Worker] = []
         self._placed: dict[str, _Worker] = {}  # room -> its worker
         self._room_legs: dict[str, set[str]] = {}  # room in a worker -> its legs
@@ -101,9 +151,18 @@ class NodeMedia(MediaEngine):
         self._pipes: dict[str, tuple[_Worker, AudioLeg]] = {}
         self._talking_in: dict[str, frozenset[str]] = {}
         self._feeds: dict[str, list[Callable[[Frame], None]]] = {}
+        self._routes: dict[str, _Route] = {}  # phone leg in a worker -> its route
+        self._moving: dict[str, _Move] = {}
+        self._remote_taps: dict[str, Callable[[Frame], None]] = {}
+        #: phone legs whose sockets came back (``reclaim``): mixed here from now on
+        self._home: set[str] = set()
+        #: phone legs whose sockets died with their worker, until their call removes them
+        self._dead: set[str] = set()
         self._clock = NodeClock(self)
         #: Phone legs whose sockets went to a worker since the start.
         self.handed = 0
+        #: Phone legs whose sockets moved from one worker to another.
+        self.moved = 0
 
     @property
     def clock(self) -> Any:
@@ -113,17 +172,19 @@ class NodeMedia(MediaEngine):
     def add_leg(
         self, room_id: str, leg: AudioLeg, *, listening: bool = True, owner: str | None = None
     ) -> MixLeg:
-        if room_id.startswith(LOCAL_PREFIX):
+        if leg.id in self._home:
             return super().add_leg(room_id, leg, listening=listening, owner=owner)
         worker = self._worker_for(room_id)
-        self._room_legs.setdefault(room_id, set()).add(leg.id)
-        worker.legs += 1
+        self._count(room_id, leg.id, worker)
+        send: Callable[[Any], None] = worker.send
         if isinstance(leg, RtpAudioLeg):
             state, fds = leg.hand_over()
             worker.send(m.PlaceRtpLeg(room_id, state, listening, owner), fds)
             observer, on_digit = leg.reception_observer, leg.on_digit
             leg.let_go()
-            proxy = RemoteRtpLeg(state, room_id, worker.send)
+            route = self._routes[leg.id] = _Route(worker)
+            send = route.send
+            proxy = RemoteRtpLeg(state, room_id, send)
             proxy.on_digit = on_digit
             proxy.observe_reception(observer)
             self._phones[leg.id] = proxy
@@ -131,38 +192,135 @@ class NodeMedia(MediaEngine):
         else:
             worker.send(m.PlacePipeLeg(room_id, leg.id, leg.codec, listening, owner))
             self._pipes[leg.id] = (worker, leg)
-        return cast(MixLeg, RemoteMix(leg.id, worker.send, listening=listening))
+        return cast(MixLeg, RemoteMix(leg.id, send, listening=listening))
 
     def handed_over(self, leg: Any) -> Any:
         return self._phones.get(leg.id, leg)
 
+    def move_leg(
+        self, leg: Any, source: str, room_id: str, *, listening: bool, owner: str | None
+    ) -> MixLeg:
+        """A caller leaves the voice menu for its room: where the room is new or on the
+        same worker the leg stays (``MoveLeg``); else its sockets go back and on to the
+        room's worker (``Release``, then ``PlaceRtpLeg``), its messages held meanwhile."""
+        if leg.id in self._dead:  # its call ends at the next media check
+            return cast(MixLeg, RemoteMix(leg.id, _nowhere, listening=listening))
+        proxy = self._phones.get(leg.id)
+        if proxy is None:  # its sockets are here
+            return super().move_leg(leg, source, room_id, listening=listening, owner=owner)
+        route = self._routes[leg.id]
+        here = route.worker
+        assert here is not None, "a leg moves once at a time"
+        self._uncount(source, leg.id)
+        there = self._worker_for(room_id, prefer=here)
+        self._count(room_id, leg.id, there)
+        proxy.room = room_id
+        if there is here:
+            route.send(m.MoveLeg(leg.id, source, room_id, listening, owner))
+        else:
+            route.send(m.Release(leg.id, source))
+            route.worker = None
+            place = m.PlaceRtpLeg(room_id, None, listening, owner)
+            self._moving[leg.id] = _Move(route, here, there, place)
+            self.moved += 1
+        return cast(MixLeg, RemoteMix(leg.id, route.send, listening=listening))
+
+    async def reclaim(self, leg: Any) -> Any:
+        """The leg's sockets back on the node (a relay to another node takes them, issue
+        16), mixed here from now on; the proxy as it was if its worker died."""
+        proxy = self._phones.get(leg.id)
+        route = self._routes.get(leg.id)
+        if proxy is None or route is None or route.worker is None:
+            return leg
+        back: asyncio.Future[tuple[Any, list[int]]] = asyncio.get_running_loop().create_future()
+        self._moving[leg.id] = _Move(route, route.worker, None, back=back)
+        route.send(m.Release(leg.id, proxy.room))
+        route.worker = None
+        try:
+            state, fds = await back
+        except asyncio.CancelledError:
+            return leg
+        local = await RtpAudioLeg.adopt(state, fds)
+        if leg.id not in self._phones:  # the call ended meanwhile
+            local.close()
+            return leg
+        local.on_digit = proxy.on_digit
+        local.observe_reception(proxy.on_reception)
+        for held in route.held:  # what the call asked of the leg on its way back
+            if isinstance(held, m.CallLeg):
+                perform(held, local)
+        route.held.clear()
+        self._uncount(proxy.room, leg.id)
+        del self._phones[leg.id], self._routes[leg.id]
+        self._home.add(leg.id)
+        return local
+
     def remove_leg(self, room_id: str, leg_id: str) -> None:
+        if leg_id in self._dead:
+            self._dead.discard(leg_id)
+            self._remote_taps.pop(leg_id, None)
+            return
         legs = self._room_legs.get(room_id)
         if legs is None:
+            self._home.discard(leg_id)
             super().remove_leg(room_id, leg_id)
             return
         worker = self._placed[room_id]
-        if leg_id in legs:
-            legs.discard(leg_id)
-            worker.legs -= 1
+        self._uncount(room_id, leg_id)
         proxy = self._phones.pop(leg_id, None)
+        self._routes.pop(leg_id, None)
         if proxy is not None:
             proxy.close()  # the worker closes its sockets
         else:
             worker.send(m.RemoveLeg(room_id, leg_id))
         self._pipes.pop(leg_id, None)
+        self._remote_taps.pop(leg_id, None)
+
+    def _count(self, room_id: str, leg_id: str, worker: _Worker) -> None:
+        self._room_legs.setdefault(room_id, set()).add(leg_id)
+        worker.legs += 1
+
+    def _uncount(self, room_id: str, leg_id: str) -> None:
+        legs = self._room_legs.get(room_id)
+        if legs is None or leg_id not in legs:
+            return
+        legs.discard(leg_id)
+        self._placed[room_id].legs -= 1
         if not legs:
             del self._room_legs[room_id], self._placed[room_id]
             self._talking_in.pop(room_id, None)
 
-    def _worker_for(self, room_id: str) -> _Worker:
+    def _worker_for(self, room_id: str, prefer: _Worker | None = None) -> _Worker:
         worker = self._placed.get(room_id)
         if worker is None:
             alive = [w for w in self.workers if w.alive] or self.workers
-            worker = self._placed[room_id] = min(alive, key=lambda w: w.legs)
+            worker = prefer if prefer in alive else min(alive, key=lambda w: w.legs)
+            assert worker is not None
+            self._placed[room_id] = worker
             if self._feeds.get(room_id):
                 worker.send(m.Record(room_id, True))
         return worker
+
+    def tap(self, leg_id: str, receiver: Callable[[Frame], None] | None) -> None:
+        route = self._routes.get(leg_id)
+        if route is None:
+            super().tap(leg_id, receiver)
+            return
+        if receiver is None:
+            self._remote_taps.pop(leg_id, None)
+        else:
+            self._remote_taps[leg_id] = receiver
+        route.send(m.Tap(leg_id, receiver is not None))
+
+    def worker_of(self, room_id: str) -> int | None:
+        """The index of the worker that mixes ``room_id`` (None: none does)."""
+        worker = self._placed.get(room_id)
+        return None if worker is None else worker.index
+
+    def idle(self) -> bool:
+        """No leg mixes here and no browser's frames wait to be pumped: the workers
+        tick for every room, the node's tick would only count its own lateness."""
+        return not self._pipes and not self._rooms
 
     def talking(self, room_id: str) -> frozenset[str]:
         if room_id in self._room_legs:
@@ -229,6 +387,12 @@ class NodeMedia(MediaEngine):
                         entry[1].send_encoded(payload)
                     else:
                         entry[1].send_frame(np.frombuffer(payload, dtype=np.int16))
+            case m.Released(state=state):
+                self._released(state, fds)
+            case m.Tapped(leg_id=leg_id, frame=frame):
+                receiver = self._remote_taps.get(leg_id)
+                if receiver is not None:
+                    receiver(np.frombuffer(frame, dtype=np.int16))
             case m.Digit(leg_id=leg_id, digit=digit):
                 proxy = self._phones.get(leg_id)
                 if proxy is not None and proxy.on_digit is not None:
@@ -259,6 +423,19 @@ class NodeMedia(MediaEngine):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def _released(self, state: Any, fds: list[int]) -> None:
+        move = self._moving.pop(state.leg_id, None)
+        if move is None:
+            return
+        if move.back is not None:  # the node adopts them: its own copies
+            if not move.back.done():
+                move.back.set_result((state, [os.dup(fd) for fd in fds]))
+        elif move.route.dead:  # bound for a room that died with its worker: closed below
+            return
+        elif move.target is not None and move.place is not None:
+            move.target.send(dataclasses.replace(move.place, state=state), fds)
+            move.route.arrive(move.target)
+
     def _died(self, worker: _Worker) -> None:
         """A worker died (killed, crashed): its rooms' legs died with it (their calls
         end by the media timeout; a room's next leg is placed afresh); a new worker
@@ -266,11 +443,20 @@ class NodeMedia(MediaEngine):
         if not worker.alive:
             return  # stopped by us
         worker.alive = False
+        for leg_id, move in list(self._moving.items()):
+            if move.source is worker:  # its sockets died with it, wherever it was bound
+                del self._moving[leg_id]
+                if move.back is not None:
+                    move.back.cancel()
+                proxy = self._phones.get(leg_id)
+                if proxy is not None:
+                    self._uncount(proxy.room, leg_id)
+                    self._bury(leg_id)
         lost = [room for room, placed in self._placed.items() if placed is worker]
         for room in lost:
             for leg_id in self._room_legs.pop(room, set()):
-                self._phones.pop(leg_id, None)
                 self._pipes.pop(leg_id, None)
+                self._bury(leg_id)
             del self._placed[room]
             self._talking_in.pop(room, None)
         log.error("media worker %d died: %d rooms lost their audio", worker.index, len(lost))
@@ -280,6 +466,17 @@ class NodeMedia(MediaEngine):
             worker.process.wait(0.1)  # reaped, not a zombie
         if worker in self.workers:
             self.workers[self.workers.index(worker)] = self._spawn(worker.index)
+
+    def _bury(self, leg_id: str) -> None:
+        """A phone leg whose sockets died: its call may still move, set or remove it."""
+        proxy = self._phones.pop(leg_id, None)
+        if proxy is not None:
+            proxy.lost = True
+        route = self._routes.pop(leg_id, None)
+        if route is not None:
+            route.dead, route.worker = True, None
+            route.held.clear()
+            self._dead.add(leg_id)
 
     # ---------------------------------------------------------------- life
     @property
@@ -306,7 +503,7 @@ class NodeMedia(MediaEngine):
                 "-m",
                 "confero.media.workers.process",
                 str(theirs.fileno()),
-                str(self._nice),
+                *self._priority.argv(),
             ],
             pass_fds=[theirs.fileno()],
         )
@@ -335,6 +532,6 @@ class NodeMedia(MediaEngine):
         await super().stop()
 
 
-def node_media(workers: int, nice: int = 0) -> MediaEngine:
+def node_media(workers: int, priority: Priority = Priority()) -> MediaEngine:
     """The node's media: mixed in this process (0) or in ``workers`` processes."""
-    return MediaEngine() if workers == 0 else NodeMedia(workers, nice=nice)
+    return MediaEngine() if workers == 0 else NodeMedia(workers, priority)

@@ -6,7 +6,8 @@ the node what only the media sees: digits, when a phone was last heard and its R
 figures, who talks, the tick's lateness. It exits when the node's end of the channel
 closes (the node died or stopped it): a worker never outlives its node.
 
-Run as ``python -m confero.media.workers.process FD`` (the node does this).
+Run as ``python -m confero.media.workers.process FD NICE REALTIME`` (the node does
+this; ``priority.py`` says what the last two ask of the kernel).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import numpy as np
 from confero.media.engine import MediaEngine
 from confero.media.leg import RtpAudioLeg
 from confero.media.mixer import MixLeg
-from confero.media.phone_codecs import codec_for
 from confero.media.workers import messages as m
 from confero.media.workers.channel import Channel, batches
 from confero.media.workers.pipe_leg import PipeLeg
+from confero.media.workers.priority import Priority
+from confero.media.workers.remote import perform
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,6 @@ REPORT_EVERY = 25
 #: Ticks between looks at who talks (the pages' indicator polls every 250 ms).
 TALKING_EVERY = 10
 _MIX_SETTINGS = frozenset({"muted", "gain", "listening", "overlay_only"})
-_LEG_METHODS = frozenset({"set_remote", "set_rtcp_remote"})
-#: What the call's signalling sets on a phone leg (``CallLeg`` with method ``set``).
-_LEG_ATTRIBUTES = frozenset({"sending", "held", "last_heard", "dtmf_payload_type"})
 
 
 class Worker:
@@ -83,21 +82,10 @@ class Worker:
                     if clear:
                         mix.overlay.clear()
                     mix.overlay.add(np.frombuffer(samples, dtype=np.int16))
-            case m.CallLeg(leg_id=leg_id, method="set", kwargs=values):
-                leg = self._legs.get(leg_id)
-                for name, value in values.items():
-                    if leg is not None and name in _LEG_ATTRIBUTES:
-                        setattr(leg, name, value)
-            case m.CallLeg(leg_id=leg_id, method="set_codec", args=(name, payload_type)):
+            case m.CallLeg(leg_id=leg_id):
                 leg = self._legs.get(leg_id)
                 if leg is not None:
-                    leg.set_codec(codec_for(name, payload_type))
-            case m.CallLeg(leg_id=leg_id, method=method, args=args, kwargs=kwargs) if (
-                method in _LEG_METHODS
-            ):
-                leg = self._legs.get(leg_id)
-                if leg is not None:
-                    getattr(leg, method)(*args, **kwargs)
+                    perform(message, leg)
             case m.PlaceRtpLeg(state=state):
                 self._adopting[state.leg_id] = []
                 task = asyncio.ensure_future(self._adopt(message, fds))
@@ -107,6 +95,13 @@ class Worker:
             case m.PlacePipeLeg(room=room, leg_id=leg_id, codec=codec):
                 pipe = self._pipes[leg_id] = PipeLeg(leg_id, codec, self._out)
                 self._place(room, pipe, message.listening, message.owner)
+            case m.MoveLeg(leg_id=leg_id, source=source, room=room) if leg_id in self._legs:
+                self._unplace(source, leg_id)
+                self._place(room, self._legs[leg_id], message.listening, message.owner)
+            case m.Release(leg_id=leg_id, room=room) if leg_id in self._legs:
+                self._release(room, leg_id)
+            case m.Tap(leg_id=leg_id, on=on):
+                self.engine.tap(leg_id, self._tapped(leg_id) if on else None)
             case m.RemoveLeg(room=room, leg_id=leg_id):
                 self._remove(room, leg_id)
             case m.Record(room=room, on=on):
@@ -146,17 +141,38 @@ class Worker:
         if room in self._recorded:
             self.engine.add_recorder(room, self._recorded[room])
 
-    def _remove(self, room: str, leg_id: str) -> None:
+    def _unplace(self, room: str, leg_id: str) -> None:
+        """Out of ``room``'s mix (its tap too); the leg itself is still ours."""
         self.engine.remove_leg(room, leg_id)
         self._mixes.pop(leg_id, None)
         self._rooms.pop(leg_id, None)
+        if room not in self._rooms.values():
+            self._talking.pop(room, None)
+
+    def _remove(self, room: str, leg_id: str) -> None:
+        self._unplace(room, leg_id)
         self._pipes.pop(leg_id, None)
         leg = self._legs.pop(leg_id, None)
         if leg is not None:
             leg.on_digit = None
             leg.close()  # with its RTCP BYE (RFC 3550 6.6)
-        if room not in self._rooms.values():
-            self._talking.pop(room, None)
+
+    def _release(self, room: str, leg_id: str) -> None:
+        """The leg's sockets and state back to the node, which hands them on: no RTCP
+        BYE, the call goes on."""
+        self._unplace(room, leg_id)
+        leg = self._legs.pop(leg_id)
+        leg.on_digit = None
+        leg.observe_reception(None)
+        state, fds = leg.hand_over()
+        self.channel.send(m.Released(state), fds)
+        leg.let_go()
+
+    def _tapped(self, leg_id: str) -> Callable[[Any], None]:
+        def feed(frame: Any) -> None:
+            self.channel.send(m.Tapped(leg_id, frame.astype(np.int16).tobytes()))
+
+        return feed
 
     def _record(self, room: str, on: bool) -> None:
         feed = self._recorded.pop(room, None)
@@ -201,6 +217,9 @@ class Worker:
                 stats.lag,
                 self.engine.leg_count(),
                 tuple(self._samples),
+                stats.late_waited,
+                stats.late_own_work,
+                stats.late_other,
             )
         )
         self._samples.clear()
@@ -233,24 +252,11 @@ async def _main(fd: int) -> None:
     await worker.run()
 
 
-def prioritize(nice: int) -> None:
-    """Run ``nice`` steps above (negative) or below the node: a tick that waits for a
-    core is late for everyone in its rooms, a SIP answer that waits a few milliseconds
-    is not. Raising needs ``CAP_SYS_NICE`` (as Asterisk's ``-p`` and FreeSWITCH's
-    ``-rp`` need their privilege); without it the worker runs as the node does."""
-    if nice == 0:
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-    except OSError as exc:
-        log.warning("media worker: priority %+d refused (%s); running at the node's", nice, exc)
-
-
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     import uvloop
 
-    prioritize(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    Priority.parse(sys.argv[2:]).apply()
     uvloop.run(_main(int(sys.argv[1])))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from confero.media.leg import LegState
+from confero.media.leg import LegState, RtpAudioLeg
 from confero.media.mixer import RATE
 from confero.media.phone_codecs import PhoneCodec, codec_for
 from confero.media.rtcp_session import CallQuality
@@ -100,6 +100,9 @@ class RemoteRtpLeg:
         self.on_reception: Callable[[float, float], None] | None = None
         self.transport = None  # its socket is the worker's: no relay from here
         self._closed = False
+        #: its sockets died with their worker (``NodeMedia``): the call ends at once,
+        #: not after the media timeout, as Asterisk drops a channel whose media died
+        self.lost = False
 
     # ------------------------------------------------------------ set by the call
     def _set(self, **values: Any) -> None:
@@ -174,3 +177,24 @@ class RemoteRtpLeg:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+#: What the call's signalling calls on a phone leg (``CallLeg``), beside ``set_codec``.
+_LEG_METHODS = frozenset({"set_remote", "set_rtcp_remote"})
+#: What the call's signalling sets on a phone leg (``CallLeg`` with method ``set``).
+_LEG_ATTRIBUTES = frozenset({"sending", "held", "last_heard", "dtmf_payload_type"})
+
+
+def perform(call: m.CallLeg, leg: RtpAudioLeg) -> None:
+    """What ``RemoteRtpLeg`` was asked, done on the leg that holds the sockets: in its
+    worker, or on the node when the leg came back while the call was in flight. Only
+    the names above: a message is data from another process, not a licence to call."""
+    if call.method == "set":
+        for name, value in call.kwargs.items():
+            if name in _LEG_ATTRIBUTES:
+                setattr(leg, name, value)
+    elif call.method == "set_codec":
+        name, payload_type = call.args
+        leg.set_codec(codec_for(name, payload_type))
+    elif call.method in _LEG_METHODS:
+        getattr(leg, call.method)(*call.args, **call.kwargs)

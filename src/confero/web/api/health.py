@@ -15,6 +15,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from confero.app.ports import clock_counters
 from confero.web.deps import ServicesDep
 from confero.web.problems import problem
 
@@ -34,9 +35,7 @@ async def health(svc: ServicesDep) -> dict[str, object]:
     if svc.media_clock is not None:
         clock = svc.media_clock
         answer["media"] = {
-            "ticks": clock.ticks,
-            "late_5ms": clock.late,
-            "late_20ms": clock.late_20ms,
+            **clock_counters(clock),
             "max_late_ms": round(clock.max_late * 1000, 1),
         }
         parts = getattr(clock, "parts", None)  # with media workers: each clock's own
