@@ -7,11 +7,13 @@ offer (dial-out, late offer)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from confero.media.dtmf import DtmfSender, TelephoneEvent
 from confero.media.engine import MediaEngine
 from confero.media.leg import RtpAudioLeg
 from confero.media.phone_codecs import G722, PCMU, codec_for
@@ -193,3 +195,31 @@ def test_quiet_g711_skips_decoding_and_the_gate_still_opens_and_closes() -> None
     first = heard.index(True)
     assert sum(heard) == 10 + HANGOVER, "open for the voice and the hang-over, no longer"
     assert all(heard[first : first + 10 + HANGOVER])
+
+
+async def test_a_key_press_split_by_a_hand_over_is_one_digit() -> None:
+    """A leg's sockets move to a media worker while a key is down (issue 15 P4): the
+    press's first packets were heard here, its end packets there; the caller typed one
+    digit, so the IVR gets one, not one from each side."""
+    here: list[str] = []
+    leg = RtpAudioLeg("leg", PCMU, on_digit=here.append)
+    await leg.open("127.0.0.1")
+    phone = ("127.0.0.1", 40_000)
+    leg.set_remote(phone)
+    packets = DtmfSender(101).packets("5", RtpSender(0), 0.1)
+    ends = [p for p in packets if TelephoneEvent.parse(p.payload).end]
+    assert len(ends) >= 2, "RFC 4733 repeats the end packet"
+    first_end = packets.index(ends[0])
+    for packet in packets[: first_end + 1]:  # the key is up here: one digit
+        leg.datagram_received(packet.to_bytes(), phone)
+    state, fds = leg.hand_over()
+    there: list[str] = []
+    moved = await RtpAudioLeg.adopt(state, [os.dup(fd) for fd in fds])
+    moved.on_digit = there.append
+    leg.let_go()
+    try:
+        for packet in packets[first_end + 1 :]:  # the repeated end packets arrive there
+            moved.datagram_received(packet.to_bytes(), phone)
+        assert (here, there) == (["5"], [])
+    finally:
+        moved.close()

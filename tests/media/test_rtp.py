@@ -303,23 +303,39 @@ def test_filter_latches_only_to_the_sdp_or_signalling_host_never_a_stranger() ->
 
 def test_filter_relatches_to_a_new_stream_from_the_latched_host_after_two_in_sequence() -> None:
     """Issue 13: the phone re-registered behind NAT and sends a new SSRC from a new port
-    while its old stream has not timed out: two sequential packets move the leg there."""
-    f = RtpReceiverFilter()
+    while its old stream has not timed out (it stopped): two sequential packets move the
+    leg there once the old stream has been silent for half a second."""
+    f = RtpReceiverFilter(ssrc_change_after=0.5)
     f.expect(("192.0.2.2", 4000), frozenset({"192.0.2.2", PHONE[0]}))
     assert f.check(pkt(1, 0), PHONE, 0.0) is Verdict.NEW_SOURCE
     moved = (PHONE[0], 50_000)
-    assert f.check(pkt(7, 100), moved, 0.02) is Verdict.FOREIGN_ADDRESS  # on probation
-    assert f.check(pkt(1, 1), PHONE, 0.02) is Verdict.ACCEPT  # the old one still talks
-    assert f.check(pkt(7, 101), moved, 0.04) is Verdict.NEW_SOURCE
+    assert f.check(pkt(7, 100), moved, 0.6) is Verdict.FOREIGN_ADDRESS  # on probation
+    assert f.check(pkt(7, 101), moved, 0.62) is Verdict.NEW_SOURCE
     assert (f.address, f.ssrc, f.relatch_count) == (moved, 7, 1)
     # the replaced stream gets no probation back (no flapping between two streams)
-    assert f.check(pkt(1, 2), PHONE, 0.05) is Verdict.FOREIGN_ADDRESS
-    assert f.check(pkt(1, 3), PHONE, 0.06) is Verdict.FOREIGN_ADDRESS
-    assert f.check(pkt(7, 102), moved, 0.06) is Verdict.ACCEPT
+    assert f.check(pkt(1, 2), PHONE, 0.63) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(1, 3), PHONE, 1.5) is Verdict.FOREIGN_ADDRESS
+    assert f.check(pkt(7, 102), moved, 1.6) is Verdict.ACCEPT
     # a new SSRC from the latched address itself: also after two in sequence
-    assert f.check(pkt(8, 500), moved, 0.07) is Verdict.FOREIGN_SSRC
-    assert f.check(pkt(8, 501), moved, 0.08) is Verdict.NEW_SOURCE
+    assert f.check(pkt(8, 500), moved, 1.61) is Verdict.FOREIGN_SSRC
+    assert f.check(pkt(8, 501), moved, 1.62) is Verdict.NEW_SOURCE
     assert f.ssrc == 8
+
+
+def test_filter_keeps_a_talking_phone_from_anyone_else_on_its_host() -> None:
+    """Issue 14 ("RTP bleed"): someone behind the same NAT (or another process on the same
+    host) sends a perfect run to the leg's port while the phone talks: the leg stays with
+    the phone, which keeps being heard and answered; were it moved, the stranger would
+    hear the room and the phone's digits would be dropped."""
+    f = RtpReceiverFilter(ssrc_change_after=0.5)
+    f.expect(("192.0.2.2", 4000), frozenset({"192.0.2.2", PHONE[0]}))
+    assert f.check(pkt(1, 0), PHONE, 0.0) is Verdict.NEW_SOURCE
+    neighbour = (PHONE[0], 50_000)
+    for i in range(1, 200):  # four seconds of both, interleaved
+        now = i * 0.02
+        assert f.check(pkt(9, 1000 + i), neighbour, now) is Verdict.FOREIGN_ADDRESS
+        assert f.check(pkt(1, i), PHONE, now + 0.001) is Verdict.ACCEPT
+    assert (f.address, f.ssrc, f.relatch_count) == (PHONE, 1, 0)
 
 
 def test_filter_never_relatches_to_a_jumble_or_a_stranger() -> None:
@@ -362,7 +378,8 @@ class _Sink(asyncio.DatagramProtocol):
 
 async def test_a_leg_follows_a_phone_that_reappears_behind_a_new_nat_mapping() -> None:
     """Issue 13: the phone re-registered and sends a new stream from a new port of the
-    same host: the leg hears it and answers there, not to the old port."""
+    same host once its old one stopped: the leg hears it and answers there, not to the
+    old port."""
     loop = asyncio.get_running_loop()
     leg = RtpAudioLeg("l", PCMU, dtmf_payload_type=None)
     port = await leg.open("127.0.0.1")
@@ -375,6 +392,7 @@ async def test_a_leg_follows_a_phone_that_reappears_behind_a_new_nat_mapping() -
             old.sendto(first.next(b"\xff" * 160, 160).to_bytes(), ("127.0.0.1", port))
             await asyncio.sleep(0.01)
         assert leg.remote == old.get_extra_info("sockname")
+        await asyncio.sleep(0.6)  # the old stream stopped with the phone's restart
         for _ in range(3):
             new.sendto(second.next(b"\xff" * 160, 160).to_bytes(), ("127.0.0.1", port))
             await asyncio.sleep(0.01)

@@ -62,13 +62,21 @@ class _Rtcp(asyncio.DatagramProtocol):
         self.phone.rtcp_received(data, (addr[0], addr[1]))
 
 
+#: The softphones' own loopback address. Every other process of a test run (sipp,
+#: Chromium, a killed node's peers) sends from 127.0.0.1, and a stream that outlives its
+#: socket lands on whatever bound that port next: from 127.0.0.1 it is a stranger's to a
+#: leg latched here, never a new stream of the caller's own host (seen in CI: a silent
+#: caller's digits lost to another shard's stray RTP).
+HOST = "127.0.0.42"
+
+
 class Softphone:
     def __init__(
         self,
         server_port: int,
         *,
         user: str | None = None,
-        sdp_ip: str = "127.0.0.1",
+        sdp_ip: str = HOST,
         codec: str = "PCMU",
     ) -> None:
         self.server_port = server_port
@@ -81,7 +89,7 @@ class Softphone:
         #: NAT without STUN (its private address in the SDP).
         self.sdp_ip = sdp_ip
         self.user = user or f"phone{secrets.randbelow(10_000)}"
-        self.ua = UserAgent("127.0.0.1", 0, timers=FAST)
+        self.ua = UserAgent(HOST, 0, timers=FAST)
         self.heard: list[npt.NDArray[np.int16]] = []
         self.remote: tuple[str, int] | None = None
         self.call: SipCall | None = None
@@ -124,14 +132,12 @@ class Softphone:
         """RTP on an even port, RTCP on the odd one above (RFC 3550 section 11)."""
         loop = asyncio.get_running_loop()
         for _ in range(32):
-            rtp, _ = await loop.create_datagram_endpoint(
-                lambda: _Rtp(self), local_addr=("127.0.0.1", 0)
-            )
+            rtp, _ = await loop.create_datagram_endpoint(lambda: _Rtp(self), local_addr=(HOST, 0))
             port = rtp.get_extra_info("sockname")[1]
             if port % 2 == 0:
                 with contextlib.suppress(OSError):
                     self._rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda: _Rtcp(self), local_addr=("127.0.0.1", port + 1)
+                        lambda: _Rtcp(self), local_addr=(HOST, port + 1)
                     )
                     self._transport, self.port = rtp, port
                     return

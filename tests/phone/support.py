@@ -17,7 +17,7 @@ from confero.phone.stack import PhoneStack
 from confero.sip import offer_answer, sdp
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
-from tests.phone.softphone import FAST, Softphone
+from tests.phone.softphone import FAST, HOST, Softphone
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def people(services: Services, room: Room) -> list[dict[str, object]]:
 
 
 async def join(
-    phone: PhoneStack, room: Room, pin: str, services: Services, *, sdp_ip: str = "127.0.0.1"
+    phone: PhoneStack, room: Room, pin: str, services: Services, *, sdp_ip: str = HOST
 ) -> Softphone:
     caller = Softphone(phone.ua.port, sdp_ip=sdp_ip)
     call = await caller.dial("5000")

@@ -19,7 +19,7 @@ from confero.phone.stack import PhoneStack
 from confero.sip import offer_answer
 from confero.sip.message import Request, Response, parse
 from confero.sip.transaction import Timers
-from tests.phone.softphone import Softphone
+from tests.phone.softphone import HOST, Softphone
 from tests.phone.support import eventually
 
 #: The 2xx is repeated for 64 x T1 without an ACK: 1.3 s here.
@@ -37,7 +37,7 @@ class _Counter(asyncio.DatagramProtocol):
 class Reflector:
     """Someone else's RTP and RTCP ports (even, odd): counts what reaches them."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = HOST) -> None:
         self.host = host
         self.rtp = _Counter()
         self.rtcp = _Counter()
@@ -86,7 +86,7 @@ class RawCaller:
     def __init__(self, server_port: int) -> None:
         self.server_port = server_port
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((HOST, 0))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
 
@@ -97,18 +97,18 @@ class RawCaller:
     def invite(self, call_id: str, body: bytes) -> None:
         self.send(
             f"INVITE sip:5000@127.0.0.1 SIP/2.0\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK-{call_id};rport\n"
-            f"From: <sip:666@127.0.0.1>;tag=a-{call_id}\nTo: <sip:5000@127.0.0.1>\n"
+            f"Via: SIP/2.0/UDP {HOST}:{self.port};branch=z9hG4bK-{call_id};rport\n"
+            f"From: <sip:666@{HOST}>;tag=a-{call_id}\nTo: <sip:5000@127.0.0.1>\n"
             f"Call-ID: {call_id}\nCSeq: 1 INVITE\nMax-Forwards: 70\n"
-            f"Contact: <sip:666@127.0.0.1:{self.port}>\nContent-Type: application/sdp\n",
+            f"Contact: <sip:666@{HOST}:{self.port}>\nContent-Type: application/sdp\n",
             body,
         )
 
     def in_dialog(self, method: str, ok: Response, cseq: int) -> None:
         self.send(
             f"{method} sip:confero@127.0.0.1:{self.server_port} SIP/2.0\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK-{method}{cseq};rport\n"
-            f"From: <sip:666@127.0.0.1>;tag=a-{ok.call_id}\n"
+            f"Via: SIP/2.0/UDP {HOST}:{self.port};branch=z9hG4bK-{method}{cseq};rport\n"
+            f"From: <sip:666@{HOST}>;tag=a-{ok.call_id}\n"
             f"To: <sip:5000@127.0.0.1>;tag={ok.to.tag}\n"
             f"Call-ID: {ok.call_id}\nCSeq: {cseq} {method}\nMax-Forwards: 70\n"
         )
@@ -165,14 +165,14 @@ async def test_an_invite_naming_another_address_sends_it_nothing_until_its_ack(
     reflector, raw = Reflector(), RawCaller(phone.ua.port)
     await reflector.open()
     try:
-        raw.invite("never-acked", _sdp("127.0.0.1", reflector.port))
+        raw.invite("never-acked", _sdp(reflector.host, reflector.port))
         seen = await raw.until(5, "BYE")  # 100, 180, 200 (repeated), then our BYE
         assert any(isinstance(m, Response) and m.status == 200 for m in seen)
         await asyncio.sleep(0.3)
         assert (reflector.rtp.got, reflector.rtcp.got) == (0, 0), "nothing reflected"
         await eventually(lambda: not phone.bridge.calls and phone.bridge.tasks == 0)
 
-        ok = await raw.answered("acked", _sdp("127.0.0.1", reflector.port))
+        ok = await raw.answered("acked", _sdp(reflector.host, reflector.port))
         await eventually(lambda: reflector.rtp.got > 10, 3)  # the welcome prompt
         await raw.hang_up(ok, phone)
     finally:
@@ -288,7 +288,7 @@ async def test_a_caller_on_hold_has_the_long_timeout_and_the_short_one_after_res
         assert server.leg.held
         await asyncio.sleep(2.5)
         assert call.state == "confirmed", "on hold, silent: still up"
-        await _reinvite(caller, offer("127.0.0.1", 3))
+        await _reinvite(caller, offer(HOST, 3))
         assert not server.leg.held
         await asyncio.wait_for(call.ended.wait(), 4)
         assert call.end_reason == "bye"

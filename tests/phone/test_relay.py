@@ -28,7 +28,7 @@ from confero.phone.stack import PhoneStack
 from confero.sip import offer_answer, sdp
 from confero.sip.ua import SipCall, UserAgent
 from tests.loops import BOTH_LOOPS
-from tests.phone.softphone import FAST, Softphone
+from tests.phone.softphone import FAST, HOST, Softphone
 from tests.phone.support import eventually
 
 Address = tuple[str, int]
@@ -72,9 +72,10 @@ class Endpoint:
 
 
 async def endpoint() -> Endpoint:
+    """On the softphones' own loopback address: no other process's stray RTP reaches it."""
     inbox = _Inbox()
     transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: inbox, local_addr=("127.0.0.1", 0)
+        lambda: inbox, local_addr=(HOST, 0)
     )
     return Endpoint(transport, inbox)
 
@@ -264,7 +265,7 @@ async def answering_owner(
             first(call)
         answer, _ = offer_answer.answer(
             sdp.parse(call.remote_sdp.decode()),
-            local_ip="127.0.0.1",
+            local_ip=media.address[0],
             local_port=media.address[1],
             session_id=1,
             session_version=1,

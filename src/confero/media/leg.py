@@ -75,7 +75,7 @@ class LegStats:
 class LegState:
     """Everything a leg's sockets need to go on in another process (a media worker,
     issue 15 P4): the phone sees the same stream (SSRC, sequence numbers, timestamps),
-    the same latch and the same RTCP session; only the jitter buffer starts afresh."""
+    the same latch, RTCP session and key press; only the jitter buffer starts afresh."""
 
     leg_id: str
     codec_name: str
@@ -95,6 +95,8 @@ class LegState:
     rtcp_source: Address | None
     stats: LegStats
     has_rtcp_socket: bool
+    #: a key press whose packets straddle the move is one digit, not two
+    dtmf: DtmfReceiver
 
 
 class RtpAudioLeg(asyncio.DatagramProtocol):
@@ -244,6 +246,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
             self._rtcp_source,
             self.stats,
             self._rtcp_transport is not None,
+            self._dtmf,
         )
         self._rtcp.on_interval = observer
         fds = [_fileno(self._transport)]
@@ -276,6 +279,7 @@ class RtpAudioLeg(asyncio.DatagramProtocol):
         )
         leg._rtcp_remote, leg._rtcp_given = state.rtcp_remote, state.rtcp_given
         leg._rtcp_mux, leg._rtcp_source = state.rtcp_mux, state.rtcp_source
+        leg._dtmf = state.dtmf
         loop = asyncio.get_running_loop()
         socks = [socket.socket(fileno=fd) for fd in fds]
         leg._transport, _ = await loop.create_datagram_endpoint(lambda: leg, sock=socks[0])

@@ -355,11 +355,14 @@ class RtpReceiverFilter:
 
     * a different SSRC from the latched address replaces the latched one at once when the
       latched SSRC has been silent for ``ssrc_change_after`` seconds;
-    * a different SSRC from any port of the latched host replaces address and SSRC after
-      two sequential packets (RFC 3550 appendix A.1 probation), even while the old stream
-      still talks: the phone restarted its media, likely behind a new NAT mapping; a lone
-      packet or a jumble of sequence numbers never does, nor the SSRC it replaced (two
-      streams at once must not make the leg flap between them);
+    * a different SSRC from another port of the latched host replaces address and SSRC
+      after two sequential packets (RFC 3550 appendix A.1 probation) once the latched
+      stream has been silent for ``ssrc_change_after`` seconds: the phone restarted its
+      media, likely behind a new NAT mapping, and its old stream stopped. While the phone
+      talks, nobody else behind its NAT (or on its host) takes the leg over, to hear the
+      room and drown the phone's digits (issue 14, "RTP bleed"). A lone packet or a jumble
+      of sequence numbers never does, nor the SSRC it replaced (two streams at once must
+      not make the leg flap between them);
     * the latched SSRC from another port moves the address there only once the latched
       port has been silent for ``port_change_after`` seconds.
 
@@ -438,7 +441,11 @@ class RtpReceiverFilter:
             if packet.ssrc == self.ssrc and self._silent(now, self.port_change_after):
                 self.address = source
                 self.relatch_count += 1
-            elif packet.ssrc != self.ssrc and self._on_probation(packet, source):
+            elif (
+                packet.ssrc != self.ssrc
+                and self._silent(now, self.ssrc_change_after)
+                and self._on_probation(packet, source)
+            ):
                 self.address = source
                 self._replace(packet.ssrc)
                 verdict = Verdict.NEW_SOURCE
