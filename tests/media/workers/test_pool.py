@@ -338,3 +338,37 @@ async def test_a_leg_bound_for_a_worker_that_dies_is_dropped_when_it_arrives(
     assert abs(detect_frequency(tail(e), 8000) - 440) < 10, "the room starts afresh"
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "died" in errors[0].message, errors
+
+
+
+def _heard_by(browser: _NodeLeg) -> np.ndarray:
+    decoder = OpusDecoder()
+    return np.concatenate([decoder.decode(p) for p in browser.heard if p])
+
+
+def _power_at(samples: np.ndarray, frequency: float, rate: int = 48_000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
+    return float(spectrum[round(frequency * samples.size / rate)])
+
+
+async def test_browsers_hear_their_room_again_when_its_worker_dies(media: NodeMedia) -> None:
+    """The browsers' audio is here, only their mix was in the worker: the room goes on in
+    the worker that replaces it, with each browser's settings (a muted one stays muted);
+    the phone's leg died with the worker and is gone from the room."""
+    talker, muted, ear = _NodeLeg("talker", 600), _NodeLeg("muted", 900), _NodeLeg("ear", None)
+    await enter(media, "room", "phone", phone(), [])
+    for leg in (talker, muted, ear):
+        mix = media.add_leg("room", leg)
+        mix.muted = leg is muted
+    dead = _worker(media, "room")
+    dead.process.kill()
+    await eventually(lambda: dead not in media.workers)
+    assert media.legs_in("room") == frozenset({"talker", "muted", "ear"}), "the phone's is gone"
+    await media.wait_ready()
+    ear.heard.clear()
+    await asyncio.sleep(1.5)
+    heard = _heard_by(ear)
+    assert heard.size > 24_000, "the page hears its room again"
+    tail_ = heard[-24_000:]
+    assert abs(detect_frequency(tail_, 48_000) - 600) < 15
+    assert _power_at(tail_, 900) < 0.01 * _power_at(tail_, 600), "the muted one stays muted"

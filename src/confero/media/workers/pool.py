@@ -13,10 +13,11 @@ and ``handed_over`` tells a phone call which object drives its leg now
 the worker at this node's tick, the mix comes back after the worker's
 (``pipe_leg.py``).
 
-A worker that dies is replaced at once; the rooms it mixed lose their legs (their calls
-end by the media timeout, a browser's page hears silence until it reconnects). Left out
-for now: moving a room between workers as the load moves (a room stays on its worker
-while it has legs).
+A worker that dies is replaced at once. Its phone legs died with it (their sockets were
+there: each call hangs up at its next media check); its rooms' browser legs, whose
+audio is here, are placed again on the new worker with their settings, so a page hears
+its room again a tick later. Left out for now: moving a room between workers as the
+load moves (a room stays on its worker while it has legs).
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ class _Route:
 
 
 @dataclass(eq=False)
+class _Pipe:
+    """A leg that stays here (a browser's), mixed in its route's worker: what it takes to
+    place it again on another worker (``NodeMedia._died``)."""
+
+    route: _Route
+    leg: AudioLeg
+    place: m.PlacePipeLeg
+    mix: RemoteMix
+
+
+@dataclass(eq=False)
 class _Move:
     """A phone leg released by ``source``, bound for ``target``'s ``room`` (or for the
     node: ``back``)."""
@@ -148,7 +160,7 @@ class NodeMedia(MediaEngine):
         self._placed: dict[str, _Worker] = {}  # room -> its worker
         self._room_legs: dict[str, set[str]] = {}  # room in a worker -> its legs
         self._phones: dict[str, RemoteRtpLeg] = {}
-        self._pipes: dict[str, tuple[_Worker, AudioLeg]] = {}
+        self._pipes: dict[str, _Pipe] = {}
         self._talking_in: dict[str, frozenset[str]] = {}
         self._feeds: dict[str, list[Callable[[Frame], None]]] = {}
         self._routes: dict[str, _Route] = {}  # phone leg in a worker -> its route
@@ -190,8 +202,12 @@ class NodeMedia(MediaEngine):
             self._phones[leg.id] = proxy
             self.handed += 1
         else:
-            worker.send(m.PlacePipeLeg(room_id, leg.id, leg.codec, listening, owner))
-            self._pipes[leg.id] = (worker, leg)
+            route = _Route(worker)
+            place = m.PlacePipeLeg(room_id, leg.id, leg.codec, listening, owner)
+            worker.send(place)
+            mix = RemoteMix(leg.id, route.send, listening=listening)
+            self._pipes[leg.id] = _Pipe(route, leg, place, mix)
+            return cast(MixLeg, mix)
         return cast(MixLeg, RemoteMix(leg.id, send, listening=listening))
 
     def handed_over(self, leg: Any) -> Any:
@@ -263,6 +279,7 @@ class NodeMedia(MediaEngine):
         legs = self._room_legs.get(room_id)
         if legs is None:
             self._home.discard(leg_id)
+            self._pipes.pop(leg_id, None)
             super().remove_leg(room_id, leg_id)
             return
         worker = self._placed[room_id]
@@ -367,10 +384,10 @@ class NodeMedia(MediaEngine):
     def _pump(self, now: float) -> None:
         """This tick's frames of the node's legs in workers' rooms, to their workers."""
         out: dict[_Worker, list[tuple[str, bytes | None]]] = {}
-        for leg_id, (worker, leg) in self._pipes.items():
-            frame = leg.pull(now)
-            if frame is not None:
-                out.setdefault(worker, []).append((leg_id, frame.tobytes()))
+        for leg_id, pipe in self._pipes.items():
+            frame = pipe.leg.pull(now)
+            if frame is not None and pipe.route.worker is not None:
+                out.setdefault(pipe.route.worker, []).append((leg_id, frame.tobytes()))
         for worker, frames in out.items():
             for batch in batches(frames, lambda item: len(item[1] or b"") + 32):
                 worker.send(m.Frames(tuple(batch)))
@@ -380,13 +397,13 @@ class NodeMedia(MediaEngine):
         match message:
             case m.Sent(out=out):
                 for leg_id, payload, encoded in out:
-                    entry = self._pipes.get(leg_id)
-                    if entry is None:
+                    pipe = self._pipes.get(leg_id)
+                    if pipe is None:
                         continue
                     if encoded:
-                        entry[1].send_encoded(payload)
+                        pipe.leg.send_encoded(payload)
                     else:
-                        entry[1].send_frame(np.frombuffer(payload, dtype=np.int16))
+                        pipe.leg.send_frame(np.frombuffer(payload, dtype=np.int16))
             case m.Released(state=state):
                 self._released(state, fds)
             case m.Tapped(leg_id=leg_id, frame=frame):
@@ -437,9 +454,9 @@ class NodeMedia(MediaEngine):
             move.route.arrive(move.target)
 
     def _died(self, worker: _Worker) -> None:
-        """A worker died (killed, crashed): its rooms' legs died with it (their calls
-        end by the media timeout; a room's next leg is placed afresh); a new worker
-        takes its place for the rooms to come."""
+        """A worker died (killed, crashed): its phone legs died with it (each call hangs
+        up at its next media check); a new worker takes its place, and its rooms'
+        browser legs with it (``_replace``)."""
         if not worker.alive:
             return  # stopped by us
         worker.alive = False
@@ -452,20 +469,42 @@ class NodeMedia(MediaEngine):
                 if proxy is not None:
                     self._uncount(proxy.room, leg_id)
                     self._bury(leg_id)
-        lost = [room for room, placed in self._placed.items() if placed is worker]
-        for room in lost:
-            for leg_id in self._room_legs.pop(room, set()):
-                self._pipes.pop(leg_id, None)
-                self._bury(leg_id)
+        lost: dict[str, list[_Pipe]] = {}
+        for room in [room for room, placed in self._placed.items() if placed is worker]:
             del self._placed[room]
             self._talking_in.pop(room, None)
-        log.error("media worker %d died: %d rooms lost their audio", worker.index, len(lost))
+            lost[room] = []
+            for leg_id in self._room_legs.pop(room, set()):
+                pipe = self._pipes.get(leg_id)
+                if pipe is None:
+                    self._bury(leg_id)
+                else:
+                    pipe.route.worker = None  # its frames wait for the successor
+                    lost[room].append(pipe)
+        log.error("media worker %d died: %d rooms lost their phones", worker.index, len(lost))
         if worker.channel is not None:
             worker.channel.close()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             worker.process.wait(0.1)  # reaped, not a zombie
         if worker in self.workers:
-            self.workers[self.workers.index(worker)] = self._spawn(worker.index)
+            successor = self._spawn(worker.index)
+            self.workers[self.workers.index(worker)] = successor
+            for room, pipes in lost.items():
+                self._replace(room, pipes, successor)
+
+    def _replace(self, room: str, pipes: list[_Pipe], worker: _Worker) -> None:
+        """A room whose worker died goes on in ``worker`` for its browser legs: placed
+        with their settings as they are now, and its recording fed again."""
+        if not pipes:
+            return
+        self._placed[room] = worker
+        if self._feeds.get(room):
+            worker.send(m.Record(room, True))
+        for pipe in pipes:
+            self._count(room, pipe.leg.id, worker)
+            worker.send(pipe.place)
+            pipe.route.arrive(worker)  # what was set meanwhile, then every setting
+            pipe.mix.replay()
 
     def _bury(self, leg_id: str) -> None:
         """A phone leg whose sockets died: its call may still move, set or remove it."""

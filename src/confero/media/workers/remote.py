@@ -80,6 +80,12 @@ class RemoteMix:
         lambda self: self._values["overlay_only"], lambda self, v: self._set("overlay_only", v)
     )
 
+    def replay(self) -> None:
+        """Send every setting again: the leg's mix is new (its worker died, another one
+        took the room, ``pool.NodeMedia._died``)."""
+        for name, value in self._values.items():
+            self._send(m.SetMix(self.id, name, value))
+
 
 class RemoteRtpLeg:
     """A phone leg whose sockets a worker drives: the call's signalling still sets it
