@@ -340,7 +340,6 @@ async def test_a_leg_bound_for_a_worker_that_dies_is_dropped_when_it_arrives(
     assert len(errors) == 1 and "died" in errors[0].message, errors
 
 
-
 def _heard_by(browser: _NodeLeg) -> np.ndarray:
     decoder = OpusDecoder()
     return np.concatenate([decoder.decode(p) for p in browser.heard if p])
