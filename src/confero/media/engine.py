@@ -145,12 +145,15 @@ class MediaEngine:
         self._tap_up: dict[str, Resampler] = {}
         #: Hears (lateness, duration) of every tick in seconds (issue 18's histograms).
         self.on_tick: Callable[[float, float], None] | None = None
+        #: Set by a leg's coming: an idle engine sleeps on it, not at 50 Hz.
+        self._woken = asyncio.Event()
 
     def add_leg(
         self, room_id: str, leg: AudioLeg, *, listening: bool = True, owner: str | None = None
     ) -> MixLeg:
         """``leg`` in ``room_id``'s mix; ``owner`` is the participant it carries (none
         while a caller is still in the voice menu)."""
+        self._woken.set()
         room = self._rooms.setdefault(room_id, _Room())
         room.legs[leg.id] = leg
         if owner is not None:
@@ -312,11 +315,12 @@ class MediaEngine:
             slept = delay > 0
             now = loop.time()
             late = now - due
-            idle = self.idle()  # nothing to mix: not counted, never late
-            if late > 0.2 or idle:  # stalled (debugger, overload): skip ahead
-                due = now
-            if idle:
+            if self.idle():  # nothing to mix: not counted, never late
+                await self._sleep_while_idle()
+                due = loop.time()
                 continue
+            if late > 0.2:  # stalled (debugger, overload): skip ahead
+                due = now
             self.stats.ticks += 1
             ran, waited = lateness.mark()
             if late > LATE:
@@ -334,6 +338,13 @@ class MediaEngine:
             self.stats.busy += took
             if self.on_tick is not None:
                 self.on_tick(late, took)
+
+    async def _sleep_while_idle(self) -> None:
+        """No wake-ups at 50 Hz with nothing to mix (an idle media worker, a node whose
+        rooms are all in workers): until a leg comes (``add_leg``)."""
+        self._woken.clear()
+        if self.idle():
+            await self._woken.wait()
 
     def _count_cause(self, cause: Cause) -> None:
         if cause is Cause.WAITED:

@@ -371,3 +371,37 @@ async def test_browsers_hear_their_room_again_when_its_worker_dies(media: NodeMe
     tail_ = heard[-24_000:]
     assert abs(detect_frequency(tail_, 48_000) - 600) < 15
     assert _power_at(tail_, 900) < 0.01 * _power_at(tail_, 600), "the muted one stays muted"
+
+
+def _wake_ups(pid: int) -> int:
+    """The times a worker's main thread went to sleep and was woken (its event loop)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches")
+
+
+async def _woken_in(media: NodeMedia, seconds: float) -> list[int]:
+    pids = [w.process.pid for w in media.workers]
+    before = [_wake_ups(pid) for pid in pids]
+    await asyncio.sleep(seconds)
+    return [_wake_ups(pid) - b for pid, b in zip(pids, before, strict=True)]
+
+
+async def test_an_idle_worker_sleeps_until_a_leg_comes(media: NodeMedia) -> None:
+    """With no legs a worker is not woken 50 times a second (100 wake-ups in 2 s); a
+    caller wakes it and is mixed; when the last leg leaves it sleeps again."""
+    await asyncio.sleep(0.3)
+    assert max(await _woken_in(media, 2.0)) < 20, "idle workers sleep"
+    a, b = phone(), phone()
+    leg_a, _ = await enter(media, "room", "a", a, [])
+    await enter(media, "room", "b", b, [])
+    busy = await _woken_in(media, 1.0)
+    assert max(busy) >= 40, "the room's worker ticks"
+    await talk(a, leg_a, 440, 1.2, b)  # type: ignore[arg-type]
+    assert abs(detect_frequency(tail(b), 8000) - 440) < 10
+    media.remove_leg("room", "a")
+    media.remove_leg("room", "b")
+    await asyncio.sleep(0.3)
+    assert max(await _woken_in(media, 2.0)) < 20, "asleep again"

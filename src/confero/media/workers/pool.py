@@ -186,6 +186,7 @@ class NodeMedia(MediaEngine):
     ) -> MixLeg:
         if leg.id in self._home:
             return super().add_leg(room_id, leg, listening=listening, owner=owner)
+        self._woken.set()  # a browser's frames are pumped by this node's tick
         worker = self._worker_for(room_id)
         self._count(room_id, leg.id, worker)
         send: Callable[[Any], None] = worker.send

@@ -41,9 +41,15 @@ TALKING_EVERY = 10
 _MIX_SETTINGS = frozenset({"muted", "gain", "listening", "overlay_only"})
 
 
+class _WorkerEngine(MediaEngine):
+    def idle(self) -> bool:
+        """No legs: the worker sleeps until its next leg, nothing counted."""
+        return self.leg_count() == 0
+
+
 class Worker:
     def __init__(self, sock: socket.socket) -> None:
-        self.engine = MediaEngine()
+        self.engine: MediaEngine = _WorkerEngine()
         self.stopped = asyncio.Event()
         self.channel = Channel(sock, self.on_message, self.stopped.set)
         self._legs: dict[str, RtpAudioLeg] = {}
@@ -148,6 +154,8 @@ class Worker:
         self._rooms.pop(leg_id, None)
         if room not in self._rooms.values():
             self._talking.pop(room, None)
+        if not self._rooms:  # idle from now on: the node's last word of its clock
+            self._report()
 
     def _remove(self, room: str, leg_id: str) -> None:
         self._unplace(room, leg_id)
