@@ -25,6 +25,7 @@ from confero.media.rtcp import (
 )
 from confero.media.rtcp_session import RtcpSession
 from confero.media.rtp import RtpPacket, RtpSender, is_rtcp
+from tests.phone.softphone import HOST
 
 PHONE_SSRC = 0x5EED
 
@@ -173,8 +174,10 @@ class _Phone(asyncio.DatagramProtocol):
 
 
 async def _socket(port: int = 0) -> tuple[asyncio.DatagramTransport, _Phone]:
+    """A phone's socket on the softphones' own loopback address: what reaches it came
+    from the leg, not from another process's stray RTP (``softphone.HOST``)."""
     loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(_Phone, local_addr=("127.0.0.1", port))
+    transport, proto = await loop.create_datagram_endpoint(_Phone, local_addr=(HOST, port))
     return transport, proto
 
 

@@ -27,7 +27,7 @@ from confero.sip import offer_answer
 from confero.sip.transport import Peer
 from confero.sip.ua import SipCall, UserAgent
 from tests.e2e.pcap import decode_audio
-from tests.phone.softphone import FAST
+from tests.phone.softphone import FAST, HOST
 from tests.phone.support import eventually, people
 
 SECRET = b"a cluster secret of the test"
@@ -108,7 +108,7 @@ async def owner(phone: PhoneStack) -> PhoneStack:
 
 @pytest.fixture
 async def first_node() -> AsyncIterator[UserAgent]:
-    ua = UserAgent("127.0.0.1", 0, timers=FAST)
+    ua = UserAgent(HOST, 0, timers=FAST)  # the first node's relay, off 127.0.0.1's strays
     await ua.start(tcp=False)
     yield ua
     await ua.stop()
@@ -199,14 +199,14 @@ async def media_endpoint() -> tuple[asyncio.DatagramTransport, list[bytes]]:
             got.append(data)
 
     transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        Inbox, local_addr=("127.0.0.1", 0)
+        Inbox, local_addr=(HOST, 0)
     )
     return transport, got
 
 
 async def relayed_call_hearing(ua: UserAgent, owner: PhoneStack, header: str, port: int) -> SipCall:
     offer = offer_answer.offer(
-        local_ip="127.0.0.1", local_port=port, session_id=1, session_version=1, codecs=("PCMU",)
+        local_ip=HOST, local_port=port, session_id=1, session_version=1, codecs=("PCMU",)
     )
     return await ua.call(
         f"sip:5000@127.0.0.1:{owner.ua.port}",
