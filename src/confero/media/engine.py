@@ -342,6 +342,7 @@ class MediaEngine:
     async def _sleep_while_idle(self) -> None:
         """No wake-ups at 50 Hz with nothing to mix (an idle media worker, a node whose
         rooms are all in workers): until a leg comes (``add_leg``)."""
+        self.stats.lag = 0.0  # no tick is late: admission must not shed on an old lag
         self._woken.clear()
         if self.idle():
             await self._woken.wait()

@@ -155,6 +155,7 @@ class Worker:
         if room not in self._rooms.values():
             self._talking.pop(room, None)
         if not self._rooms:  # idle from now on: the node's last word of its clock
+            self.engine.stats.lag = 0.0  # nothing lags (admission sheds on the lag)
             self._report()
 
     def _remove(self, room: str, leg_id: str) -> None:
