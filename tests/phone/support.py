@@ -5,6 +5,7 @@ user agent as the trunk that calls out go through."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -65,8 +66,26 @@ async def join(
     assert call.state == "confirmed"
     before = len(people(services, room))
     await caller.press(f"1{room.conference_number}#{pin}##")
-    await eventually(lambda: len(people(services, room)) == before + 1)
+    try:
+        await eventually(lambda: len(people(services, room)) == before + 1)
+    except AssertionError:
+        raise AssertionError(f"the caller is not in: {where_calls_are(phone, caller)}") from None
     return caller
+
+
+def where_calls_are(phone: PhoneStack, caller: Softphone) -> str:
+    """What the server's calls and the caller got, for a join that failed (a flake in CI
+    with media workers, 2026-12-01, not yet understood): keys heard, the leg's last packet,
+    which worker mixes its voice menu."""
+    now = time.monotonic()
+    worker_of = getattr(phone.engine, "worker_of", lambda room: None)
+    calls = [
+        f"{c.sip.call_id[:8]} {c.sip.state} keys heard {c.keys_heard} "
+        f"leg {type(c.leg).__name__} last heard {now - c.leg.last_heard:.1f} s ago "
+        f"room {c.room.id[:8] if c.room else None} worker {worker_of(c._engine_room)}"
+        for c in phone.bridge.calls
+    ]
+    return f"caller heard {len(caller.heard)} frames; calls: {calls}"
 
 
 async def own_trunk(
