@@ -40,7 +40,13 @@ async def room(services: Services) -> Room:
     return await services.rooms.create(owner, "Board")
 
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], seconds: float = 10) -> None:
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]],
+    seconds: float = 10,
+    *,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Until ``check`` holds; else fail, with what ``explain`` says of the state then."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
@@ -50,7 +56,9 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], seconds: float
         if result:
             return
         if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(
+                "condition not met in time" + (f": {explain()}" if explain is not None else "")
+            )
         await asyncio.sleep(0.05)
 
 
@@ -66,14 +74,14 @@ async def join(
     assert call.state == "confirmed"
     before = len(people(services, room))
     await caller.press(f"1{room.conference_number}#{pin}##")
-    try:
-        await eventually(lambda: len(people(services, room)) == before + 1)
-    except AssertionError:
-        raise AssertionError(f"the caller is not in: {where_calls_are(phone, caller)}") from None
+    await eventually(
+        lambda: len(people(services, room)) == before + 1,
+        explain=lambda: where_calls_are(phone, caller),
+    )
     return caller
 
 
-def where_calls_are(phone: PhoneStack, caller: Softphone) -> str:
+def where_calls_are(phone: PhoneStack, *callers: Softphone) -> str:
     """What the server's calls and the caller got, for a join that failed (a flake in CI
     with media workers, 2026-12-01, not yet understood): keys heard, the leg's last packet,
     which worker mixes its voice menu."""
@@ -85,7 +93,8 @@ def where_calls_are(phone: PhoneStack, caller: Softphone) -> str:
         f"room {c.room.id[:8] if c.room else None} worker {worker_of(c._engine_room)}"
         for c in phone.bridge.calls
     ]
-    return f"caller heard {len(caller.heard)} frames; calls: {calls}"
+    heard = [len(caller.heard) for caller in callers]
+    return f"the callers heard {heard} frames; the server's calls: {calls}"
 
 
 async def own_trunk(

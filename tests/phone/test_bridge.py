@@ -17,7 +17,14 @@ from confero.phone.call import Samples
 from confero.phone.ivr import Speech
 from confero.phone.stack import PhoneStack
 from tests.phone.softphone import Softphone
-from tests.phone.support import callee_joins, eventually, join, own_trunk, people
+from tests.phone.support import (
+    callee_joins,
+    eventually,
+    join,
+    own_trunk,
+    people,
+    where_calls_are,
+)
 from tests.web.support import bearer_headers
 
 
@@ -102,7 +109,10 @@ async def test_moderator_keypad_from_mute_all_to_end_for_everyone(
         late = Softphone(phone.ua.port)
         await late.dial("5000")
         await late.press(f"1{room.conference_number}#{room.pin}##")
-        await eventually(lambda: len(services.conferences.snapshot(room)["lobby"]) == 1)
+        await eventually(
+            lambda: len(services.conferences.snapshot(room)["lobby"]) == 1,
+            explain=lambda: where_calls_are(phone, late),
+        )
         assert len(people(services, room)) == 2, "the newcomer waits in the lobby"
         assert not await late.hears(1000, 1.0), "in the lobby: hold music, not the room"
 
@@ -424,7 +434,10 @@ async def test_wideband_callers_on_g722_and_opus_mix_with_a_g711_caller(
     try:
         codecs = await asyncio.gather(*(dial_in(c) for c in callers))
         assert codecs == ["G722", "OPUS", "PCMU"], "each answered in the codec it offered"
-        await eventually(lambda: len(people(services, room)) == 3)
+        await eventually(
+            lambda: len(people(services, room)) == 3,
+            explain=lambda: where_calls_are(phone, *callers),
+        )
         wide, opus, narrow = callers
         wide.start_tone(1000)
         narrow.start_tone(600)
