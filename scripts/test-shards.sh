@@ -5,7 +5,8 @@
 # minutes where two took 14):
 #   e2e:      the real-time suites with other processes (Chromium, sipp, baresip);
 #   realtime: the in-process real-time suites (softphones, aiortc peers, the media
-#             clock: tests/phone, tests/webrtc, tests/media, media workers included);
+#             clock: tests/phone, tests/webrtc, tests/media, media workers included, but for the phone suite with workers, which
+#             follows the e2e slot);
 #   rest:     the CPU-bound rest at a lower priority (nice 10), so that it never delays
 #             a real-time test's packets; then the e2e cluster suites (several nodes,
 #             Kamailio: the longest e2e modules) at the normal priority.
@@ -27,10 +28,16 @@ slot() {  # name, niceness, pytest arguments...
 
 realtime="tests/phone tests/webrtc tests/media"
 cluster=$(echo tests/e2e/test_cluster*.py)
+# The phone suite again with media workers (two more processes per test) follows the
+# e2e slot, when the machine is quieter: beside the three slots its callers twice did
+# not get in within 10 s in CI (twelfth session; the cause is not known yet, see
+# docs/RELIABILITY.md), where it had passed after the e2e suite before.
+workers="tests/phone/test_in_media_workers.py"
 # shellcheck disable=SC2086
-slot e2e 0 tests/e2e $(printf -- ' --ignore=%s' $cluster) &
+(slot e2e 0 tests/e2e $(printf -- ' --ignore=%s' $cluster)
+  slot workers 0 $workers) &
 # shellcheck disable=SC2086
-slot realtime 0 $realtime &
+slot realtime 0 $realtime --ignore=$workers &
 # the rest is done first: the real-time cluster suites (several nodes) follow it
 # shellcheck disable=SC2086
 (slot rest 10 tests --ignore=tests/e2e $(printf -- ' --ignore=%s' $realtime)
@@ -38,7 +45,7 @@ slot realtime 0 $realtime &
 wait
 
 failed=0
-for name in e2e realtime rest cluster; do
+for name in e2e workers realtime rest cluster; do
   echo "=================== shard: $name ==================="
   cat "$logs/$name.log"
   rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 1)
