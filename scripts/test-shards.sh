@@ -5,8 +5,8 @@
 # minutes where two took 14):
 #   e2e:      the real-time suites with other processes (Chromium, sipp, baresip);
 #   realtime: the in-process real-time suites (softphones, aiortc peers, the media
-#             clock: tests/phone, tests/webrtc, tests/media, media workers included, but for the phone suite with workers, which
-#             follows the e2e slot);
+#             clock: tests/phone, tests/webrtc, tests/media, media workers included;
+#             the phone suite with workers follows the e2e slot instead);
 #   rest:     the CPU-bound rest at a lower priority (nice 10), so that it never delays
 #             a real-time test's packets; then the e2e cluster suites (several nodes,
 #             Kamailio: the longest e2e modules) at the normal priority.
