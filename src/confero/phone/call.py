@@ -132,8 +132,7 @@ class PhoneCall:
         self._engine_room = MENU_ROOM + leg.id  # alone with the voice menu
         self._mix: MixLeg | None = None
         self._digits: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING_DIGITS)
-        #: Keys this call heard, by RTP or INFO (a test's account of a caller who got nowhere).
-        self.keys_heard = 0
+        self.keys_heard = 0  #: by RTP or INFO (what a test says of a caller who got nowhere)
         self._events: asyncio.Queue[ev.Event] = asyncio.Queue()
         self._keypad = KeypadParser()
         self._recording: list[Samples] | None = None
